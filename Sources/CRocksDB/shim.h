@@ -1,0 +1,4 @@
+#ifndef TETHER_CROCKSDB_SHIM_H
+#define TETHER_CROCKSDB_SHIM_H
+#include <rocksdb/c.h>
+#endif

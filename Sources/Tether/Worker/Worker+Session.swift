@@ -1,0 +1,200 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import TetherEngine
+import TetherProtocol
+
+extension Worker {
+    /// How one connection ended.
+    enum SessionEnd: Sendable {
+        case closed(reason: String, wasWelcomed: Bool)
+        case rejected(code: ErrorCode, message: String, retryAfterMilliseconds: UInt32)
+        case reconnect(withinMilliseconds: UInt32)
+    }
+
+    /// Opens one connection and serves it until it ends.
+    func runSession(key: SigningKey, endpoint: (host: String, port: Int), sslContext: NIOSSLContext) async -> SessionEnd {
+        let ended = group.any().makePromise(of: SessionEnd.self)
+        let hostname = Self.isIPAddress(endpoint.host) ? nil : (options.serverHostname ?? endpoint.host)
+        let connectTimeout = TimeAmount.nanoseconds(Int64(options.connectTimeout.components.seconds) * 1_000_000_000)
+        let bootstrap = ClientBootstrap(group: group)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: hostname))
+                    try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: Limits.default.maxFrameBytes)))
+                    try sync.addHandler(MessageToByteHandler(FrameEncoder()))
+                    try sync.addHandler(WorkerClientHandler(worker: self, key: key, ended: ended))
+                }
+            }
+        do {
+            let channel = try await bootstrap.connect(host: endpoint.host, port: endpoint.port).get()
+            // Give up on a coordinator that never finishes the handshake.
+            let timeout = channel.eventLoop.scheduleTask(in: connectTimeout) {
+                if self.state.withLock({ $0.channel == nil }) {
+                    ended.succeed(.closed(reason: "handshake timed out", wasWelcomed: false))
+                    channel.close(promise: nil)
+                }
+            }
+            let end = try await ended.futureResult.get()
+            timeout.cancel()
+            channel.close(promise: nil)
+            return end
+        } catch {
+            ended.succeed(.closed(reason: "\(error)", wasWelcomed: false))
+            return .closed(reason: "cannot connect to \(endpoint.host):\(endpoint.port): \(error)", wasWelcomed: false)
+        }
+    }
+
+    static func isIPAddress(_ host: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
+    }
+
+    /// The Hello answering a challenge.
+    func hello(nonce: [UInt8], key: SigningKey) -> Tether_V1_Frame {
+        let capacity = state.withLock { $0.draining ? 0 : $0.capacity }
+        var frame = Tether_V1_Frame()
+        frame.hello = .with {
+            $0.protocolMajor = ProtocolVersion.major
+            $0.protocolMinor = ProtocolVersion.minor
+            $0.instanceID = options.instanceId
+            $0.appName = app
+            $0.appVersion = options.appVersion
+            $0.sdkName = "tether-swift"
+            $0.sdkVersion = TetherSDK.version
+            $0.functions = functions.map(\.config)
+            $0.capacity = UInt32(clamping: capacity)
+            $0.labels = options.labels
+            $0.proof = Data(HandshakeProof.compute(key: key, nonce: nonce, instanceId: options.instanceId))
+        }
+        return frame
+    }
+
+    /// The coordinator welcomed this connection: remember it and resend unacknowledged results.
+    func welcomed(channel: any Channel, connectionId: String) {
+        let pending = state.withLock { state -> [Tether_V1_Frame] in
+            state.channel = channel
+            state.connectionId = connectionId
+            return state.unacknowledgedOrder.compactMap { state.unacknowledged[$0] }
+        }
+        logger.info("connected", metadata: ["connection": "\(connectionId)", "resending": "\(pending.count)"])
+        for frame in pending {
+            channel.write(frame, promise: nil)
+        }
+        if state.withLock({ $0.draining }) {
+            var pause = Tether_V1_Frame()
+            pause.pause = .with { $0.reason = "shutting down" }
+            channel.write(pause, promise: nil)
+        }
+        channel.flush()
+    }
+
+    func disconnected(channel: any Channel) {
+        state.withLock { state in
+            if state.channel === channel {
+                state.channel = nil
+                state.connectionId = nil
+            }
+        }
+    }
+
+    /// The heartbeat's content: leased requests (in flight or awaiting an ack) and free slots.
+    func heartbeatFrame(sequence: UInt64) -> Tether_V1_Frame {
+        state.withLock { state in
+            var frame = Tether_V1_Frame()
+            frame.heartbeat = .with {
+                $0.sequence = sequence
+                $0.inFlightRequestIds = Array(state.inFlight.keys)
+                $0.availableCapacity = UInt32(clamping: max(0, state.capacity - state.inFlight.count))
+            }
+            return frame
+        }
+    }
+
+    /// Runs a dispatched step on its own task and sends the result when done.
+    func start(_ request: Tether_V1_StepRequest) {
+        let requestId = request.requestID
+        let accepted = state.withLock { state -> Bool in
+            guard state.inFlight[requestId] == nil, state.unacknowledged[requestId] == nil else { return false }
+            state.inFlight[requestId] = request.runID
+            return true
+        }
+        guard accepted else { return }  // a duplicate delivery
+        Task {
+            let result = await self.executor.execute(request)
+            var frame = Tether_V1_Frame()
+            frame.stepResult = result
+            let channel = self.state.withLock { state -> (any Channel)? in
+                state.inFlight[requestId] = nil
+                state.stepsExecuted += 1
+                state.unacknowledged[requestId] = frame
+                state.unacknowledgedOrder.append(requestId)
+                return state.channel
+            }
+            channel?.writeAndFlush(frame, promise: nil)
+        }
+    }
+
+    func acknowledged(requestId: String) {
+        state.withLock { state in
+            if state.unacknowledged.removeValue(forKey: requestId) != nil {
+                if state.unacknowledgedOrder.first == requestId {
+                    state.unacknowledgedOrder.removeFirst()
+                } else {
+                    state.unacknowledgedOrder.removeAll { $0 == requestId }
+                }
+            }
+        }
+    }
+
+    /// Graceful shutdown: pause, finish in-flight steps within the grace period, deliver their
+    /// results, hand back the rest, say goodbye.
+    func drain() async {
+        let channel = state.withLock { state -> (any Channel)? in
+            state.draining = true
+            return state.channel
+        }
+        logger.info("draining: no new steps; finishing in-flight ones")
+        var pause = Tether_V1_Frame()
+        pause.pause = .with { $0.reason = "shutting down" }
+        channel?.writeAndFlush(pause, promise: nil)
+
+        let grace = options.shutdownGracePeriod
+        let deadline = ContinuousClock.now.advanced(by: grace)
+        while ContinuousClock.now < deadline, state.withLock({ !$0.inFlight.isEmpty }) {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        // Let the coordinator acknowledge the last results (bounded).
+        let ackDeadline = ContinuousClock.now.advanced(by: .seconds(5))
+        while ContinuousClock.now < ackDeadline,
+            state.withLock({ !$0.unacknowledged.isEmpty && $0.channel != nil })
+        {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let (current, returned) = state.withLock { state -> ((any Channel)?, [String]) in
+            state.stopped = true
+            return (state.channel, Array(state.inFlight.keys))
+        }
+        if let current {
+            var goodbye = Tether_V1_Frame()
+            goodbye.goodbye = .with {
+                $0.reason = "shutting down"
+                $0.returnedRequestIds = returned
+            }
+            try? await current.writeAndFlush(goodbye).get()
+            try? await current.close().get()
+        }
+        logger.info("drained", metadata: ["handedBack": "\(returned.count)"])
+    }
+}
+
+/// The version of this SDK.
+public enum TetherSDK {
+    public static let version = "0.1.0"
+}

@@ -1,0 +1,174 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import ServiceLifecycle
+import Synchronization
+import TetherEngine
+import TetherProtocol
+
+/// A worker process's connection to the coordinator: it registers the app's functions,
+/// advertises its capacity and runs the steps the coordinator dispatches to it.
+///
+/// The worker dials out over TLS and keeps one connection, reconnecting with exponential
+/// backoff and full jitter when it drops. Heartbeats run on the connection's event loop, so
+/// a step that blocks or spins never delays them. On graceful shutdown (SIGTERM/SIGINT with
+/// ``runUntilSignalled()``) it stops taking steps, finishes the ones in flight within
+/// ``WorkerOptions/shutdownGracePeriod``, hands back the rest and says goodbye.
+///
+/// ```swift
+/// let worker = Worker(app: "shop", functions: [processOrder])
+/// try await worker.runUntilSignalled()
+/// ```
+public final class Worker: Service, Sendable {
+    /// The app these functions belong to.
+    public let app: String
+    public let functions: [TetherFunction]
+    public let options: WorkerOptions
+    let logger: Logger
+    let executor: FunctionExecutor
+    let group: any EventLoopGroup
+    let state: Mutex<State>
+
+    struct State {
+        var capacity: Int
+        var channel: (any Channel)?
+        var connectionId: String?
+        /// Requests being executed: request id → run id.
+        var inFlight: [String: String] = [:]
+        /// Results not yet acknowledged, resent after a reconnect.
+        var unacknowledged: [String: Tether_V1_Frame] = [:]
+        var unacknowledgedOrder: [String] = []
+        var draining = false
+        var stopped = false
+        var stepsExecuted = 0
+    }
+
+    /// Creates a worker for `functions` of `app`; options default to the `TETHER_*` environment.
+    public init(
+        app: String, functions: [TetherFunction], options: WorkerOptions = WorkerOptions(),
+        logger: Logger = Logger(label: "tether.worker"),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        self.app = app
+        self.functions = functions
+        self.options = options
+        var logger = logger
+        logger[metadataKey: "instance"] = "\(options.instanceId)"
+        self.logger = logger
+        self.executor = FunctionExecutor(functions: functions, logger: logger)
+        self.group = eventLoopGroup
+        self.state = Mutex(State(capacity: max(0, options.maxConcurrency)))
+    }
+
+    /// Changes the advertised capacity at runtime; the coordinator never sends more steps than this.
+    public func setCapacity(_ capacity: Int) {
+        let channel = state.withLock { state -> (any Channel)? in
+            state.capacity = max(0, capacity)
+            return state.channel
+        }
+        var frame = Tether_V1_Frame()
+        frame.capacityUpdate = .with { $0.capacity = UInt32(clamping: max(0, capacity)) }
+        channel?.writeAndFlush(frame, promise: nil)
+    }
+
+    /// The connection id the coordinator gave the current connection, if connected.
+    public var connectionId: String? { state.withLock { $0.connectionId } }
+
+    /// Steps this worker has executed since it started.
+    public var stepsExecuted: Int { state.withLock { $0.stepsExecuted } }
+
+    /// Runs the worker in a service group that shuts down gracefully on SIGTERM or SIGINT.
+    public func runUntilSignalled() async throws {
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: self)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    /// Connects and serves until graceful shutdown, then drains. Throws for problems no retry
+    /// can fix: a wrong signing key, an invalid function configuration, an unsupported protocol.
+    public func run() async throws {
+        try TetherFunction.validate(functions)
+        let key = try options.key()
+        let endpoint = try options.endpoint()
+        let sslContext = try makeTLSContext()
+        logger.info(
+            "worker starting",
+            metadata: [
+                "app": "\(app)", "coordinator": "\(options.coordinator)", "capacity": "\(options.maxConcurrency)",
+                "functions": "\(functions.map(\.id).joined(separator: ","))",
+            ])
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
+                try await self.connectLoop(key: key, endpoint: endpoint, sslContext: sslContext)
+            }
+            tasks.addTask {
+                do {
+                    try await gracefulShutdown()
+                } catch {
+                    return  // cancelled: the connect loop ended first
+                }
+                await self.drain()
+            }
+            try await tasks.next()
+            tasks.cancelAll()
+            try await tasks.waitForAll()
+        }
+        logger.info("worker stopped")
+    }
+
+    private func makeTLSContext() throws -> NIOSSLContext {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv13
+        if let caFile = options.caFile {
+            guard FileManager.default.isReadableFile(atPath: caFile) else {
+                throw TetherError(.invalidConfig, "TETHER_CA_FILE '\(caFile)' does not exist or is not readable")
+            }
+            tls.trustRoots = .file(caFile)
+        }
+        return try NIOSSLContext(configuration: tls)
+    }
+
+    /// Connects, serves the connection until it ends, waits with backoff, and again.
+    private func connectLoop(key: SigningKey, endpoint: (host: String, port: Int), sslContext: NIOSSLContext) async throws {
+        var backoff = ReconnectBackoff()
+        var random = SystemRandomNumberGenerator()
+        while !state.withLock({ $0.draining || $0.stopped }) {
+            let end = await runSession(key: key, endpoint: endpoint, sslContext: sslContext)
+            if state.withLock({ $0.draining || $0.stopped }) { break }
+            let delay: Int
+            switch end {
+            case .rejected(let code, let message, let retryAfter):
+                if code == .unauthenticated || code == .invalidConfig || code == .unsupportedVersion {
+                    logger.error("coordinator rejected the worker", metadata: ["code": "\(code)", "message": "\(message)"])
+                    state.withLock { $0.stopped = true }
+                    throw TetherError(code, message)
+                }
+                delay = backoff.nextDelay(atLeast: Int(retryAfter), using: &random)
+                logger.warning(
+                    "coordinator refused the connection; retrying",
+                    metadata: ["code": "\(code)", "message": "\(message)", "retryInMs": "\(delay)"])
+            case .reconnect(let within):
+                backoff.reset()
+                delay = within > 0 ? Int.random(in: 0...Int(within), using: &random) : 0
+                logger.info("coordinator asked to reconnect", metadata: ["inMs": "\(delay)"])
+            case .closed(let reason, let wasWelcomed):
+                if wasWelcomed { backoff.reset() }
+                delay = backoff.nextDelay(using: &random)
+                logger.warning("connection lost; reconnecting", metadata: ["reason": "\(reason)", "inMs": "\(delay)"])
+            }
+            await sleepUnlessDraining(milliseconds: delay)
+        }
+    }
+
+    private func sleepUnlessDraining(milliseconds: Int) async {
+        var left = milliseconds
+        while left > 0, !Task.isCancelled, !state.withLock({ $0.draining || $0.stopped }) {
+            let slice = min(left, 100)
+            try? await Task.sleep(for: .milliseconds(slice))
+            left -= slice
+        }
+    }
+}

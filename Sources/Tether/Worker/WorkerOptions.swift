@@ -1,0 +1,82 @@
+import Foundation
+import TetherEngine
+import TetherProtocol
+
+/// How a ``Worker`` connects: coordinator address, credentials, identity and capacity.
+///
+/// Every option defaults to its `TETHER_*` environment variable (DESIGN.md §7), so a worker
+/// started with the env that `tether dev` prints needs no code for them.
+public struct WorkerOptions: Sendable {
+    /// The coordinator's worker address, `host:port` (`TETHER_COORDINATOR`, default `127.0.0.1:7421`).
+    public var coordinator: String
+    /// The signing key text, `tsk_…` (`TETHER_SIGNING_KEY`). Required.
+    public var signingKey: String?
+    /// A PEM file of the CA to trust for the coordinator's certificate (`TETHER_CA_FILE`);
+    /// nil trusts the system's roots.
+    public var caFile: String?
+    /// This process's id, unique among workers (`TETHER_INSTANCE_ID`, default host-pid-random).
+    public var instanceId: String
+    /// Most steps this worker runs at once (`TETHER_MAX_CONCURRENCY`, default 10).
+    public var maxConcurrency: Int
+    /// The version of the app this worker runs; the coordinator prefers the newest during a rollout.
+    public var appVersion: String
+    /// Free-form labels shown in the status endpoint.
+    public var labels: [String: String]
+    /// How long a shutting-down worker waits for its in-flight steps before handing them back.
+    public var shutdownGracePeriod: Duration
+    /// The host name to verify in the coordinator's certificate; nil uses the host of `coordinator`.
+    public var serverHostname: String?
+    /// How long to wait for TCP + TLS + the handshake.
+    public var connectTimeout: Duration
+
+    /// Options from the environment (`TETHER_*`), with the defaults above.
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        coordinator = environment["TETHER_COORDINATOR"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1:7421"
+        signingKey = environment["TETHER_SIGNING_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        caFile = environment["TETHER_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        instanceId =
+            environment["TETHER_INSTANCE_ID"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+        maxConcurrency = environment["TETHER_MAX_CONCURRENCY"].flatMap { Int($0) } ?? 10
+        appVersion = environment["TETHER_APP_VERSION"] ?? ""
+        labels = [:]
+        shutdownGracePeriod = .seconds(30)
+        serverHostname = nil
+        connectTimeout = .seconds(10)
+    }
+
+    /// The coordinator's host and port, or a clear error.
+    func endpoint() throws(TetherError) -> (host: String, port: Int) {
+        var text = coordinator
+        if let range = text.range(of: "://") { text = String(text[range.upperBound...]) }
+        let host: Substring
+        let portText: Substring
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            host = text[text.index(after: text.startIndex)..<close]
+            portText = text[text.index(after: close)...].drop(while: { $0 == ":" })
+        } else if let colon = text.lastIndex(of: ":") {
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        } else {
+            host = Substring(text)
+            portText = "7421"
+        }
+        guard !host.isEmpty, let port = Int(portText), (1...65_535).contains(port) else {
+            throw TetherError(.invalidConfig, "TETHER_COORDINATOR '\(coordinator)' must be host:port, e.g. 127.0.0.1:7421")
+        }
+        return (String(host), port)
+    }
+
+    /// The parsed signing key, or a clear error.
+    func key() throws(TetherError) -> SigningKey {
+        guard let signingKey else {
+            throw TetherError(
+                .invalidConfig, "no signing key: set TETHER_SIGNING_KEY (tether dev prints it) or WorkerOptions.signingKey")
+        }
+        do {
+            return try SigningKey(parsing: signingKey)
+        } catch {
+            throw TetherError(.invalidConfig, "TETHER_SIGNING_KEY: \(error.message)")
+        }
+    }
+}

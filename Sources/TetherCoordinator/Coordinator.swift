@@ -1,0 +1,158 @@
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+import TetherEngine
+import TetherStore
+
+/// The Tether coordinator: worker listener, scheduler, store and HTTP API, as one
+/// ServiceLifecycle `Service`.
+///
+/// `run()` opens the store, rebuilds the scheduler from it, binds both ports and serves until
+/// graceful shutdown; then it asks workers to reconnect elsewhere, stops the servers and
+/// closes the store after its last write. ``waitUntilRunning()`` returns the bound ports.
+public final class Coordinator: Service, Sendable {
+    /// Where the coordinator listens, once it runs.
+    public struct Endpoints: Sendable, Equatable {
+        public var httpPort: Int
+        public var workerPort: Int
+    }
+
+    public let configuration: CoordinatorConfiguration
+    private let logger: Logger
+    private let group: any EventLoopGroup
+    private let state = Mutex<State>(State())
+
+    private struct State {
+        var endpoints: Endpoints?
+        var failure: (any Error)?
+        var waiters: [CheckedContinuation<Endpoints, any Error>] = []
+    }
+
+    public init(
+        configuration: CoordinatorConfiguration, logger: Logger = Logger(label: "tether.coordinator"),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        self.group = eventLoopGroup
+    }
+
+    /// Waits until both ports are bound (or startup failed).
+    public func waitUntilRunning() async throws -> Endpoints {
+        try await withCheckedThrowingContinuation { continuation in
+            state.withLock { state in
+                if let endpoints = state.endpoints {
+                    continuation.resume(returning: endpoints)
+                } else if let failure = state.failure {
+                    continuation.resume(throwing: failure)
+                } else {
+                    state.waiters.append(continuation)
+                }
+            }
+        }
+    }
+
+    private func announce(_ result: Result<Endpoints, any Error>) {
+        let waiters = state.withLock { state in
+            switch result {
+            case .success(let endpoints): state.endpoints = endpoints
+            case .failure(let error): state.failure = error
+            }
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(with: result) }
+    }
+
+    public func run() async throws {
+        do {
+            try await serve()
+        } catch {
+            announce(.failure(error))
+            throw error
+        }
+    }
+
+    private func serve() async throws {
+        let threadPool = NIOThreadPool(numberOfThreads: 2)
+        threadPool.start()
+        do {
+            try await serve(threadPool: threadPool)
+        } catch {
+            try? await threadPool.shutdownGracefully()
+            throw error
+        }
+        try? await threadPool.shutdownGracefully()
+    }
+
+    private func serve(threadPool: NIOThreadPool) async throws {
+        let configuration = self.configuration
+        let store = try await threadPool.runIfActive {
+            try CoordinatorStore(directory: configuration.dataDirectory, durability: configuration.durability)
+        }
+        defer { store.close() }
+
+        let (functions, runs) = try await threadPool.runIfActive { (try store.loadFunctions(), try store.loadActiveRuns()) }
+        var core = CoordinatorCore(
+            configuration: .init(limits: configuration.limits, timing: configuration.timing, retry: configuration.retry))
+        core.restore(functions: functions, runs: runs, now: WallClock.nowMilliseconds())
+        logger.info(
+            "store opened",
+            metadata: [
+                "data": "\(configuration.dataDirectory)", "durability": "\(configuration.durability.rawValue)",
+                "functions": "\(functions.count)", "activeRuns": "\(runs.count)",
+            ])
+
+        let runtime = CoordinatorRuntime(
+            loop: group.next(), store: store, configuration: configuration, core: core, logger: logger)
+        runtime.start()
+
+        let limiter = HandshakeLimiter(limit: configuration.timing.maxConcurrentHandshakes)
+        let listener = WorkerListener(
+            configuration: configuration, runtime: runtime, limiter: limiter, group: group, logger: logger)
+        let workerChannel = try await listener.bind()
+        let workerPort = workerChannel.localAddress?.port ?? configuration.workerPort
+
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: APIErrorMiddleware())
+        APIRoutes(runtime: runtime, store: store, threadPool: threadPool, configuration: configuration)
+            .register(on: router)
+        let httpPort = Mutex<Int?>(nil)
+        let httpStarted = AsyncStream<Int>.makeStream()
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.httpPort), serverName: "tether"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? configuration.httpPort
+                httpPort.withLock { $0 = port }
+                httpStarted.continuation.yield(port)
+                httpStarted.continuation.finish()
+            },
+            eventLoopGroupProvider: .shared(group),
+            logger: logger)
+
+        try await withThrowingDiscardingTaskGroup { tasks in
+            tasks.addTask {
+                try await app.run()
+            }
+            tasks.addTask {
+                var iterator = httpStarted.stream.makeAsyncIterator()
+                guard let port = await iterator.next() else { return }
+                self.announce(.success(Endpoints(httpPort: port, workerPort: workerPort)))
+                self.logger.info(
+                    "coordinator running",
+                    metadata: ["http": "\(configuration.host):\(port)", "workers": "\(configuration.host):\(workerPort)"])
+            }
+            tasks.addTask {
+                try? await gracefulShutdown()
+                self.logger.info("coordinator shutting down")
+                try? await workerChannel.close()
+                await runtime.stop(reconnectWithinMilliseconds: 5_000)
+            }
+        }
+        // Last writes are flushed by store.close() (deferred above).
+    }
+}

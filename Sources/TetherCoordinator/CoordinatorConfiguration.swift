@@ -1,0 +1,48 @@
+import TetherEngine
+import TetherProtocol
+import TetherStore
+
+/// Everything a coordinator needs to start.
+public struct CoordinatorConfiguration: Sendable {
+    /// Address the HTTP API and the worker port bind to.
+    public var host: String = "127.0.0.1"
+    /// HTTP API and dashboard port; 0 picks a free port (tests).
+    public var httpPort: Int = 7420
+    /// Worker (TLS) port; 0 picks a free port (tests).
+    public var workerPort: Int = 7421
+    /// Host the worker listener binds to; nil means `host`.
+    public var workerHost: String?
+    /// RocksDB directory.
+    public var dataDirectory: String
+    public var durability: Durability = .strict
+    /// Keys a worker may prove in its handshake (rotation: old and new at once).
+    public var signingKeys: [SigningKey]
+    /// PEM files of the worker listener's certificate chain and private key.
+    public var tlsCertificatePath: String
+    public var tlsPrivateKeyPath: String
+    /// Bearer tokens accepted on `/v1/*`; empty means no authentication (`tether dev`).
+    public var apiKeys: [String] = []
+    /// Whether `/metrics` also needs an API key when `apiKeys` is set.
+    public var metricsRequireAuth: Bool = false
+    public var limits: Limits = .default
+    public var timing: ProtocolTiming = .default
+    public var retry: RetryPolicy = RetryPolicy()
+    /// How long a worker has to answer the challenge.
+    public var handshakeTimeoutMilliseconds: Int = 10_000
+    /// Version string reported in status and the challenge.
+    public var version: String = TetherVersion.current
+
+    public init(
+        dataDirectory: String, signingKeys: [SigningKey], tlsCertificatePath: String, tlsPrivateKeyPath: String
+    ) {
+        self.dataDirectory = dataDirectory
+        self.signingKeys = signingKeys
+        self.tlsCertificatePath = tlsCertificatePath
+        self.tlsPrivateKeyPath = tlsPrivateKeyPath
+    }
+}
+
+/// The version of this build of Tether.
+public enum TetherVersion {
+    public static let current = "0.1.0"
+}

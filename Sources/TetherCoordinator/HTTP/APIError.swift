@@ -1,0 +1,75 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import TetherEngine
+
+/// An HTTP API error, rendered as `{"error":{"code":"…","message":"…"}}` (contract).
+struct APIError: HTTPResponseError {
+    var status: HTTPResponse.Status
+    var code: ErrorCode
+    var message: String
+
+    init(_ status: HTTPResponse.Status, _ code: ErrorCode, _ message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    init(_ error: TetherError) {
+        self.init(Self.status(for: error.code), error.code, error.message)
+    }
+
+    static func status(for code: ErrorCode) -> HTTPResponse.Status {
+        switch code {
+        case .invalidInput, .invalidJSON, .invalidConfig: .badRequest
+        case .unauthenticated: .unauthorized
+        case .notFound, .functionNotFound: .notFound
+        case .conflict: .conflict
+        case .payloadTooLarge: .contentTooLarge
+        case .overloaded: .tooManyRequests
+        case .storageUnavailable, .draining: .serviceUnavailable
+        default: .internalServerError
+        }
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        let body: JSONValue = ["error": ["code": .string(code.rawValue), "message": .string(message)]]
+        return JSONResponse.make(body, status: status)
+    }
+}
+
+/// JSON responses built from ``JSONValue``.
+enum JSONResponse {
+    static func make(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        var bytes = value.serialized()
+        bytes.append(UInt8(ascii: "\n"))
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
+
+/// Turns unknown routes and unexpected errors into the API's JSON error body.
+struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            throw error
+        } catch let error as TetherError {
+            throw APIError(error)
+        } catch let error as HTTPError {
+            let code: ErrorCode =
+                switch error.status {
+                case .notFound: .notFound
+                case .contentTooLarge: .payloadTooLarge
+                case .badRequest: .invalidInput
+                case .unauthorized: .unauthenticated
+                default: ErrorCode(rawValue: "http_\(error.status.code)")
+                }
+            throw APIError(error.status, code, error.body ?? error.status.reasonPhrase)
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import TetherEngine
+
+/// Renders engine records as the HTTP API's JSON (DESIGN.md §7).
+enum APIRendering {
+    static func timestamp(_ milliseconds: Int64) -> JSONValue {
+        guard milliseconds > 0 else { return .null }
+        return .string(iso8601(milliseconds))
+    }
+
+    /// `2026-11-23T11:07:00.123Z`.
+    static func iso8601(_ milliseconds: Int64) -> String {
+        var seconds = time_t(milliseconds / 1_000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let millis = Int(milliseconds % 1_000)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))Z"
+    }
+
+    /// Stored JSON bytes as a value (they were validated when stored; anything else renders as a string).
+    static func json(_ bytes: [UInt8]?) -> JSONValue {
+        guard let bytes, !bytes.isEmpty else { return .null }
+        return (try? JSONValue(parsing: bytes)) ?? .string(String(decoding: bytes, as: UTF8.self))
+    }
+
+    static func error(_ error: RunError?) -> JSONValue {
+        guard let error else { return .null }
+        return ["code": .string(error.code), "message": .string(error.message), "type": .string(error.type)]
+    }
+
+    static func event(_ event: EventRecord) -> JSONValue {
+        [
+            "id": .string(event.id), "name": .string(event.name), "data": json(event.data),
+            "ts": .int(event.timestampMilliseconds), "v": .string(event.version),
+        ]
+    }
+
+    static func step(_ step: StepRecord) -> JSONValue {
+        [
+            "id": .string(step.id), "status": .string(step.status.rawValue), "attempts": .int(Int64(step.attempts)),
+            "output": step.status == .completed ? json(step.output) : .null, "error": error(step.error),
+            "worker": step.worker.isEmpty ? .null : .string(step.worker),
+            "startedAt": timestamp(step.startedAtMilliseconds), "endedAt": timestamp(step.endedAtMilliseconds),
+        ]
+    }
+
+    /// A run in a listing: no steps, no event data.
+    static func runSummary(_ run: RunRecord) -> JSONValue {
+        [
+            "id": .string(run.id), "function": .string(run.functionId), "app": .string(run.app),
+            "status": .string(run.status.rawValue), "error": error(run.error),
+            "createdAt": timestamp(run.createdAtMilliseconds), "startedAt": timestamp(run.startedAtMilliseconds),
+            "endedAt": timestamp(run.endedAtMilliseconds),
+        ]
+    }
+
+    /// A run with its event, output and steps (`GET /v1/runs/{id}`).
+    static func run(_ run: RunRecord) -> JSONValue {
+        guard case .object(var object) = runSummary(run) else { return .null }
+        object["event"] = run.events.first.map(event) ?? .null
+        if run.events.count > 1 { object["events"] = .array(run.events.map(event)) }
+        object["output"] = run.status == .completed ? json(run.output) : .null
+        object["attempt"] = .int(Int64(run.attempt))
+        object["steps"] = .array(run.steps.map(step))
+        return .object(object)
+    }
+
+    static func trigger(_ trigger: TriggerDefinition) -> JSONValue {
+        switch trigger {
+        case .event(let name, let expression):
+            ["event": .string(name), "expression": expression.map(JSONValue.string) ?? .null]
+        case .cron(let schedule, let timeZone):
+            ["cron": .string(schedule), "timezone": .string(timeZone.isEmpty ? "UTC" : timeZone)]
+        }
+    }
+}

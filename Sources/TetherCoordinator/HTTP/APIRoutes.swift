@@ -1,0 +1,210 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import NIOPosix
+import TetherEngine
+import TetherStore
+
+/// The HTTP API v1 (DESIGN.md §7): events, runs, functions, status, health.
+struct APIRoutes: Sendable {
+    let runtime: CoordinatorRuntime
+    let store: CoordinatorStore
+    let threadPool: NIOThreadPool
+    let configuration: CoordinatorConfiguration
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/healthz") { _, _ in JSONResponse.make(["status": "ok"]) }
+        router.get("/readyz") { _, _ in try await ready() }
+        router.get("/", use: { _, _ in Dashboard.response() })
+
+        let v1 = router.group("/v1")
+        if !configuration.apiKeys.isEmpty {
+            v1.add(middleware: BearerAuthMiddleware(keys: Set(configuration.apiKeys)))
+        }
+        v1.post("/events") { request, _ in try await postEvents(request) }
+        v1.get("/runs") { request, _ in try await listRuns(request) }
+        v1.get("/runs/:id") { _, context in try await getRun(try context.parameters.require("id")) }
+        v1.get("/functions") { _, _ in try await functions() }
+        v1.get("/status") { _, _ in try await status() }
+    }
+
+    // MARK: Events
+
+    func postEvents(_ request: Request) async throws -> Response {
+        var request = request
+        let body = try await request.collectBody(upTo: configuration.limits.maxRequestBodyBytes)
+        let events = try EventParsing.parse(body, limits: configuration.limits)
+        // Ids sent before: first the recent ones in memory, then the store (outside the loop).
+        let withIds = events.compactMap(\.id)
+        var known: [String: [String]] = [:]
+        if !withIds.isEmpty {
+            let runtime = self.runtime
+            let recent = try await runtime.loop.submit { runtime.recentEvents(withIds) }.get()
+            let unknown = withIds.filter { recent[$0] == nil }
+            let store = self.store
+            known = try await threadPool.runIfActive {
+                var found: [String: [String]] = [:]
+                for id in unknown {
+                    if let stored = try store.event(id: id) { found[id] = stored.runIds }
+                }
+                return found
+            }
+        }
+        let runtime = self.runtime
+        let receipts: [EventReceipt] = try await withCheckedThrowingContinuation { continuation in
+            runtime.loop.execute {
+                runtime.ingest(events, known: known) { result in
+                    continuation.resume(with: result.mapError { APIError($0) })
+                }
+            }
+        }
+        return JSONResponse.make([
+            "events": .array(
+                receipts.map { receipt in
+                    ["id": .string(receipt.eventId), "runs": .array(receipt.runIds.map(JSONValue.string))]
+                })
+        ])
+    }
+
+    // MARK: Runs
+
+    func listRuns(_ request: Request) async throws -> Response {
+        let query = request.uri.queryParameters
+        let function = query.get("function").flatMap { $0.isEmpty ? nil : String($0) }
+        var status: RunStatus?
+        if let text = query.get("status"), !text.isEmpty {
+            guard let parsed = RunStatus(rawValue: String(text)) else {
+                throw APIError(
+                    .badRequest, .invalidInput,
+                    "unknown status '\(text)'; expected one of \(RunStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            status = parsed
+        }
+        var limit = 50
+        if let text = query.get("limit"), !text.isEmpty {
+            guard let parsed = Int(text), (1...1_000).contains(parsed) else {
+                throw APIError(.badRequest, .invalidInput, "limit must be an integer between 1 and 1000")
+            }
+            limit = parsed
+        }
+        let cursor = query.get("cursor").flatMap { $0.isEmpty ? nil : String($0) }
+        let store = self.store
+        let (statusFilter, pageSize) = (status, limit)
+        let page = try await threadPool.runIfActive {
+            try store.listRuns(functionId: function, status: statusFilter, limit: pageSize, cursor: cursor)
+        }
+        let runtime = self.runtime
+        let ids = page.runs.map { $0.id }
+        let live: [RunRecord] = try await runtime.loop.submit { ids.compactMap { runtime.activeRun(id: $0) } }.get()
+        var liveById: [String: RunRecord] = [:]
+        for run in live { liveById[run.id] = run }
+        let runs = page.runs.map { stored -> JSONValue in
+            var run = stored
+            if let current = liveById[stored.id] {
+                run.status = current.status
+                run.startedAtMilliseconds = current.startedAtMilliseconds
+            }
+            return APIRendering.runSummary(run)
+        }
+        return JSONResponse.make(["runs": .array(runs), "next": page.next.map(JSONValue.string) ?? .null])
+    }
+
+    func getRun(_ id: String) async throws -> Response {
+        let runtime = self.runtime
+        if let live = try await runtime.loop.submit({ runtime.activeRun(id: id) }).get() {
+            return JSONResponse.make(APIRendering.run(live))
+        }
+        let store = self.store
+        guard let run = try await threadPool.runIfActive({ try store.run(id: id) }) else {
+            throw APIError(.notFound, .notFound, "no run with id '\(id)'")
+        }
+        return JSONResponse.make(APIRendering.run(run))
+    }
+
+    // MARK: Functions and status
+
+    func functions() async throws -> Response {
+        let runtime = self.runtime
+        let entries = try await runtime.loop.submit { () -> [(FunctionDefinition, [(String, String)])] in
+            runtime.functionDefinitions().map { definition, connections in
+                (definition, connections.sorted().map { ($0, runtime.instanceId(ofConnection: $0) ?? "") })
+            }
+        }.get()
+        let functions = entries.map { definition, workers -> JSONValue in
+            [
+                "id": .string(definition.id), "app": .string(definition.app), "slug": .string(definition.slug),
+                "name": .string(definition.name), "triggers": .array(definition.triggers.map(APIRendering.trigger)),
+                "config": ["retries": .int(Int64(definition.retries))],
+                "workers": .array(workers.map { ["connectionId": .string($0.0), "instanceId": .string($0.1)] }),
+            ]
+        }
+        return JSONResponse.make(["functions": .array(functions)])
+    }
+
+    func status() async throws -> Response {
+        let runtime = self.runtime
+        let (snapshot, failure) = try await runtime.loop.submit { (runtime.status(), runtime.storageFailure) }.get()
+        let available = snapshot.workers.reduce(0) { $0 + ($1.status == "ready" ? max(0, $1.capacity - $1.inFlight) : 0) }
+        let workers = snapshot.workers.map { worker -> JSONValue in
+            [
+                "instanceId": .string(worker.instanceId), "connectionId": .string(worker.connectionId),
+                "app": .string(worker.app), "appVersion": .string(worker.appVersion), "status": .string(worker.status),
+                "connectedAt": APIRendering.timestamp(worker.connectedAtMilliseconds),
+                "lastHeartbeatAt": APIRendering.timestamp(worker.lastHeartbeatAtMilliseconds),
+                "capacity": .int(Int64(worker.capacity)), "inFlight": .int(Int64(worker.inFlight)),
+            ]
+        }
+        let functions = snapshot.functions.map { function -> JSONValue in
+            [
+                "id": .string(function.id), "queued": .int(Int64(function.queued)),
+                "running": .int(Int64(function.running)),
+                "oldestQueuedAgeMs": .int(function.oldestQueuedAgeMilliseconds),
+            ]
+        }
+        let document: JSONValue = [
+            "coordinator": [
+                "version": .string(configuration.version),
+                "startedAt": APIRendering.timestamp(runtime.startedAtMilliseconds),
+                "durability": .string(configuration.durability.rawValue),
+                "healthy": .bool(failure == nil),
+                "activeRuns": .int(Int64(snapshot.activeRuns)),
+            ],
+            "capacity": [
+                "total": .int(Int64(snapshot.capacityTotal)), "inFlight": .int(Int64(snapshot.inFlight)),
+                "available": .int(Int64(available)),
+            ],
+            "workers": .array(workers),
+            "functions": .array(functions),
+            "queue": ["depth": .int(Int64(snapshot.queueDepth)), "oldestAgeMs": .int(snapshot.oldestQueuedAgeMilliseconds)],
+        ]
+        return JSONResponse.make(document)
+    }
+
+    func ready() async throws -> Response {
+        let runtime = self.runtime
+        let (failure, draining) = try await runtime.loop.submit { (runtime.storageFailure, runtime.draining) }.get()
+        if let failure {
+            throw APIError(.serviceUnavailable, .storageUnavailable, "store failure: \(failure)")
+        }
+        if draining {
+            throw APIError(.serviceUnavailable, .draining, "the coordinator is shutting down")
+        }
+        return JSONResponse.make(["status": "ready"])
+    }
+}
+
+/// Requires `Authorization: Bearer <api key>` (`tether serve`).
+struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
+    let keys: Set<String>
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+            keys.contains(String(header.dropFirst("Bearer ".count)))
+        else {
+            throw APIError(.unauthorized, .unauthenticated, "missing or wrong API key: send 'Authorization: Bearer <key>'")
+        }
+        return try await next(request, context)
+    }
+}

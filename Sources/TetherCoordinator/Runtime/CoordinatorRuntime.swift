@@ -1,0 +1,315 @@
+import DequeModule
+import Logging
+import NIOCore
+import NIOPosix
+import TetherEngine
+import TetherProtocol
+import TetherStore
+
+/// Owns the scheduler (``CoordinatorCore``) and carries out its effects.
+///
+/// Every method whose name does not end in `Async` must run on ``loop``: the state is
+/// confined to that event loop, so commands apply one at a time without locks. Writes go
+/// to the group-commit writer; the messages of a command go out only after its writes (and
+/// every earlier write) are durable, so no worker ever sees state the store could lose.
+final class CoordinatorRuntime: @unchecked Sendable {
+    let loop: any EventLoop
+    let store: CoordinatorStore
+    let logger: Logger
+    let configuration: CoordinatorConfiguration
+    let startedAtMilliseconds: Int64
+
+    private var core: CoordinatorCore
+    private var connections: [String: WorkerConnection] = [:]
+    private var submittedWrites: UInt64 = 0
+    private var committedWrites: UInt64 = 0
+    private var pending: Deque<PendingEffects> = []
+    private(set) var storageFailure: StoreError?
+    private var periodicTick: RepeatedTask?
+    private var retryTimer: Scheduled<Void>?
+    private var retryTimerDeadline: Int64 = .max
+    private(set) var draining = false
+
+    private struct PendingEffects {
+        var sequence: UInt64
+        var effects: Effects
+        var onCommitted: ((Result<Void, StoreError>) -> Void)?
+    }
+
+    init(
+        loop: any EventLoop, store: CoordinatorStore, configuration: CoordinatorConfiguration, core: CoordinatorCore,
+        logger: Logger
+    ) {
+        self.loop = loop
+        self.store = store
+        self.configuration = configuration
+        self.core = core
+        self.logger = logger
+        self.startedAtMilliseconds = WallClock.nowMilliseconds()
+    }
+
+    // MARK: Lifecycle
+
+    /// Starts the periodic tick (leases, heartbeats, retry timers).
+    func start() {
+        loop.execute {
+            self.periodicTick = self.loop.scheduleRepeatedTask(initialDelay: .milliseconds(250), delay: .milliseconds(250)) {
+                _ in
+                self.tick()
+            }
+        }
+    }
+
+    /// Stops timers and tells every worker to reconnect within `withinMilliseconds` (drain).
+    func stop(reconnectWithinMilliseconds: UInt32) async {
+        let done = loop.makePromise(of: Void.self)
+        loop.execute {
+            self.draining = true
+            self.periodicTick?.cancel()
+            self.retryTimer?.cancel()
+            var frame = Tether_V1_Frame()
+            frame.reconnect = .with {
+                $0.withinMs = reconnectWithinMilliseconds
+                $0.reason = "coordinator shutting down"
+            }
+            let futures = self.connections.values.map { connection -> EventLoopFuture<Void> in
+                connection.channel.writeAndFlush(frame).flatMap { connection.channel.close() }
+                    .recover { _ in }
+            }
+            self.connections.removeAll()
+            EventLoopFuture.andAllComplete(futures, on: self.loop).cascade(to: done)
+        }
+        try? await done.futureResult.get()
+    }
+
+    // MARK: Workers
+
+    /// Registers a worker after a successful handshake and sends it `Welcome`.
+    func register(_ registration: WorkerRegistration, connection: WorkerConnection) -> Result<Void, TetherError> {
+        loop.preconditionInEventLoop()
+        if let storageFailure {
+            return .failure(TetherError(.storageUnavailable, "the coordinator cannot write to its store: \(storageFailure)"))
+        }
+        if draining {
+            return .failure(TetherError(.draining, "the coordinator is shutting down"))
+        }
+        do {
+            let effects = try core.register(registration, now: WallClock.nowMilliseconds())
+            connections[connection.id] = connection
+            let timing = configuration.timing
+            var welcome = Tether_V1_Frame()
+            welcome.welcome = .with {
+                $0.connectionID = connection.id
+                $0.heartbeatIntervalMs = UInt32(timing.heartbeatIntervalMilliseconds)
+                $0.heartbeatJitter = timing.heartbeatJitter
+                $0.leaseDurationMs = UInt32(timing.leaseDurationMilliseconds)
+                $0.maxFrameBytes = UInt32(configuration.limits.maxFrameBytes)
+                $0.protocolMajor = ProtocolVersion.major
+                $0.protocolMinor = ProtocolVersion.minor
+            }
+            connection.send([welcome])
+            logger.info(
+                "worker registered",
+                metadata: [
+                    "connection": "\(connection.id)", "instance": "\(registration.instanceId)",
+                    "app": "\(registration.app)", "capacity": "\(registration.capacity)",
+                    "functions": "\(registration.functions.map(\.slug).joined(separator: ","))",
+                ])
+            perform(effects)
+            return .success(())
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    func disconnect(connectionId: String) {
+        loop.preconditionInEventLoop()
+        guard connections.removeValue(forKey: connectionId) != nil else { return }
+        logger.info("worker disconnected", metadata: ["connection": "\(connectionId)"])
+        perform(core.disconnect(connectionId: connectionId, now: WallClock.nowMilliseconds()))
+    }
+
+    func heartbeat(connectionId: String, inFlight: [String]) {
+        core.heartbeat(connectionId: connectionId, inFlight: inFlight, now: WallClock.nowMilliseconds())
+    }
+
+    func updateCapacity(connectionId: String, capacity: Int) {
+        perform(core.updateCapacity(connectionId: connectionId, capacity: capacity, now: WallClock.nowMilliseconds()))
+    }
+
+    func pause(connectionId: String) {
+        core.pause(connectionId: connectionId, now: WallClock.nowMilliseconds())
+    }
+
+    func handleResult(connectionId: String, result: Tether_V1_StepResult) {
+        loop.preconditionInEventLoop()
+        let outcome: StepOutcome
+        do {
+            outcome = try StepOutcome(result)
+        } catch {
+            connections[connectionId]?.close(after: .error(error))
+            return
+        }
+        perform(
+            core.handleResult(
+                connectionId: connectionId, requestId: result.requestID, runId: result.runID, outcome: outcome,
+                now: WallClock.nowMilliseconds()))
+    }
+
+    // MARK: Events
+
+    /// Accepts events; `completion` runs on the loop once they are durable.
+    func ingest(
+        _ events: [IncomingEvent], known: [String: [String]],
+        completion: @escaping (Result<[EventReceipt], TetherError>) -> Void
+    ) {
+        loop.preconditionInEventLoop()
+        if let storageFailure {
+            completion(.failure(TetherError(.storageUnavailable, "the coordinator cannot write to its store: \(storageFailure)")))
+            return
+        }
+        let (receipts, effects) = core.ingest(events, known: known, now: WallClock.nowMilliseconds())
+        perform(effects) { result in
+            switch result {
+            case .success: completion(.success(receipts))
+            case .failure(let error):
+                completion(.failure(TetherError(.storageUnavailable, "the events could not be stored: \(error)")))
+            }
+        }
+    }
+
+    /// Ids among `ids` already accepted recently (in memory).
+    func recentEvents(_ ids: [String]) -> [String: [String]] {
+        var found: [String: [String]] = [:]
+        for id in ids {
+            if let runs = core.recentEventRuns(id) { found[id] = runs }
+        }
+        return found
+    }
+
+    // MARK: Reading
+
+    func status() -> SchedulerStatus {
+        core.status(now: WallClock.nowMilliseconds())
+    }
+
+    /// The in-memory state of an active run (fresher than the store), if it is active.
+    func activeRun(id: String) -> RunRecord? {
+        core.runs[id]
+    }
+
+    func functionDefinitions() -> [(FunctionDefinition, Set<String>)] {
+        core.functionDefinitions.map { ($0, core.connections(ofFunction: $0.id)) }
+    }
+
+    func instanceId(ofConnection id: String) -> String? {
+        core.workers[id]?.registration.instanceId
+    }
+
+    // MARK: Effects
+
+    private func tick() {
+        perform(core.tick(now: WallClock.nowMilliseconds()))
+    }
+
+    /// Carries out `effects`: writes first, then (once they and all earlier writes are
+    /// durable) messages and closes.
+    func perform(_ effects: Effects, onCommitted: ((Result<Void, StoreError>) -> Void)? = nil) {
+        if !effects.writes.isEmpty {
+            submittedWrites += 1
+            let sequence = submittedWrites
+            pending.append(PendingEffects(sequence: sequence, effects: effects, onCommitted: onCommitted))
+            store.commit(effects.writes) { result in
+                self.loop.execute { self.writesCommitted(sequence: sequence, result: result) }
+            }
+        } else if committedWrites == submittedWrites {
+            deliver(effects)
+            onCommitted?(.success(()))
+        } else {
+            pending.append(PendingEffects(sequence: submittedWrites, effects: effects, onCommitted: onCommitted))
+        }
+        armRetryTimer()
+    }
+
+    private func writesCommitted(sequence: UInt64, result: Result<Void, StoreError>) {
+        committedWrites = sequence
+        if case .failure(let error) = result, storageFailure == nil {
+            enterStorageFailure(error)
+        }
+        while let head = pending.first, head.sequence <= sequence {
+            pending.removeFirst()
+            if let storageFailure {
+                head.onCommitted?(.failure(storageFailure))
+            } else {
+                deliver(head.effects)
+                head.onCommitted?(.success(()))
+            }
+        }
+    }
+
+    private func deliver(_ effects: Effects) {
+        if effects.messages.count == 1, let message = effects.messages.first {
+            connections[message.connectionId]?.send([frame(for: message)])
+        } else if !effects.messages.isEmpty {
+            var byConnection: [String: [Tether_V1_Frame]] = [:]
+            for message in effects.messages {
+                byConnection[message.connectionId, default: []].append(frame(for: message))
+            }
+            for (connectionId, frames) in byConnection {
+                connections[connectionId]?.send(frames)
+            }
+        }
+        for close in effects.closes {
+            connections.removeValue(forKey: close.connectionId)?.close(
+                after: .error(code: close.code, message: close.message))
+        }
+    }
+
+    private func frame(for message: OutboundMessage) -> Tether_V1_Frame {
+        var frame = Tether_V1_Frame()
+        switch message {
+        case .dispatch(let dispatch):
+            frame.stepRequest = Tether_V1_StepRequest(dispatch)
+        case .resultAck(_, let requestId, let accepted):
+            frame.stepResultAck = .with {
+                $0.requestID = requestId
+                $0.accepted = accepted
+            }
+        }
+        return frame
+    }
+
+    /// A write failed (disk full, I/O error): acknowledged state is safe, but memory is ahead
+    /// of the store. Stop taking work and tell workers to come back later; a restart rebuilds
+    /// from what is durable.
+    private func enterStorageFailure(_ error: StoreError) {
+        storageFailure = error
+        logger.critical(
+            "store write failed; the coordinator stops accepting work until restarted",
+            metadata: ["error": "\(error)", "data": "\(configuration.dataDirectory)"])
+        for connection in connections.values {
+            connection.close(after: .error(code: .storageUnavailable, message: "coordinator store failure: \(error.code)"))
+        }
+        connections.removeAll()
+    }
+
+    private func armRetryTimer() {
+        guard let due = core.nextRetryDeadline, due < retryTimerDeadline else { return }
+        retryTimer?.cancel()
+        retryTimerDeadline = due
+        let delay = max(0, due - WallClock.nowMilliseconds())
+        retryTimer = loop.scheduleTask(in: .milliseconds(delay)) {
+            self.retryTimerDeadline = .max
+            self.tick()
+        }
+    }
+}
+
+/// Wall-clock time in Unix milliseconds.
+enum WallClock {
+    static func nowMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1_000 + Int64(now.tv_nsec) / 1_000_000
+    }
+}

@@ -1,0 +1,65 @@
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import Synchronization
+import TetherEngine
+import TetherProtocol
+
+/// Accepts worker connections: TCP, then TLS 1.3, then length-prefixed frames.
+struct WorkerListener {
+    let configuration: CoordinatorConfiguration
+    let runtime: CoordinatorRuntime
+    let limiter: HandshakeLimiter
+    let group: any EventLoopGroup
+    let logger: Logger
+
+    /// Loads the certificate and key and builds the TLS 1.3 server context.
+    static func makeTLSContext(configuration: CoordinatorConfiguration) throws -> NIOSSLContext {
+        let chain: [NIOSSLCertificate]
+        let key: NIOSSLPrivateKey
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(configuration.tlsCertificatePath)
+        } catch {
+            throw TetherError(.invalidInput, "cannot read the TLS certificate \(configuration.tlsCertificatePath): \(error)")
+        }
+        do {
+            key = try NIOSSLPrivateKey(file: configuration.tlsPrivateKeyPath, format: .pem)
+        } catch {
+            throw TetherError(.invalidInput, "cannot read the TLS private key \(configuration.tlsPrivateKeyPath): \(error)")
+        }
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        tls.minimumTLSVersion = .tlsv13
+        return try NIOSSLContext(configuration: tls)
+    }
+
+    /// Binds the listener and returns its channel.
+    func bind() async throws -> any Channel {
+        let sslContext = try Self.makeTLSContext(configuration: configuration)
+        let runtime = self.runtime
+        let limiter = self.limiter
+        let logger = self.logger
+        let maxFrameBytes = configuration.limits.maxFrameBytes
+        let ids = Mutex(IDGenerator())
+        let host = configuration.workerHost ?? configuration.host
+        return try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 4_096)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let connectionId = ids.withLock { $0.next(nowMilliseconds: WallClock.nowMilliseconds()) }
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(NIOSSLServerHandler(context: sslContext))
+                    try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrameBytes)))
+                    try sync.addHandler(MessageToByteHandler(FrameEncoder()))
+                    try sync.addHandler(
+                        WorkerConnectionHandler(
+                            runtime: runtime, limiter: limiter, connectionId: connectionId, logger: logger))
+                }
+            }
+            .bind(host: host, port: configuration.workerPort).get()
+    }
+}

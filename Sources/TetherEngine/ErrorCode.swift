@@ -1,0 +1,52 @@
+/// Stable error codes shared by the HTTP API, the wire protocol and the CLI.
+///
+/// These strings are a contract: clients match on them. Add new ones, never rename.
+public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+    public init(stringLiteral value: String) { self.rawValue = value }
+    public var description: String { rawValue }
+
+    // HTTP API and general.
+    public static let invalidInput: ErrorCode = "invalid_input"
+    public static let invalidJSON: ErrorCode = "invalid_json"
+    public static let notFound: ErrorCode = "not_found"
+    public static let conflict: ErrorCode = "conflict"
+    public static let payloadTooLarge: ErrorCode = "payload_too_large"
+    public static let unauthenticated: ErrorCode = "unauthenticated"
+    public static let overloaded: ErrorCode = "overloaded"
+    public static let storageUnavailable: ErrorCode = "storage_unavailable"
+    public static let unavailable: ErrorCode = "unavailable"
+    public static let internalError: ErrorCode = "internal"
+
+    // Wire protocol.
+    public static let unsupportedVersion: ErrorCode = "unsupported_version"
+    public static let invalidConfig: ErrorCode = "invalid_config"
+    public static let protocolError: ErrorCode = "protocol_error"
+    public static let malformedFrame: ErrorCode = "malformed_frame"
+    public static let frameTooLarge: ErrorCode = "frame_too_large"
+    public static let draining: ErrorCode = "draining"
+    public static let handshakeTimeout: ErrorCode = "handshake_timeout"
+
+    // Steps and runs.
+    public static let stepFailed: ErrorCode = "step_failed"
+    public static let outputTooLarge: ErrorCode = "output_too_large"
+    public static let tooManySteps: ErrorCode = "too_many_steps"
+    public static let runStateTooLarge: ErrorCode = "run_state_too_large"
+    public static let functionNotFound: ErrorCode = "function_not_found"
+    public static let nonDeterministic: ErrorCode = "non_deterministic"
+}
+
+/// An expected operating error with a stable code, a message for humans and an optional cause.
+public struct TetherError: Error, Sendable, CustomStringConvertible, Equatable {
+    public var code: ErrorCode
+    public var message: String
+
+    public init(_ code: ErrorCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+}

@@ -1,0 +1,42 @@
+/// Every size, count and duration limit of the engine, in one place.
+///
+/// Names end with their unit. The defaults are the ones DESIGN.md §3–4 promises; a
+/// coordinator may be configured with other values.
+public struct Limits: Sendable, Equatable {
+    /// Largest frame accepted on a worker connection.
+    public var maxFrameBytes: Int = 4 * 1024 * 1024
+    /// Largest event accepted by `POST /v1/events` (its JSON encoding).
+    public var maxEventBytes: Int = 512 * 1024
+    /// Largest body accepted by `POST /v1/events` (one event or a batch).
+    public var maxRequestBodyBytes: Int = 8 * 1024 * 1024
+    /// Largest output of one step.
+    public var maxStepOutputBytes: Int = 4 * 1024 * 1024
+    /// Most steps one run may have.
+    public var maxStepsPerRun: Int = 1_000
+    /// Largest total state of one run (events plus step outputs).
+    public var maxRunStateBytes: Int = 32 * 1024 * 1024
+    /// Most functions one worker may register.
+    public var maxFunctionsPerWorker: Int = 1_000
+    /// Longest id a user may give (event id, step id, function id).
+    public var maxIdentifierBytes: Int = 256
+
+    public init() {}
+
+    public static let `default` = Limits()
+}
+
+/// Timing defaults of the worker protocol (DESIGN.md §3).
+public struct ProtocolTiming: Sendable, Equatable {
+    public var heartbeatIntervalMilliseconds: Int = 5_000
+    public var heartbeatJitter: Double = 0.2
+    /// A connection silent for this many heartbeat intervals is dead.
+    public var missedHeartbeatsBeforeDead: Int = 3
+    /// How long a dispatched step is leased before it may run elsewhere; heartbeats extend it.
+    public var leaseDurationMilliseconds: Int = 15_000
+    /// Most TLS handshakes the coordinator runs at once; excess is answered `overloaded`.
+    public var maxConcurrentHandshakes: Int = 256
+
+    public init() {}
+
+    public static let `default` = ProtocolTiming()
+}

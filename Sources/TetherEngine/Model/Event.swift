@@ -1,0 +1,51 @@
+/// An event as stored and delivered to functions: immutable JSON with a name.
+public struct EventRecord: Sendable, Equatable {
+    /// The event's id: the sender's `id` when given (idempotency), otherwise a generated ULID.
+    public var id: String
+    public var name: String
+    /// The `data` object, as JSON bytes.
+    public var data: [UInt8]
+    /// The sender's `ts`, or the time the coordinator accepted the event.
+    public var timestampMilliseconds: Int64
+    /// The sender's `v` (schema version), or empty.
+    public var version: String
+
+    public init(id: String, name: String, data: [UInt8], timestampMilliseconds: Int64, version: String = "") {
+        self.id = id
+        self.name = name
+        self.data = data
+        self.timestampMilliseconds = timestampMilliseconds
+        self.version = version
+    }
+}
+
+/// An event sent to the coordinator, before it has an id or a time.
+public struct IncomingEvent: Sendable, Equatable {
+    public var id: String?
+    public var name: String
+    public var data: [UInt8]
+    public var timestampMilliseconds: Int64?
+    public var version: String
+
+    public init(id: String? = nil, name: String, data: [UInt8], timestampMilliseconds: Int64? = nil, version: String = "") {
+        self.id = id
+        self.name = name
+        self.data = data
+        self.timestampMilliseconds = timestampMilliseconds
+        self.version = version
+    }
+}
+
+/// What the coordinator did with one sent event.
+public struct EventReceipt: Sendable, Equatable {
+    public var eventId: String
+    public var runIds: [String]
+    /// True when the event's id had been seen before and nothing new was started.
+    public var duplicate: Bool
+
+    public init(eventId: String, runIds: [String], duplicate: Bool = false) {
+        self.eventId = eventId
+        self.runIds = runIds
+        self.duplicate = duplicate
+    }
+}

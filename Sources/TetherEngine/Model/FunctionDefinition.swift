@@ -1,0 +1,101 @@
+/// What starts a function.
+public enum TriggerDefinition: Sendable, Equatable, Hashable {
+    /// An event name (a trailing `/*` matches every name with that prefix) with an optional
+    /// match expression over `event`.
+    case event(name: String, expression: String?)
+    /// A 5-field cron schedule in a time zone (empty means UTC).
+    case cron(schedule: String, timeZone: String)
+}
+
+/// A function as a worker registered it: identity, triggers and configuration.
+public struct FunctionDefinition: Sendable, Equatable {
+    /// Coordinator-wide id, `app:slug`.
+    public var id: String { Self.makeID(app: app, slug: slug) }
+    public var app: String
+    /// The id the SDK gave the function, unique within its app.
+    public var slug: String
+    public var name: String
+    public var triggers: [TriggerDefinition]
+    /// Retries per step after the first attempt.
+    public var retries: Int
+
+    public static let defaultRetries = 4
+    public static let maxRetries = 20
+
+    public init(app: String, slug: String, name: String, triggers: [TriggerDefinition], retries: Int = Self.defaultRetries) {
+        self.app = app
+        self.slug = slug
+        self.name = name.isEmpty ? slug : name
+        self.triggers = triggers
+        self.retries = retries
+    }
+
+    public static func makeID(app: String, slug: String) -> String { "\(app):\(slug)" }
+
+    /// Attempts per step: the first plus the retries.
+    public var maxAttempts: Int { retries + 1 }
+}
+
+extension FunctionDefinition {
+    /// Checks the definition, returning an `invalid_config` error naming the function and the problem.
+    public func validate(limits: Limits = .default) throws(TetherError) {
+        func fail(_ problem: String) -> TetherError {
+            TetherError(.invalidConfig, "function '\(slug)' of app '\(app)': \(problem)")
+        }
+        guard Self.isValidName(app, limits: limits) else {
+            throw fail("app name must be 1-\(limits.maxIdentifierBytes) characters of A-Z a-z 0-9 . _ -")
+        }
+        guard Self.isValidName(slug, limits: limits) else {
+            throw fail("function id must be 1-\(limits.maxIdentifierBytes) characters of A-Z a-z 0-9 . _ -")
+        }
+        guard !triggers.isEmpty else { throw fail("at least one trigger is required") }
+        guard triggers.count <= 10 else { throw fail("at most 10 triggers are allowed, got \(triggers.count)") }
+        guard (0...Self.maxRetries).contains(retries) else {
+            throw fail("retries must be between 0 and \(Self.maxRetries), got \(retries)")
+        }
+        for (index, trigger) in triggers.enumerated() {
+            switch trigger {
+            case .event(let name, let expression):
+                if let problem = Self.eventNameProblem(name, limits: limits) {
+                    throw fail("trigger \(index + 1): \(problem)")
+                }
+                if let expression, !expression.isEmpty {
+                    do {
+                        _ = try Expression(parsing: expression)
+                    } catch {
+                        throw fail("trigger \(index + 1): invalid expression: \(error)")
+                    }
+                }
+            case .cron(let schedule, let timeZone):
+                do {
+                    _ = try CronSchedule(parsing: schedule, timeZone: timeZone.isEmpty ? nil : timeZone)
+                } catch {
+                    throw fail("trigger \(index + 1): invalid cron schedule '\(schedule)': \(error)")
+                }
+            }
+        }
+    }
+
+    static func isValidName(_ name: String, limits: Limits) -> Bool {
+        guard !name.isEmpty, name.utf8.count <= limits.maxIdentifierBytes else { return false }
+        return name.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == 0x2E || byte == 0x5F || byte == 0x2D
+        }
+    }
+
+    /// Why `name` is not a valid event name, or nil when it is.
+    public static func eventNameProblem(_ name: String, limits: Limits = .default) -> String? {
+        if name.isEmpty { return "event name is empty" }
+        if name.utf8.count > limits.maxIdentifierBytes {
+            return "event name is longer than \(limits.maxIdentifierBytes) bytes"
+        }
+        if name.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }) {
+            return "event name '\(name)' contains whitespace or control characters"
+        }
+        if name.dropLast(2).contains("*") || (name.contains("*") && !name.hasSuffix("/*")) {
+            return "event name '\(name)': '*' is only allowed as a trailing '/*' prefix wildcard"
+        }
+        return nil
+    }
+}

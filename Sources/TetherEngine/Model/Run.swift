@@ -1,0 +1,108 @@
+/// The status of a run, as the HTTP API reports it (contract).
+public enum RunStatus: String, Sendable, CaseIterable, Codable {
+    case queued, running, sleeping, waiting, completed, failed, cancelled
+
+    /// True when the run will never change again.
+    public var isTerminal: Bool { self == .completed || self == .failed || self == .cancelled }
+}
+
+/// The status of one step of a run.
+public enum StepStatus: String, Sendable, CaseIterable, Codable {
+    /// Attempted and failed, with attempts left: it will run again.
+    case retrying
+    case completed
+    case failed
+}
+
+/// An error stored with a failed step or run.
+public struct RunError: Sendable, Equatable, Error {
+    public var code: String
+    public var message: String
+    public var type: String
+
+    public init(code: String, message: String, type: String = "") {
+        self.code = code
+        self.message = message
+        self.type = type
+    }
+}
+
+/// One step of a run: its memoized output once completed, its attempts and errors before.
+public struct StepRecord: Sendable, Equatable {
+    public var id: String
+    public var status: StepStatus
+    public var attempts: Int
+    /// JSON output, for completed steps.
+    public var output: [UInt8]
+    public var error: RunError?
+    /// Instance id of the worker that ran the last attempt.
+    public var worker: String
+    public var startedAtMilliseconds: Int64
+    public var endedAtMilliseconds: Int64
+
+    public init(
+        id: String, status: StepStatus, attempts: Int, output: [UInt8] = [], error: RunError? = nil,
+        worker: String = "", startedAtMilliseconds: Int64 = 0, endedAtMilliseconds: Int64 = 0
+    ) {
+        self.id = id
+        self.status = status
+        self.attempts = attempts
+        self.output = output
+        self.error = error
+        self.worker = worker
+        self.startedAtMilliseconds = startedAtMilliseconds
+        self.endedAtMilliseconds = endedAtMilliseconds
+    }
+}
+
+/// Everything known about a run; the unit the store persists.
+///
+/// `steps` holds the run's steps in the order they were first reported. Completed steps are
+/// memoized: their outputs go back to the worker with every later dispatch.
+public struct RunRecord: Sendable, Equatable {
+    public var id: String
+    /// The coordinator-wide function id (`app:slug`).
+    public var functionId: String
+    public var app: String
+    /// The function's id within its app, as the SDK registered it.
+    public var functionSlug: String
+    public var status: RunStatus
+    public var events: [EventRecord]
+    public var output: [UInt8]?
+    public var error: RunError?
+    public var createdAtMilliseconds: Int64
+    public var startedAtMilliseconds: Int64
+    public var endedAtMilliseconds: Int64
+    /// Failed attempts made so far at the step that has not completed yet.
+    public var attempt: Int
+    public var maxAttempts: Int
+    /// Earliest time of the next dispatch (retry backoff); 0 means now.
+    public var nextAttemptAtMilliseconds: Int64
+    public var steps: [StepRecord]
+
+    public init(
+        id: String, functionId: String, app: String, functionSlug: String, status: RunStatus,
+        events: [EventRecord], output: [UInt8]? = nil, error: RunError? = nil, createdAtMilliseconds: Int64,
+        startedAtMilliseconds: Int64 = 0, endedAtMilliseconds: Int64 = 0, attempt: Int = 0, maxAttempts: Int,
+        nextAttemptAtMilliseconds: Int64 = 0, steps: [StepRecord] = []
+    ) {
+        self.id = id
+        self.functionId = functionId
+        self.app = app
+        self.functionSlug = functionSlug
+        self.status = status
+        self.events = events
+        self.output = output
+        self.error = error
+        self.createdAtMilliseconds = createdAtMilliseconds
+        self.startedAtMilliseconds = startedAtMilliseconds
+        self.endedAtMilliseconds = endedAtMilliseconds
+        self.attempt = attempt
+        self.maxAttempts = maxAttempts
+        self.nextAttemptAtMilliseconds = nextAttemptAtMilliseconds
+        self.steps = steps
+    }
+
+    /// Number of completed (memoized) steps.
+    public var completedStepCount: Int { steps.reduce(0) { $0 + ($1.status == .completed ? 1 : 0) } }
+}

@@ -1,0 +1,170 @@
+import HeapModule
+
+extension CoordinatorCore {
+    /// A worker reported the outcome of `requestId` for `runId`.
+    ///
+    /// Results are idempotent: a result for a lease that is still held is applied; a late one
+    /// (its lease expired, its connection died, or the coordinator restarted) is applied only
+    /// if the run is waiting for dispatch and the step is not already memoized; anything else
+    /// is acknowledged as not accepted.
+    public mutating func handleResult(
+        connectionId: String, requestId: String, runId: String, outcome: StepOutcome, now: Int64
+    ) -> Effects {
+        var effects = Effects()
+        var accepted = false
+        defer {}
+        if let lease = leases.removeValue(forKey: requestId) {
+            workers[lease.connectionId]?.inFlight.remove(requestId)
+            runLeases[lease.runId] = nil
+            accepted = apply(outcome, runId: lease.runId, connectionId: connectionId, now: now, into: &effects)
+            if !accepted, runs[lease.runId] != nil {
+                // The lease is gone either way: the run must be dispatched again.
+                enqueue(runId: lease.runId, now: now, atFront: true)
+            }
+        } else if runs[runId] != nil, runLeases[runId] == nil {
+            // A late result for a run waiting to be dispatched again.
+            readySince[runId] = nil
+            removeDelayed(runId: runId)
+            accepted = apply(outcome, runId: runId, connectionId: connectionId, now: now, into: &effects)
+            if !accepted, let run = runs[runId] {
+                schedule(runId: runId, notBefore: run.nextAttemptAtMilliseconds, now: now)
+            }
+        }
+        effects.messages.append(.resultAck(connectionId: connectionId, requestId: requestId, accepted: accepted))
+        pump(now: now, into: &effects)
+        return effects
+    }
+
+    /// Applies an outcome to an active run. Returns false when the result could not be used
+    /// (a step reported again, an unknown run).
+    mutating func apply(
+        _ outcome: StepOutcome, runId: String, connectionId: String, now: Int64, into effects: inout Effects
+    ) -> Bool {
+        guard var run = runs[runId] else { return false }
+        let worker = workers[connectionId]?.registration.instanceId ?? ""
+        switch outcome {
+        case .stepCompleted(let completion):
+            guard let index = record(completion, in: &run, worker: worker, now: now, effects: &effects) else {
+                return false
+            }
+            run.attempt = 0
+            run.nextAttemptAtMilliseconds = 0
+            runs[runId] = run
+            if run.status.isTerminal {
+                finish(run, changedSteps: [index], into: &effects)
+            } else {
+                effects.writes.append(.putRun(run, stepIndices: [index], created: false))
+                enqueue(runId: runId, now: now, atFront: false)
+            }
+        case .runCompleted(let lastStep, let output):
+            var changed: [Int] = []
+            if let lastStep {
+                guard let index = record(lastStep, in: &run, worker: worker, now: now, effects: &effects) else {
+                    return false
+                }
+                changed.append(index)
+            }
+            if !run.status.isTerminal {
+                if output.count > configuration.limits.maxStepOutputBytes {
+                    run.status = .failed
+                    run.error = RunError(
+                        code: ErrorCode.outputTooLarge.rawValue,
+                        message: "the function's output is \(output.count) bytes, over the limit of \(configuration.limits.maxStepOutputBytes)")
+                } else {
+                    run.status = .completed
+                    run.output = output
+                }
+            }
+            run.endedAtMilliseconds = now
+            finish(run, changedSteps: changed, into: &effects)
+        case .stepFailed(let failure):
+            let attempts = run.attempt + 1
+            let final = failure.nonRetriable || attempts >= run.maxAttempts
+            var changed: [Int] = []
+            if !failure.stepId.isEmpty {
+                if let existing = run.steps.firstIndex(where: { $0.id == failure.stepId }) {
+                    guard run.steps[existing].status != .completed else { return false }
+                    run.steps[existing].status = final ? .failed : .retrying
+                    run.steps[existing].attempts = attempts
+                    run.steps[existing].error = failure.error
+                    run.steps[existing].worker = worker
+                    run.steps[existing].startedAtMilliseconds = failure.startedAtMilliseconds
+                    run.steps[existing].endedAtMilliseconds = failure.endedAtMilliseconds
+                    changed.append(existing)
+                } else {
+                    run.steps.append(
+                        StepRecord(
+                            id: failure.stepId, status: final ? .failed : .retrying, attempts: attempts,
+                            error: failure.error, worker: worker, startedAtMilliseconds: failure.startedAtMilliseconds,
+                            endedAtMilliseconds: failure.endedAtMilliseconds))
+                    changed.append(run.steps.count - 1)
+                }
+            }
+            if final {
+                run.status = .failed
+                run.error = failure.error
+                run.endedAtMilliseconds = now
+                finish(run, changedSteps: changed, into: &effects)
+            } else {
+                run.attempt = attempts
+                let backoff = configuration.retry.delay(afterFailedAttempts: attempts, using: &random)
+                run.nextAttemptAtMilliseconds = max(failure.retryAtMilliseconds ?? 0, now + backoff)
+                runs[runId] = run
+                effects.writes.append(.putRun(run, stepIndices: changed, created: false))
+                schedule(runId: runId, notBefore: run.nextAttemptAtMilliseconds, now: now)
+            }
+        }
+        return true
+    }
+
+    /// Memoizes a completed step. Returns its index, or nil when the step was already
+    /// completed (a duplicate or a non-deterministic function). Enforces the step limits by
+    /// failing the run.
+    mutating func record(
+        _ completion: StepCompletion, in run: inout RunRecord, worker: String, now: Int64, effects: inout Effects
+    ) -> Int? {
+        let limits = configuration.limits
+        let existing = run.steps.firstIndex(where: { $0.id == completion.stepId })
+        if let existing, run.steps[existing].status == .completed { return nil }
+        var step = StepRecord(
+            id: completion.stepId, status: .completed, attempts: run.attempt + 1, output: completion.output,
+            worker: worker, startedAtMilliseconds: completion.startedAtMilliseconds,
+            endedAtMilliseconds: completion.endedAtMilliseconds)
+        if completion.output.count > limits.maxStepOutputBytes {
+            step.status = .failed
+            step.output = []
+            step.error = RunError(
+                code: ErrorCode.outputTooLarge.rawValue,
+                message: "step '\(completion.stepId)' output is \(completion.output.count) bytes, over the limit of \(limits.maxStepOutputBytes)")
+            run.status = .failed
+            run.error = step.error
+            run.endedAtMilliseconds = now
+        } else if existing == nil && run.steps.count >= limits.maxStepsPerRun {
+            run.status = .failed
+            run.error = RunError(
+                code: ErrorCode.tooManySteps.rawValue,
+                message: "the run reached the limit of \(limits.maxStepsPerRun) steps")
+            run.endedAtMilliseconds = now
+            return run.steps.count - 1
+        }
+        if let existing {
+            run.steps[existing] = step
+            return existing
+        }
+        run.steps.append(step)
+        return run.steps.count - 1
+    }
+
+    /// Writes a run that reached a terminal status and forgets it.
+    mutating func finish(_ run: RunRecord, changedSteps: [Int], into effects: inout Effects) {
+        runs[run.id] = nil
+        readySince[run.id] = nil
+        effects.writes.append(.putRun(run, stepIndices: changedSteps, created: false))
+        effects.finishedRuns.append(run.id)
+    }
+
+    mutating func removeDelayed(runId: String) {
+        guard delayed.unordered.contains(where: { $0.runId == runId }) else { return }
+        delayed = Heap(delayed.unordered.filter { $0.runId != runId })
+    }
+}

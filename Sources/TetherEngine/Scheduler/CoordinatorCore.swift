@@ -1,0 +1,145 @@
+import DequeModule
+import HeapModule
+
+/// The coordinator's pure state machine: functions, workers, active runs, queues and leases.
+///
+/// Every method applies one command at time `now` (Unix milliseconds, injected so tests drive a
+/// manual clock) and returns ``Effects`` for the I/O layer: writes to make durable, then
+/// messages to send. It performs no I/O and never blocks.
+public struct CoordinatorCore: Sendable {
+    /// Tunables of the scheduler.
+    public struct Configuration: Sendable, Equatable {
+        public var limits: Limits
+        public var timing: ProtocolTiming
+        public var retry: RetryPolicy
+        /// How many recently seen event ids are remembered in memory for deduplication
+        /// (older ones are found in the store).
+        public var recentEventIdCapacity: Int
+
+        public init(
+            limits: Limits = .default, timing: ProtocolTiming = .default, retry: RetryPolicy = RetryPolicy(),
+            recentEventIdCapacity: Int = 100_000
+        ) {
+            self.limits = limits
+            self.timing = timing
+            self.retry = retry
+            self.recentEventIdCapacity = recentEventIdCapacity
+        }
+    }
+
+    struct FunctionEntry: Sendable {
+        var definition: FunctionDefinition
+        /// Connections that registered this function.
+        var connections: Set<String> = []
+    }
+
+    struct Lease: Sendable {
+        var runId: String
+        var connectionId: String
+        var deadlineMilliseconds: Int64
+        var dispatchedAtMilliseconds: Int64
+    }
+
+    struct DelayedRun: Comparable, Sendable {
+        var dueMilliseconds: Int64
+        var runId: String
+        static func < (lhs: Self, rhs: Self) -> Bool {
+            (lhs.dueMilliseconds, lhs.runId) < (rhs.dueMilliseconds, rhs.runId)
+        }
+    }
+
+    public let configuration: Configuration
+    var functions: [String: FunctionEntry] = [:]
+    /// Exact event name → function ids.
+    var eventIndex: [String: Set<String>] = [:]
+    /// Prefix triggers (`billing/*`) → function ids.
+    var prefixIndex: [String: Set<String>] = [:]
+    public internal(set) var workers: [String: WorkerState] = [:]
+    /// Runs that have not ended, by id.
+    public internal(set) var runs: [String: RunRecord] = [:]
+    /// Ready runs per function, in order; entries of runs no longer ready are skipped lazily.
+    var queues: [String: Deque<String>] = [:]
+    /// Runs that are in a ready queue, with the time they entered it.
+    var readySince: [String: Int64] = [:]
+    /// Functions with a non-empty ready queue, visited round-robin.
+    var backlog: Deque<String> = []
+    var inBacklog: Set<String> = []
+    /// Runs waiting for a retry time.
+    var delayed: Heap<DelayedRun> = []
+    var leases: [String: Lease] = [:]
+    /// Run id → the request id it is leased under.
+    var runLeases: [String: String] = [:]
+    /// Recently accepted event ids and the runs they started, oldest first for eviction.
+    var recentEvents: [String: [String]] = [:]
+    var recentEventOrder: Deque<String> = []
+    var ids: IDGenerator
+    var random: SplitMix64
+
+    public init(configuration: Configuration = Configuration(), seed: UInt64? = nil) {
+        self.configuration = configuration
+        if let seed {
+            self.ids = IDGenerator(seed: seed)
+            self.random = SplitMix64(seed: seed ^ 0x5DEE_CE66)
+        } else {
+            self.ids = IDGenerator()
+            var system = SystemRandomNumberGenerator()
+            self.random = SplitMix64(seed: system.next())
+        }
+    }
+
+    /// A new unique, time-ordered id.
+    public mutating func makeID(nowMilliseconds: Int64) -> String {
+        ids.next(nowMilliseconds: nowMilliseconds)
+    }
+
+    /// Every function definition known to the coordinator.
+    public var functionDefinitions: [FunctionDefinition] {
+        functions.values.map(\.definition).sorted { $0.id < $1.id }
+    }
+
+    /// Connection ids that registered function `id`.
+    public func connections(ofFunction id: String) -> Set<String> {
+        functions[id]?.connections ?? []
+    }
+
+    /// Restores state read from the store at start: known functions and every run that had
+    /// not ended. Runs become ready at once (or at their retry time).
+    public mutating func restore(functions definitions: [FunctionDefinition], runs active: [RunRecord], now: Int64) {
+        for definition in definitions {
+            install(definition)
+        }
+        for var run in active.sorted(by: { $0.id < $1.id }) where !run.status.isTerminal {
+            if run.status != .queued { run.status = .running }
+            runs[run.id] = run
+            schedule(runId: run.id, notBefore: run.nextAttemptAtMilliseconds, now: now)
+        }
+    }
+
+    mutating func install(_ definition: FunctionDefinition) {
+        let id = definition.id
+        if let old = functions[id]?.definition {
+            for trigger in old.triggers { unindex(trigger, functionId: id) }
+        }
+        functions[id, default: FunctionEntry(definition: definition)].definition = definition
+        for trigger in definition.triggers {
+            guard case .event(let name, _) = trigger else { continue }
+            if name.hasSuffix("/*") {
+                prefixIndex[String(name.dropLast(1)), default: []].insert(id)
+            } else {
+                eventIndex[name, default: []].insert(id)
+            }
+        }
+    }
+
+    mutating func unindex(_ trigger: TriggerDefinition, functionId: String) {
+        guard case .event(let name, _) = trigger else { return }
+        if name.hasSuffix("/*") {
+            let prefix = String(name.dropLast(1))
+            prefixIndex[prefix]?.remove(functionId)
+            if prefixIndex[prefix]?.isEmpty == true { prefixIndex[prefix] = nil }
+        } else {
+            eventIndex[name]?.remove(functionId)
+            if eventIndex[name]?.isEmpty == true { eventIndex[name] = nil }
+        }
+    }
+}

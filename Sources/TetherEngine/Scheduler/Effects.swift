@@ -1,0 +1,64 @@
+/// A change the store must make durable.
+public enum StoreMutation: Sendable, Equatable {
+    /// An accepted event and the runs it started.
+    case putEvent(EventRecord, runIds: [String], receivedAtMilliseconds: Int64)
+    /// A run's header, and the steps at `stepIndices` (new or changed). `created` is true the
+    /// first time the run is written, so the store can add it to its indexes.
+    case putRun(RunRecord, stepIndices: [Int], created: Bool)
+    /// A function definition registered (or changed) by a worker.
+    case putFunction(FunctionDefinition, updatedAtMilliseconds: Int64)
+}
+
+/// A message for one worker connection.
+public enum OutboundMessage: Sendable, Equatable {
+    case dispatch(StepDispatch)
+    /// The result of `requestId` is durable (`accepted`) or was not used.
+    case resultAck(connectionId: String, requestId: String, accepted: Bool)
+
+    public var connectionId: String {
+        switch self {
+        case .dispatch(let dispatch): dispatch.connectionId
+        case .resultAck(let connectionId, _, _): connectionId
+        }
+    }
+}
+
+/// One step request for a worker: run the function until its next new step.
+public struct StepDispatch: Sendable, Equatable {
+    public var connectionId: String
+    public var requestId: String
+    /// The run as it is at dispatch time: events and memoized steps.
+    public var run: RunRecord
+    /// 1-based attempt of the step about to run.
+    public var attempt: Int
+    public var leaseDeadlineMilliseconds: Int64
+}
+
+/// A connection the coordinator must close, with the reason sent to the worker.
+public struct ConnectionClose: Sendable, Equatable {
+    public var connectionId: String
+    public var code: ErrorCode
+    public var message: String
+}
+
+/// What the I/O layer must do after a command: make `writes` durable first, then send
+/// `messages` and close `closes`. Messages of a command without writes still go out only
+/// after every earlier write has committed, so nothing is dispatched ahead of its state.
+public struct Effects: Sendable, Equatable {
+    public var writes: [StoreMutation] = []
+    public var messages: [OutboundMessage] = []
+    public var closes: [ConnectionClose] = []
+    /// Runs that reached a terminal status in this command (for metrics and notifications).
+    public var finishedRuns: [String] = []
+
+    public init() {}
+
+    public var isEmpty: Bool { writes.isEmpty && messages.isEmpty && closes.isEmpty }
+
+    public mutating func append(_ other: Effects) {
+        writes.append(contentsOf: other.writes)
+        messages.append(contentsOf: other.messages)
+        closes.append(contentsOf: other.closes)
+        finishedRuns.append(contentsOf: other.finishedRuns)
+    }
+}

@@ -1,0 +1,63 @@
+/// What a worker declared in its handshake.
+public struct WorkerRegistration: Sendable, Equatable {
+    public var connectionId: String
+    public var instanceId: String
+    public var app: String
+    public var appVersion: String
+    public var sdk: String
+    public var capacity: Int
+    public var labels: [String: String]
+    public var functions: [FunctionDefinition]
+
+    public init(
+        connectionId: String, instanceId: String, app: String, appVersion: String = "", sdk: String = "",
+        capacity: Int, labels: [String: String] = [:], functions: [FunctionDefinition]
+    ) {
+        self.connectionId = connectionId
+        self.instanceId = instanceId
+        self.app = app
+        self.appVersion = appVersion
+        self.sdk = sdk
+        self.capacity = capacity
+        self.labels = labels
+        self.functions = functions
+    }
+}
+
+/// A connected worker as the scheduler sees it: capacity, leased requests, liveness.
+public struct WorkerState: Sendable, Equatable {
+    public enum Status: String, Sendable {
+        /// Takes new steps.
+        case ready
+        /// Asked for no new steps (shutting down); finishes what it holds.
+        case paused
+    }
+
+    public var registration: WorkerRegistration
+    public var capacity: Int
+    /// Request ids leased to this worker.
+    public var inFlight: Set<String> = []
+    public var status: Status = .ready
+    public var connectedAtMilliseconds: Int64
+    public var lastHeartbeatAtMilliseconds: Int64
+    /// Steps dispatched to this worker since it connected.
+    public var dispatchedCount: Int = 0
+
+    public var connectionId: String { registration.connectionId }
+    /// Slots this worker can take now.
+    public var free: Int { status == .ready ? max(0, capacity - inFlight.count) : 0 }
+}
+
+/// Orders app versions: numeric components compare as numbers ("1.10" > "1.9"), others as text.
+enum AppVersion {
+    static func isNewer(_ lhs: String, than rhs: String) -> Bool {
+        if lhs == rhs { return false }
+        let left = lhs.split(whereSeparator: { $0 == "." || $0 == "-" || $0 == "+" })
+        let right = rhs.split(whereSeparator: { $0 == "." || $0 == "-" || $0 == "+" })
+        for (a, b) in zip(left, right) where a != b {
+            if let x = Int(a), let y = Int(b) { return x > y }
+            return a > b
+        }
+        return left.count > right.count
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import TetherEngine
+
+extension Tether_V1_Event {
+    /// The wire form of a stored event.
+    public init(_ event: EventRecord) {
+        self.init()
+        id = event.id
+        name = event.name
+        data = Data(event.data)
+        tsUnixMs = event.timestampMilliseconds
+        v = event.version
+    }
+}
+
+extension Tether_V1_StepRequest {
+    /// The wire form of a dispatch decided by the scheduler.
+    public init(_ dispatch: StepDispatch) {
+        self.init()
+        requestID = dispatch.requestId
+        runID = dispatch.run.id
+        functionID = dispatch.run.functionId
+        functionSlug = dispatch.run.functionSlug
+        events = dispatch.run.events.map(Tether_V1_Event.init)
+        steps = dispatch.run.steps.compactMap { step in
+            switch step.status {
+            case .completed:
+                var memo = Tether_V1_MemoizedStep()
+                memo.id = step.id
+                memo.output = Data(step.output)
+                return memo
+            case .failed:
+                var memo = Tether_V1_MemoizedStep()
+                memo.id = step.id
+                memo.error = .with {
+                    $0.code = step.error?.code ?? ErrorCode.stepFailed.rawValue
+                    $0.message = step.error?.message ?? ""
+                    $0.errorType = step.error?.type ?? ""
+                    $0.nonRetriable = true
+                }
+                return memo
+            case .retrying:
+                return nil
+            }
+        }
+        attempt = UInt32(clamping: dispatch.attempt)
+        maxAttempts = UInt32(clamping: dispatch.run.maxAttempts)
+        leaseDeadlineUnixMs = dispatch.leaseDeadlineMilliseconds
+    }
+}
+
+extension StepCompletion {
+    public init(_ message: Tether_V1_StepCompleted) {
+        self.init(
+            stepId: message.stepID, output: Array(message.output), startedAtMilliseconds: message.startedAtUnixMs,
+            endedAtMilliseconds: message.endedAtUnixMs)
+    }
+}
+
+extension StepOutcome {
+    /// The scheduler's view of a worker's result; throws `protocol_error` for a result without an outcome.
+    public init(_ result: Tether_V1_StepResult) throws(ProtocolError) {
+        switch result.outcome {
+        case .stepCompleted(let completed):
+            guard !completed.stepID.isEmpty else {
+                throw ProtocolError(code: .protocolError, message: "step_completed without a step id")
+            }
+            self = .stepCompleted(StepCompletion(completed))
+        case .runCompleted(let completed):
+            self = .runCompleted(
+                lastStep: completed.hasLastStep ? StepCompletion(completed.lastStep) : nil, output: Array(completed.output))
+        case .stepFailed(let failed):
+            self = .stepFailed(
+                StepFailure(
+                    stepId: failed.stepID,
+                    error: RunError(
+                        code: failed.error.code.isEmpty ? ErrorCode.stepFailed.rawValue : failed.error.code,
+                        message: failed.error.message, type: failed.error.errorType),
+                    nonRetriable: failed.error.nonRetriable,
+                    retryAtMilliseconds: failed.error.retryAtUnixMs > 0 ? failed.error.retryAtUnixMs : nil,
+                    startedAtMilliseconds: failed.startedAtUnixMs, endedAtMilliseconds: failed.endedAtUnixMs))
+        case nil:
+            throw ProtocolError(code: .protocolError, message: "step result \(result.requestID) has no outcome")
+        }
+    }
+}
+
+extension FunctionDefinition {
+    /// The definition a worker registered in its Hello.
+    public init(_ config: Tether_V1_FunctionConfig, app: String) {
+        let triggers: [TriggerDefinition] = config.triggers.map { trigger in
+            switch trigger.kind {
+            case .event(let event): .event(name: event.event, expression: event.expression.isEmpty ? nil : event.expression)
+            case .cron(let cron): .cron(schedule: cron.schedule, timeZone: cron.timezone)
+            case nil: .event(name: "", expression: nil)
+            }
+        }
+        self.init(
+            app: app, slug: config.id, name: config.name, triggers: triggers,
+            retries: config.hasRetries ? Int(config.retries) : FunctionDefinition.defaultRetries)
+    }
+}
+
+extension Tether_V1_FunctionConfig {
+    /// The wire form of a function definition.
+    public init(_ function: FunctionDefinition) {
+        self.init()
+        id = function.slug
+        name = function.name
+        retries = UInt32(clamping: function.retries)
+        triggers = function.triggers.map(Tether_V1_Trigger.init)
+    }
+}
+
+extension Tether_V1_Trigger {
+    public init(_ trigger: TriggerDefinition) {
+        self.init()
+        switch trigger {
+        case .event(let name, let expression):
+            event = .with {
+                $0.event = name
+                $0.expression = expression ?? ""
+            }
+        case .cron(let schedule, let timeZone):
+            cron = .with {
+                $0.schedule = schedule
+                $0.timezone = timeZone
+            }
+        }
+    }
+}

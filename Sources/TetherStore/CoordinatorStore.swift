@@ -1,0 +1,183 @@
+import Foundation
+import SwiftProtobuf
+import TetherEngine
+import TetherProtocol
+
+/// The coordinator's durable state in RocksDB: events, runs, steps and functions.
+///
+/// Writes go through the ``GroupCommitWriter`` (one fsync for many changes in `strict`
+/// durability); reads go straight to RocksDB. Every method blocks its thread: call it from
+/// a thread pool, never from an event loop.
+public final class CoordinatorStore: Sendable {
+    public let db: RocksDB
+    public let writer: GroupCommitWriter
+
+    /// Opens (creating if needed) the store in `directory`, checking the key layout version.
+    public init(directory: String, durability: Durability, options: RocksDB.Options = .init()) throws(StoreError) {
+        let db = try RocksDB(path: directory, options: options)
+        do {
+            if let stored = try db.get(KeyLayout.schemaKey) {
+                let version = Int(String(decoding: stored, as: UTF8.self)) ?? -1
+                guard version == KeyLayout.schemaVersion else {
+                    throw StoreError(
+                        code: StoreError.Code.invalidArgument,
+                        message: "\(directory) holds key layout version \(version); this coordinator reads version \(KeyLayout.schemaVersion)")
+                }
+            } else {
+                try db.put(KeyLayout.schemaKey, Array(String(KeyLayout.schemaVersion).utf8), sync: true)
+            }
+        } catch let error as StoreError {
+            db.close()
+            throw error
+        } catch {
+            db.close()
+            throw StoreError(code: StoreError.Code.unknown, message: "\(error)")
+        }
+        self.db = db
+        self.writer = GroupCommitWriter(db: db, durability: durability)
+    }
+
+    /// Finishes pending writes and closes the database.
+    public func close() {
+        writer.shutdown()
+        db.close()
+    }
+
+    // MARK: Writing
+
+    /// The write batch that makes `mutations` durable.
+    public static func batch(for mutations: [StoreMutation]) -> WriteBatch {
+        var batch = WriteBatch()
+        for mutation in mutations {
+            switch mutation {
+            case .putEvent(let event, let runIds, let receivedAt):
+                var stored = Tether_V1_StoredEvent()
+                stored.event = RecordCoding.encode(event)
+                stored.runIds = runIds
+                stored.receivedAtUnixMs = receivedAt
+                batch.put(KeyLayout.event(event.id), serialize(stored))
+            case .putRun(let run, let stepIndices, let created):
+                batch.put(KeyLayout.run(run.id), serialize(RecordCoding.encodeHeader(run)))
+                for index in stepIndices where run.steps.indices.contains(index) {
+                    batch.put(KeyLayout.step(runId: run.id, index: index), serialize(RecordCoding.encode(run.steps[index])))
+                }
+                if created {
+                    batch.put(KeyLayout.functionRun(functionId: run.functionId, runId: run.id), [])
+                    if !run.status.isTerminal { batch.put(KeyLayout.activeRun(run.id), []) }
+                } else if run.status.isTerminal {
+                    batch.delete(KeyLayout.activeRun(run.id))
+                }
+            case .putFunction(let function, let updatedAt):
+                batch.put(KeyLayout.function(function.id), serialize(RecordCoding.encode(function, updatedAt: updatedAt)))
+            }
+        }
+        return batch
+    }
+
+    /// Makes `mutations` durable with group commit; `completion` runs on the writer thread.
+    public func commit(_ mutations: [StoreMutation], completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
+        writer.submit(Self.batch(for: mutations), completion: completion)
+    }
+
+    private static func serialize(_ message: some SwiftProtobuf.Message) -> [UInt8] {
+        // Serializing a fully initialised proto3 message cannot fail.
+        (try? message.serializedBytes()) ?? []
+    }
+
+    // MARK: Reading
+
+    /// Every function definition ever registered.
+    public func loadFunctions() throws -> [FunctionDefinition] {
+        var functions: [FunctionDefinition] = []
+        try db.forEach(prefix: KeyLayout.prefix(.function)) { _, value in
+            functions.append(try RecordCoding.decode(Tether_V1_StoredFunction(serializedBytes: value)))
+            return true
+        }
+        return functions
+    }
+
+    /// Every run that has not ended, complete with events and steps, oldest first.
+    public func loadActiveRuns() throws -> [RunRecord] {
+        var ids: [String] = []
+        let prefixLength = KeyLayout.prefix(.activeRun).count
+        try db.forEach(prefix: KeyLayout.prefix(.activeRun)) { key, _ in
+            ids.append(KeyLayout.id(of: key, droppingPrefix: prefixLength))
+            return true
+        }
+        return try ids.compactMap { try run(id: $0) }.filter { !$0.status.isTerminal }
+    }
+
+    /// A run with its events and steps, or nil when there is none with that id.
+    public func run(id: String) throws -> RunRecord? {
+        guard var run = try runHeader(id: id) else { return nil }
+        run.events = try events(ids: try storedHeader(id: id)?.eventIds ?? [])
+        run.steps = try db.scan(prefix: KeyLayout.stepPrefix(runId: id)).map {
+            RecordCoding.decode(try Tether_V1_StoredStep(serializedBytes: $0.value))
+        }
+        return run
+    }
+
+    /// A run without its events and steps (for listings).
+    public func runHeader(id: String) throws -> RunRecord? {
+        try storedHeader(id: id).map(RecordCoding.decodeHeader)
+    }
+
+    private func storedHeader(id: String) throws -> Tether_V1_StoredRun? {
+        guard let bytes = try db.get(KeyLayout.run(id)) else { return nil }
+        return try Tether_V1_StoredRun(serializedBytes: bytes)
+    }
+
+    /// The stored events with these ids, in order (missing ones skipped).
+    public func events(ids: [String]) throws -> [EventRecord] {
+        try ids.compactMap { try event(id: $0)?.event }
+    }
+
+    /// An accepted event and the runs it started.
+    public func event(id: String) throws -> (event: EventRecord, runIds: [String])? {
+        guard let bytes = try db.get(KeyLayout.event(id)) else { return nil }
+        let stored = try Tether_V1_StoredEvent(serializedBytes: bytes)
+        return (RecordCoding.decode(stored.event), stored.runIds)
+    }
+
+    /// One page of runs, newest first, optionally of one function and one status.
+    ///
+    /// `cursor` is the `next` of the previous page. Scans at most `scanLimit` runs per call, so
+    /// a rare status never makes a request slow; `next` lets the caller go on.
+    public func listRuns(
+        functionId: String? = nil, status: RunStatus? = nil, limit: Int, cursor: String? = nil, scanLimit: Int = 10_000
+    ) throws -> (runs: [RunRecord], next: String?) {
+        let prefix: [UInt8]
+        let after: [UInt8]?
+        if let functionId {
+            prefix = KeyLayout.functionRunPrefix(functionId: functionId)
+            after = cursor.map { KeyLayout.functionRun(functionId: functionId, runId: $0) }
+        } else {
+            prefix = KeyLayout.prefix(.run)
+            after = cursor.map { KeyLayout.run($0) }
+        }
+        var runs: [RunRecord] = []
+        var scanned = 0
+        var lastId: String?
+        var exhausted = true
+        try db.forEach(prefix: prefix, after: after, reverse: true) { key, value in
+            let runId = KeyLayout.id(of: key, droppingPrefix: prefix.count)
+            scanned += 1
+            lastId = runId
+            let header: RunRecord?
+            if functionId == nil {
+                header = RecordCoding.decodeHeader(try Tether_V1_StoredRun(serializedBytes: value))
+            } else {
+                header = try runHeader(id: runId)
+            }
+            if let header, status == nil || header.status == status {
+                runs.append(header)
+            }
+            if runs.count >= limit || scanned >= scanLimit {
+                exhausted = false
+                return false
+            }
+            return true
+        }
+        return (runs, exhausted ? nil : lastId)
+    }
+}

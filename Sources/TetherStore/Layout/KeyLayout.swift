@@ -1,0 +1,70 @@
+/// The versioned RocksDB key layout of the coordinator.
+///
+/// Every key starts with one byte naming its kind. Kinds are never reused or renumbered: a
+/// new layout adds kinds and bumps ``KeyLayout/schemaVersion``. Ids are ULIDs or user ids
+/// (UTF-8); numbers are big-endian so byte order is numeric order.
+public enum KeyKind: UInt8, Sendable, CaseIterable {
+    /// `meta` + name → value (e.g. the schema version).
+    case meta = 0x01
+    /// `event` + event id → `StoredEvent`.
+    case event = 0x10
+    /// `run` + run id → `StoredRun` (header, without steps).
+    case run = 0x20
+    /// `step` + run id + 0x00 + index (u32 BE) → `StoredStep`.
+    case step = 0x21
+    /// `activeRun` + run id → empty: the runs that have not ended, rebuilt into memory at start.
+    case activeRun = 0x22
+    /// `functionRun` + function id + 0x00 + run id → empty: runs of a function, in time order.
+    case functionRun = 0x23
+    /// `function` + function id → `StoredFunction`.
+    case function = 0x30
+}
+
+/// Builds and parses the coordinator's keys.
+public enum KeyLayout {
+    /// Version of this layout, stored under `meta/schema`.
+    public static let schemaVersion = 1
+    static let schemaKey = meta("schema")
+
+    static func key(_ kind: KeyKind, _ id: String) -> [UInt8] {
+        var key: [UInt8] = [kind.rawValue]
+        key.append(contentsOf: id.utf8)
+        return key
+    }
+
+    static func prefix(_ kind: KeyKind) -> [UInt8] { [kind.rawValue] }
+
+    static func meta(_ name: String) -> [UInt8] { key(.meta, name) }
+    static func event(_ id: String) -> [UInt8] { key(.event, id) }
+    static func run(_ id: String) -> [UInt8] { key(.run, id) }
+    static func activeRun(_ id: String) -> [UInt8] { key(.activeRun, id) }
+    static func function(_ id: String) -> [UInt8] { key(.function, id) }
+
+    static func stepPrefix(runId: String) -> [UInt8] {
+        var key = Self.key(.step, runId)
+        key.append(0)
+        return key
+    }
+
+    static func step(runId: String, index: Int) -> [UInt8] {
+        var key = stepPrefix(runId: runId)
+        let value = UInt32(clamping: index)
+        key.append(contentsOf: [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)])
+        return key
+    }
+
+    static func functionRunPrefix(functionId: String) -> [UInt8] {
+        var key = Self.key(.functionRun, functionId)
+        key.append(0)
+        return key
+    }
+
+    static func functionRun(functionId: String, runId: String) -> [UInt8] {
+        functionRunPrefix(functionId: functionId) + Array(runId.utf8)
+    }
+
+    /// The id part of a key of `kind` (everything after the kind byte, up to `terminator`).
+    static func id(of key: [UInt8], droppingPrefix count: Int) -> String {
+        String(decoding: key.dropFirst(count), as: UTF8.self)
+    }
+}

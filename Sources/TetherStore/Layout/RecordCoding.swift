@@ -1,0 +1,104 @@
+import Foundation
+import SwiftProtobuf
+import TetherEngine
+import TetherProtocol
+
+/// Converts between the engine's records and the protobuf messages stored in RocksDB.
+enum RecordCoding {
+    static func encode(_ event: EventRecord) -> Tether_V1_Event {
+        var message = Tether_V1_Event()
+        message.id = event.id
+        message.name = event.name
+        message.data = Data(event.data)
+        message.tsUnixMs = event.timestampMilliseconds
+        message.v = event.version
+        return message
+    }
+
+    static func decode(_ message: Tether_V1_Event) -> EventRecord {
+        EventRecord(
+            id: message.id, name: message.name, data: Array(message.data), timestampMilliseconds: message.tsUnixMs,
+            version: message.v)
+    }
+
+    static func encode(_ error: RunError?) -> Tether_V1_StoredError? {
+        guard let error else { return nil }
+        var message = Tether_V1_StoredError()
+        message.code = error.code
+        message.message = error.message
+        message.errorType = error.type
+        return message
+    }
+
+    static func decode(_ message: Tether_V1_StoredError) -> RunError {
+        RunError(code: message.code, message: message.message, type: message.errorType)
+    }
+
+    static func encode(_ step: StepRecord) -> Tether_V1_StoredStep {
+        var message = Tether_V1_StoredStep()
+        message.id = step.id
+        message.status = step.status.rawValue
+        message.attempts = UInt32(clamping: step.attempts)
+        message.output = Data(step.output)
+        if let error = encode(step.error) { message.error = error }
+        message.worker = step.worker
+        message.startedAtUnixMs = step.startedAtMilliseconds
+        message.endedAtUnixMs = step.endedAtMilliseconds
+        return message
+    }
+
+    static func decode(_ message: Tether_V1_StoredStep) -> StepRecord {
+        StepRecord(
+            id: message.id, status: StepStatus(rawValue: message.status) ?? .failed, attempts: Int(message.attempts),
+            output: Array(message.output), error: message.hasError ? decode(message.error) : nil,
+            worker: message.worker, startedAtMilliseconds: message.startedAtUnixMs,
+            endedAtMilliseconds: message.endedAtUnixMs)
+    }
+
+    static func encodeHeader(_ run: RunRecord) -> Tether_V1_StoredRun {
+        var message = Tether_V1_StoredRun()
+        message.id = run.id
+        message.functionID = run.functionId
+        message.app = run.app
+        message.functionSlug = run.functionSlug
+        message.status = run.status.rawValue
+        message.eventIds = run.events.map(\.id)
+        if let output = run.output { message.output = Data(output) }
+        if let error = encode(run.error) { message.error = error }
+        message.createdAtUnixMs = run.createdAtMilliseconds
+        message.startedAtUnixMs = run.startedAtMilliseconds
+        message.endedAtUnixMs = run.endedAtMilliseconds
+        message.attempt = UInt32(clamping: run.attempt)
+        message.maxAttempts = UInt32(clamping: run.maxAttempts)
+        message.stepCount = UInt32(clamping: run.steps.count)
+        message.nextAttemptAtUnixMs = run.nextAttemptAtMilliseconds
+        return message
+    }
+
+    /// A run from its header; `events` and `steps` are filled by the caller.
+    static func decodeHeader(_ message: Tether_V1_StoredRun) -> RunRecord {
+        let status = RunStatus(rawValue: message.status) ?? .failed
+        return RunRecord(
+            id: message.id, functionId: message.functionID, app: message.app, functionSlug: message.functionSlug,
+            status: status, events: [],
+            output: status == .completed ? Array(message.output) : nil,
+            error: message.hasError ? decode(message.error) : nil, createdAtMilliseconds: message.createdAtUnixMs,
+            startedAtMilliseconds: message.startedAtUnixMs, endedAtMilliseconds: message.endedAtUnixMs,
+            attempt: Int(message.attempt), maxAttempts: Int(message.maxAttempts),
+            nextAttemptAtMilliseconds: message.nextAttemptAtUnixMs, steps: [])
+    }
+
+    static func encode(_ function: FunctionDefinition, updatedAt: Int64) -> Tether_V1_StoredFunction {
+        var message = Tether_V1_StoredFunction()
+        message.id = function.id
+        message.app = function.app
+        message.config = (try? Tether_V1_FunctionConfig(function).serializedData()) ?? Data()
+        message.updatedAtUnixMs = updatedAt
+        return message
+    }
+
+    static func decode(_ message: Tether_V1_StoredFunction) throws -> FunctionDefinition {
+        let config = try Tether_V1_FunctionConfig(serializedBytes: message.config)
+        return FunctionDefinition(config, app: message.app)
+    }
+}

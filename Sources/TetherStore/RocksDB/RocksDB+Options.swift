@@ -1,0 +1,112 @@
+import CRocksDB
+
+extension RocksDB {
+    /// A block compression algorithm compiled into the system's librocksdb.
+    ///
+    /// Debian's librocksdb 7.8 links snappy, zlib, bz2, lz4 and zstd; this type offers the
+    /// ones worth using on a coordinator.
+    public enum Compression: String, Sendable, CaseIterable {
+        /// No compression: the cheapest CPU-wise, the most disk.
+        case none
+        /// Snappy: fast, a modest ratio.
+        case snappy
+        /// LZ4: fast, a modest ratio; the default for all levels but the last.
+        case lz4
+        /// Zstandard: slower, a better ratio; the default for the bottommost level.
+        case zstd
+
+        var cValue: Int32 {
+            switch self {
+            case .none: Int32(rocksdb_no_compression)
+            case .snappy: Int32(rocksdb_snappy_compression)
+            case .lz4: Int32(rocksdb_lz4_compression)
+            case .zstd: Int32(rocksdb_zstd_compression)
+            }
+        }
+    }
+
+    /// How a database is opened and tuned; the defaults suit a coordinator's run state.
+    ///
+    /// Level-style compaction with dynamic level sizes, a full bloom filter on the
+    /// block-based table (point lookups of absent keys skip most files), LZ4 on the upper
+    /// levels and Zstandard on the bottommost one.
+    public struct Options: Sendable, Equatable {
+        /// Creates the database when the directory holds none.
+        public var createIfMissing = true
+        /// Size of one memtable before it is flushed to an SST file.
+        public var writeBufferSizeBytes = 64 * 1024 * 1024
+        /// Most memtables (the active one plus those being flushed) kept in memory.
+        public var maxWriteBufferCount = 3
+        /// Most SST files kept open; `-1` keeps every file open.
+        public var maxOpenFiles = 1_024
+        /// Size of the LRU cache of uncompressed blocks (shared by data, index and filter blocks).
+        public var blockCacheBytes = 64 * 1024 * 1024
+        /// Bits per key of the bloom filter; `0` disables the filter.
+        public var bloomFilterBitsPerKey = 10.0
+        /// Compression of every level but the bottommost.
+        public var compression: Compression = .lz4
+        /// Compression of the bottommost level, which holds most of the data.
+        public var bottommostCompression: Compression = .zstd
+        /// Background threads for flushes and compactions (`increase_parallelism`).
+        public var backgroundThreadCount = 2
+        /// Bytes written to an SST file between background `fsync`s (smooths I/O); `0` disables.
+        public var bytesPerSync = 1024 * 1024
+        /// Collects RocksDB statistics, readable with ``RocksDB/statisticsReport()``; costs a
+        /// few percent of throughput.
+        public var enableStatistics = false
+        /// Writes are refused with code `no_space` while the volume of the data directory has
+        /// less free space than this; `0` disables the check.
+        ///
+        /// Keeps RocksDB itself from running out of space, which on RocksDB 7.8 stops every
+        /// later write until a ``RocksDB/reopen()`` (and may abort the process, see
+        /// DiskSpaceGuard.swift). Leaves room for memtable flushes and compactions.
+        public var minFreeDiskBytes = 256 * 1024 * 1024
+        /// Most info-log files (`LOG.old.*`) kept in the data directory.
+        public var keptInfoLogFileCount = 5
+        /// Size at which the info log (`LOG`) is rotated.
+        public var maxInfoLogFileBytes = 16 * 1024 * 1024
+
+        /// Creates the default options.
+        public init() {}
+
+        /// Builds a `rocksdb_options_t`; the caller owns it.
+        func makeCOptions() -> OpaquePointer {
+            let options = rocksdb_options_create()!
+            rocksdb_options_set_create_if_missing(options, createIfMissing ? 1 : 0)
+            rocksdb_options_increase_parallelism(options, Int32(clamping: backgroundThreadCount))
+            rocksdb_options_set_compaction_style(options, Int32(rocksdb_level_compaction))
+            rocksdb_options_set_level_compaction_dynamic_level_bytes(options, 1)
+            rocksdb_options_set_write_buffer_size(options, max(writeBufferSizeBytes, 64 * 1024))
+            rocksdb_options_set_max_write_buffer_number(options, Int32(clamping: max(maxWriteBufferCount, 2)))
+            rocksdb_options_set_max_open_files(options, Int32(clamping: maxOpenFiles))
+            rocksdb_options_set_compression(options, compression.cValue)
+            rocksdb_options_set_bottommost_compression(options, bottommostCompression.cValue)
+            rocksdb_options_set_bytes_per_sync(options, UInt64(max(bytesPerSync, 0)))
+            rocksdb_options_set_keep_log_file_num(options, max(keptInfoLogFileCount, 1))
+            rocksdb_options_set_max_log_file_size(options, max(maxInfoLogFileBytes, 0))
+            if enableStatistics {
+                rocksdb_options_enable_statistics(options)
+            }
+
+            let table = rocksdb_block_based_options_create()
+            defer { rocksdb_block_based_options_destroy(table) }
+            rocksdb_block_based_options_set_format_version(table, 5)
+            let cache = rocksdb_cache_create_lru(max(blockCacheBytes, 0))
+            rocksdb_block_based_options_set_block_cache(table, cache)
+            // The table options hold their own reference to the cache.
+            rocksdb_cache_destroy(cache)
+            rocksdb_block_based_options_set_cache_index_and_filter_blocks(table, 1)
+            rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(table, 1)
+            if bloomFilterBitsPerKey > 0 {
+                // The table options take ownership of the policy.
+                rocksdb_block_based_options_set_filter_policy(
+                    table,
+                    rocksdb_filterpolicy_create_bloom_full(bloomFilterBitsPerKey)
+                )
+            }
+            // The options copy the table options into their table factory.
+            rocksdb_options_set_block_based_table_factory(options, table)
+            return options
+        }
+    }
+}

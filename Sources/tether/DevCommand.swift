@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import TetherCoordinator
+import TetherProtocol
+
+/// `tether dev`: a coordinator on embedded defaults for a laptop.
+struct DevCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dev",
+        abstract: "Run a coordinator on embedded defaults: local RocksDB, self-signed TLS, a dev signing key.")
+
+    @OptionGroup var server: ServerOptions
+
+    func run() async throws {
+        let directory = URL(fileURLWithPath: server.data ?? ".tether").standardizedFileURL.path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let tls = try DevCertificates.ensure(in: directory + "/tls")
+        let keyPath = directory + "/signing-key"
+        let key: SigningKey
+        if FileManager.default.fileExists(atPath: keyPath) {
+            key = try SigningKey(contentsOfFile: keyPath)
+        } else {
+            key = SigningKey.generate()
+            try Files.writeSecret(key.text + "\n", to: keyPath)
+        }
+
+        var configuration = CoordinatorConfiguration(
+            dataDirectory: directory + "/db", signingKeys: [key], tlsCertificatePath: tls.serverCertificatePath,
+            tlsPrivateKeyPath: tls.serverKeyPath)
+        configuration.host = server.host ?? "127.0.0.1"
+        configuration.httpPort = server.httpPort ?? 7420
+        configuration.workerPort = server.workerPort ?? 7421
+        configuration.durability = server.durability ?? .strict
+        let logger = CLILogging.makeLogger(label: "tether.dev")
+        let host = configuration.host
+        let coordinator = Coordinator(configuration: configuration, logger: logger)
+
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: coordinator)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            tasks.addTask {
+                let endpoints = try await coordinator.waitUntilRunning()
+                FileHandle.standardOutput.write(Data(
+                    """
+
+                    Tether dev coordinator is running.
+                      Dashboard:  http://\(host):\(endpoints.httpPort)/
+                      HTTP API:   http://\(host):\(endpoints.httpPort)/v1
+                      Workers:    \(host):\(endpoints.workerPort) (TLS)
+                      Data:       \(directory)
+
+                    Run a worker with:
+                      export TETHER_COORDINATOR=\(host):\(endpoints.workerPort)
+                      export TETHER_SIGNING_KEY=\(key.text)
+                      export TETHER_CA_FILE=\(tls.caCertificatePath)
+                      swift run tether-example
+
+                    Send an event:
+                      curl -X POST http://\(host):\(endpoints.httpPort)/v1/events -d '{"name":"order/created","data":{"orderId":"o-1","amount":4200}}'
+
+                    """.utf8))
+            }
+            try await tasks.waitForAll()
+        }
+    }
+}
+
+enum Files {
+    /// Writes `text` to `path` readable by the owner only.
+    static func writeSecret(_ text: String, to path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+        else {
+            throw ValidationError("cannot write \(path)")
+        }
+    }
+}
+
+enum CLILogging {
+    static func makeLogger(label: String) -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = ProcessInfo.processInfo.environment["TETHER_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+        return logger
+    }
+}

@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import TetherCoordinator
+import TetherEngine
+import TetherProtocol
+import TetherStore
+
+/// `tether serve --config FILE`: the production coordinator.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run a production coordinator from a JSON configuration file.",
+        discussion: """
+            The file is JSON (see docs/operations.md):
+              {"host": "0.0.0.0", "httpPort": 7420, "workerPort": 7421, "data": "/var/lib/tether",
+               "durability": "strict", "tls": {"certificate": "server.pem", "privateKey": "server-key.pem"},
+               "signingKeyFiles": ["/etc/tether/signing-key"], "apiKeyFiles": ["/etc/tether/api-key"],
+               "metricsRequireAuth": false}
+            Signing keys may also come from TETHER_SIGNING_KEY (comma-separated for rotation) and API
+            keys from TETHER_API_KEYS. Flags override the file.
+            """)
+
+    @Option(help: "Path of the JSON configuration file.")
+    var config: String
+
+    @OptionGroup var server: ServerOptions
+
+    struct File: Decodable {
+        struct TLS: Decodable {
+            var certificate: String
+            var privateKey: String
+        }
+        var host: String?
+        var httpPort: Int?
+        var workerPort: Int?
+        var data: String?
+        var durability: String?
+        var tls: TLS?
+        var signingKeys: [String]?
+        var signingKeyFiles: [String]?
+        var apiKeys: [String]?
+        var apiKeyFiles: [String]?
+        var metricsRequireAuth: Bool?
+    }
+
+    func run() async throws {
+        let file: File
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: config))
+            file = try JSONDecoder().decode(File.self, from: data)
+        } catch let error as DecodingError {
+            throw ValidationError("\(config): invalid configuration: \(error)")
+        } catch {
+            throw ValidationError("cannot read \(config): \(error.localizedDescription)")
+        }
+        let base = URL(fileURLWithPath: config).deletingLastPathComponent()
+        func resolve(_ path: String) -> String {
+            path.hasPrefix("/") ? path : base.appendingPathComponent(path).standardizedFileURL.path
+        }
+        let environment = ProcessInfo.processInfo.environment
+
+        var keyTexts = file.signingKeys ?? []
+        for path in file.signingKeyFiles ?? [] {
+            keyTexts.append(try String(contentsOfFile: resolve(path), encoding: .utf8))
+        }
+        if let fromEnv = environment["TETHER_SIGNING_KEY"], !fromEnv.isEmpty {
+            keyTexts.append(contentsOf: fromEnv.split(separator: ",").map(String.init))
+        }
+        let keys = try keyTexts.map { text in
+            do { return try SigningKey(parsing: text) } catch let error as ProtocolError {
+                throw ValidationError("signing key: \(error.message)")
+            }
+        }
+        guard !keys.isEmpty else {
+            throw ValidationError("no signing key: set signingKeyFiles in \(config) or TETHER_SIGNING_KEY (tether keys generate)")
+        }
+        var apiKeys = file.apiKeys ?? []
+        for path in file.apiKeyFiles ?? [] {
+            apiKeys.append(try String(contentsOfFile: resolve(path), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        if let fromEnv = environment["TETHER_API_KEYS"], !fromEnv.isEmpty {
+            apiKeys.append(contentsOf: fromEnv.split(separator: ",").map(String.init))
+        }
+        guard !apiKeys.isEmpty else {
+            throw ValidationError("no API key: `tether serve` requires apiKeys/apiKeyFiles in \(config) or TETHER_API_KEYS")
+        }
+        guard let tls = file.tls else {
+            throw ValidationError("\(config): \"tls\" with \"certificate\" and \"privateKey\" is required (tether certs generate)")
+        }
+        guard let data = server.data ?? file.data else {
+            throw ValidationError("\(config): \"data\" (the data directory) is required")
+        }
+
+        var configuration = CoordinatorConfiguration(
+            dataDirectory: resolve(data), signingKeys: keys, tlsCertificatePath: resolve(tls.certificate),
+            tlsPrivateKeyPath: resolve(tls.privateKey))
+        configuration.host = server.host ?? file.host ?? "127.0.0.1"
+        configuration.httpPort = server.httpPort ?? file.httpPort ?? 7420
+        configuration.workerPort = server.workerPort ?? file.workerPort ?? 7421
+        var durability = Durability.strict
+        if let text = file.durability {
+            guard let parsed = Durability(rawValue: text) else {
+                throw ValidationError("\(config): durability must be strict or relaxed, got '\(text)'")
+            }
+            durability = parsed
+        }
+        configuration.durability = server.durability ?? durability
+        configuration.apiKeys = apiKeys
+        configuration.metricsRequireAuth = file.metricsRequireAuth ?? false
+
+        let logger = CLILogging.makeLogger(label: "tether.serve")
+        let coordinator = Coordinator(configuration: configuration, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: coordinator)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}

@@ -1,0 +1,22 @@
+import ArgumentParser
+import TetherStore
+
+/// Flags shared by `dev` and `serve` (DESIGN.md §7).
+struct ServerOptions: ParsableArguments {
+    @Option(help: "Address to bind the HTTP API and worker port to.")
+    var host: String?
+
+    @Option(name: .customLong("http-port"), help: "HTTP API and dashboard port (default 7420).")
+    var httpPort: Int?
+
+    @Option(name: .customLong("worker-port"), help: "Worker TLS port (default 7421).")
+    var workerPort: Int?
+
+    @Option(name: .customLong("data"), help: "Data directory.")
+    var data: String?
+
+    @Option(help: "strict (fsync every commit, the default) or relaxed (no fsync).")
+    var durability: Durability?
+}
+
+extension Durability: ExpressibleByArgument {}

@@ -1,0 +1,310 @@
+import Testing
+
+@testable import TetherEngine
+
+/// Helpers to drive the core with a manual clock.
+struct CoreHarness {
+    var core: CoordinatorCore
+    var now: Int64 = 1_700_000_000_000
+
+    init(configuration: CoordinatorCore.Configuration = .init()) {
+        core = CoordinatorCore(configuration: configuration, seed: 42)
+    }
+
+    static func orderFunction(retries: Int = 4) -> FunctionDefinition {
+        FunctionDefinition(
+            app: "shop", slug: "process-order", name: "Process order",
+            triggers: [.event(name: "order/created", expression: nil)], retries: retries)
+    }
+
+    mutating func connect(_ connectionId: String, capacity: Int, functions: [FunctionDefinition] = [orderFunction()])
+        throws -> Effects
+    {
+        try core.register(
+            WorkerRegistration(
+                connectionId: connectionId, instanceId: "instance-\(connectionId)", app: "shop", appVersion: "1.0.0",
+                capacity: capacity, functions: functions), now: now)
+    }
+
+    mutating func send(_ count: Int, name: String = "order/created") -> (receipts: [EventReceipt], effects: Effects) {
+        let events = (0..<count).map { IncomingEvent(name: name, data: Array(#"{"n":\#($0)}"#.utf8)) }
+        return core.ingest(events, now: now)
+    }
+
+    static func dispatches(_ effects: Effects) -> [StepDispatch] {
+        effects.messages.compactMap { if case .dispatch(let d) = $0 { d } else { nil } }
+    }
+}
+
+@Suite("Coordinator core")
+struct CoordinatorCoreTests {
+    @Test("an event starts a run and dispatches it to the worker")
+    func eventStartsRun() throws {
+        var h = CoreHarness()
+        _ = try h.connect("c1", capacity: 2)
+        let (receipts, effects) = h.send(1)
+        #expect(receipts.count == 1)
+        #expect(receipts[0].runIds.count == 1)
+        let dispatches = CoreHarness.dispatches(effects)
+        #expect(dispatches.count == 1)
+        #expect(dispatches[0].connectionId == "c1")
+        #expect(dispatches[0].attempt == 1)
+        #expect(effects.writes.contains { if case .putEvent = $0 { true } else { false } })
+        #expect(effects.writes.contains { if case .putRun(_, _, true) = $0 { true } else { false } })
+    }
+
+    @Test("an event that matches no function starts nothing but is stored")
+    func unmatchedEvent() throws {
+        var h = CoreHarness()
+        _ = try h.connect("c1", capacity: 2)
+        let (receipts, effects) = h.send(1, name: "user/signup")
+        #expect(receipts[0].runIds.isEmpty)
+        #expect(effects.writes.count == 1)
+    }
+
+    @Test("a run goes step by step to completion and leaves memory")
+    func stepByStep() throws {
+        var h = CoreHarness()
+        _ = try h.connect("c1", capacity: 1)
+        var dispatch = try #require(CoreHarness.dispatches(h.send(1).effects).first)
+        for step in ["reserve", "charge"] {
+            let effects = h.core.handleResult(
+                connectionId: "c1", requestId: dispatch.requestId, runId: dispatch.run.id,
+                outcome: .stepCompleted(StepCompletion(stepId: step, output: Array("1".utf8))), now: h.now)
+            #expect(effects.messages.contains(.resultAck(connectionId: "c1", requestId: dispatch.requestId, accepted: true)))
+            dispatch = try #require(CoreHarness.dispatches(effects).first)
+            #expect(dispatch.run.steps.last?.id == step)
+        }
+        #expect(dispatch.run.steps.map(\.id) == ["reserve", "charge"])
+        let effects = h.core.handleResult(
+            connectionId: "c1", requestId: dispatch.requestId, runId: dispatch.run.id,
+            outcome: .runCompleted(lastStep: StepCompletion(stepId: "receipt", output: Array("null".utf8)), output: Array(#"{"ok":true}"#.utf8)),
+            now: h.now)
+        #expect(effects.finishedRuns == [dispatch.run.id])
+        guard case .putRun(let run, let indices, false) = effects.writes.last else {
+            Issue.record("expected the final run write")
+            return
+        }
+        #expect(run.status == .completed)
+        #expect(run.steps.map(\.id) == ["reserve", "charge", "receipt"])
+        #expect(indices == [2])
+        #expect(h.core.runs.isEmpty)
+        #expect(h.core.workers["c1"]?.inFlight.isEmpty == true)
+    }
+
+    @Test("never more in flight than a worker's capacity; more capacity gets more steps")
+    func capacityRespected() throws {
+        var h = CoreHarness()
+        _ = try h.connect("small", capacity: 1)
+        _ = try h.connect("big", capacity: 3)
+        let dispatches = CoreHarness.dispatches(h.send(10).effects)
+        #expect(dispatches.count == 4)
+        #expect(dispatches.filter { $0.connectionId == "big" }.count == 3)
+        #expect(dispatches.filter { $0.connectionId == "small" }.count == 1)
+        #expect(h.core.status(now: h.now).queueDepth == 6)
+    }
+
+    @Test("a step waits while every worker is full and goes out when a slot frees")
+    func waitsForCapacity() throws {
+        var h = CoreHarness()
+        _ = try h.connect("c1", capacity: 1)
+        let first = CoreHarness.dispatches(h.send(2).effects)
+        #expect(first.count == 1)
+        let effects = h.core.handleResult(
+            connectionId: "c1", requestId: first[0].requestId, runId: first[0].run.id,
+            outcome: .runCompleted(lastStep: nil, output: Array("1".utf8)), now: h.now)
+        let next = CoreHarness.dispatches(effects)
+        #expect(next.count == 1)
+        #expect(next[0].run.id != first[0].run.id)
+        #expect(next[0].attempt == 1)
+    }
+
+    @Test("a disconnected worker's steps go to another worker without consuming an attempt")
+    func disconnectRequeues() throws {
+        var h = CoreHarness()
+        _ = try h.connect("c1", capacity: 1)
+        let first = try #require(CoreHarness.dispatches(h.send(1).effects).first)
+        _ = try h.connect("c2", capacity: 1)
+        let effects = h.core.disconnect(connectionId: "c1", now: h.now)
+        let again = try #require(CoreHarness.dispatches(effects).first)
+        #expect(again.connectionId == "c2")
+        #expect(again.run.id == first.run.id)
+        #expect(again.attempt == 1)
+    }
+
+    @Test("a late result from a dead connection is accepted while the run waits, refused once redispatched")
+    func lateResults() throws {
+        var h = CoreHarness()
+        _ = try h.connect("c1", capacity: 1)
+        let first = try #require(CoreHarness.dispatches(h.send(1).effects).first)
+        _ = h.core.disconnect(connectionId: "c1", now: h.now)
+        // The worker reconnects (new connection) and resends its result before anything else.
+        _ = try h.connect("c1b", capacity: 0)
+        let late = h.core.handleResult(
+            connectionId: "c1b", requestId: first.requestId, runId: first.run.id,
+            outcome: .stepCompleted(StepCompletion(stepId: "a", output: Array("1".utf8))), now: h.now)
+        #expect(late.messages.contains(.resultAck(connectionId: "c1b", requestId: first.requestId, accepted: true)))
+        #expect(h.core.runs[first.run.id]?.steps.map(\.id) == ["a"])
+
+        // Now a run is dispatched to c2; a stale result for it from elsewhere is refused.
+        _ = try h.connect("c2", capacity: 1)
+        let leased = try #require(h.core.runLeases[first.run.id])
+        let stale = h.core.handleResult(
+            connectionId: "c1b", requestId: "old-request", runId: first.run.id,
+            outcome: .stepCompleted(StepCompletion(stepId: "b", output: Array("1".utf8))), now: h.now)
+        #expect(stale.messages.contains(.resultAck(connectionId: "c1b", requestId: "old-request", accepted: false)))
+        #expect(h.core.runLeases[first.run.id] == leased)
+    }
+
+    @Test("a duplicate step result is not applied twice")
+    func duplicateStep() throws {
+        var h = CoreHarness()
+        _ = try h.connect("c1", capacity: 1)
+        let first = try #require(CoreHarness.dispatches(h.send(1).effects).first)
+        let second = try #require(
+            CoreHarness.dispatches(
+                h.core.handleResult(
+                    connectionId: "c1", requestId: first.requestId, runId: first.run.id,
+                    outcome: .stepCompleted(StepCompletion(stepId: "a", output: Array("1".utf8))), now: h.now)
+            ).first)
+        // The same request id again: refused (its lease is gone, the run is leased again).
+        let again = h.core.handleResult(
+            connectionId: "c1", requestId: first.requestId, runId: first.run.id,
+            outcome: .stepCompleted(StepCompletion(stepId: "a", output: Array("1".utf8))), now: h.now)
+        #expect(again.messages.contains(.resultAck(connectionId: "c1", requestId: first.requestId, accepted: false)))
+        #expect(h.core.runs[first.run.id]?.steps.count == 1)
+        #expect(h.core.runLeases[first.run.id] == second.requestId)
+    }
+
+    @Test("failed steps retry with backoff, then fail the run after the last attempt")
+    func retriesThenFails() throws {
+        var h = CoreHarness(configuration: .init(retry: RetryPolicy(baseDelayMilliseconds: 1_000, maxDelayMilliseconds: 10_000)))
+        _ = try h.connect("c1", capacity: 1, functions: [CoreHarness.orderFunction(retries: 2)])
+        var dispatch = try #require(CoreHarness.dispatches(h.send(1).effects).first)
+        for attempt in 1...3 {
+            #expect(dispatch.attempt == attempt)
+            let failure = StepFailure(stepId: "charge", error: RunError(code: "step_failed", message: "card declined \(attempt)"))
+            let effects = h.core.handleResult(
+                connectionId: "c1", requestId: dispatch.requestId, runId: dispatch.run.id,
+                outcome: .stepFailed(failure), now: h.now)
+            if attempt < 3 {
+                #expect(CoreHarness.dispatches(effects).isEmpty, "no retry before the backoff")
+                let due = try #require(h.core.nextRetryDeadline)
+                #expect(due > h.now)
+                h.now = due
+                dispatch = try #require(CoreHarness.dispatches(h.core.tick(now: h.now)).first)
+                #expect(dispatch.run.steps.first?.status == .retrying)
+                #expect(dispatch.run.steps.first?.attempts == attempt)
+            } else {
+                guard case .putRun(let run, _, false) = effects.writes.last else {
+                    Issue.record("expected a run write")
+                    return
+                }
+                #expect(run.status == .failed)
+                #expect(run.error?.message == "card declined 3")
+                #expect(run.steps.first?.status == .failed)
+                #expect(run.steps.first?.attempts == 3)
+            }
+        }
+    }
+
+    @Test("a non-retriable failure fails the run at once")
+    func nonRetriable() throws {
+        var h = CoreHarness()
+        _ = try h.connect("c1", capacity: 1)
+        let dispatch = try #require(CoreHarness.dispatches(h.send(1).effects).first)
+        let effects = h.core.handleResult(
+            connectionId: "c1", requestId: dispatch.requestId, runId: dispatch.run.id,
+            outcome: .stepFailed(StepFailure(stepId: "x", error: RunError(code: "bad", message: "no"), nonRetriable: true)),
+            now: h.now)
+        #expect(effects.finishedRuns == [dispatch.run.id])
+    }
+
+    @Test("a silent connection is closed after three intervals and its lease re-queued")
+    func heartbeatTimeout() throws {
+        var h = CoreHarness()
+        _ = try h.connect("c1", capacity: 1)
+        _ = try h.connect("c2", capacity: 1)
+        let dispatches = CoreHarness.dispatches(h.send(2).effects)
+        #expect(dispatches.count == 2)
+        let interval = Int64(h.core.configuration.timing.heartbeatIntervalMilliseconds)
+        h.now += interval * 2
+        h.core.heartbeat(connectionId: "c2", inFlight: dispatches.filter { $0.connectionId == "c2" }.map(\.requestId), now: h.now)
+        h.now += interval + 1
+        let effects = h.core.tick(now: h.now)
+        #expect(effects.closes.map(\.connectionId) == ["c1"])
+        #expect(h.core.workers["c1"] == nil)
+        // c2 is full, so c1's run waits in the queue.
+        #expect(h.core.status(now: h.now).queueDepth == 1)
+    }
+
+    @Test("an expired lease re-queues the step")
+    func leaseExpiry() throws {
+        var h = CoreHarness()
+        _ = try h.connect("c1", capacity: 1)
+        let first = try #require(CoreHarness.dispatches(h.send(1).effects).first)
+        // Heartbeats keep the connection alive but do not list the request.
+        let lease = Int64(h.core.configuration.timing.leaseDurationMilliseconds)
+        var now = h.now
+        while now < first.leaseDeadlineMilliseconds {
+            now += 1_000
+            h.core.heartbeat(connectionId: "c1", inFlight: [], now: now)
+        }
+        let effects = h.core.tick(now: now)
+        let again = try #require(CoreHarness.dispatches(effects).first)
+        #expect(again.run.id == first.run.id)
+        #expect(again.attempt == 1)
+        #expect(again.leaseDeadlineMilliseconds == now + lease)
+    }
+
+    @Test("invalid function configuration is refused with invalid_config naming the function")
+    func invalidConfig() {
+        var h = CoreHarness()
+        let bad = FunctionDefinition(app: "shop", slug: "broken", name: "", triggers: [.event(name: "", expression: nil)])
+        #expect {
+            _ = try h.connect("c1", capacity: 1, functions: [bad])
+        } throws: { error in
+            guard let error = error as? TetherError else { return false }
+            return error.code == .invalidConfig && error.message.contains("broken")
+        }
+        #expect(h.core.workers.isEmpty)
+        #expect(h.core.functionDefinitions.isEmpty)
+    }
+
+    @Test("duplicate event ids start nothing new")
+    func duplicateEventId() throws {
+        var h = CoreHarness()
+        _ = try h.connect("c1", capacity: 1)
+        let event = IncomingEvent(id: "evt-1", name: "order/created", data: Array("{}".utf8))
+        let first = h.core.ingest([event], now: h.now)
+        let second = h.core.ingest([event], now: h.now)
+        #expect(second.receipts[0].duplicate)
+        #expect(second.receipts[0].runIds == first.receipts[0].runIds)
+        #expect(second.effects.writes.isEmpty)
+    }
+
+    @Test("restored runs are dispatched again; their memoized steps travel with them")
+    func restore() throws {
+        var h = CoreHarness()
+        let function = CoreHarness.orderFunction()
+        let run = RunRecord(
+            id: "01RUN", functionId: function.id, app: "shop", functionSlug: function.slug, status: .running,
+            events: [EventRecord(id: "e", name: "order/created", data: Array("{}".utf8), timestampMilliseconds: 1)],
+            createdAtMilliseconds: 1, maxAttempts: 5,
+            steps: [StepRecord(id: "reserve", status: .completed, attempts: 1, output: Array("1".utf8))])
+        h.core.restore(functions: [function], runs: [run], now: h.now)
+        let dispatch = try #require(CoreHarness.dispatches(try h.connect("c1", capacity: 1)).first)
+        #expect(dispatch.run.id == "01RUN")
+        #expect(dispatch.run.steps.map(\.id) == ["reserve"])
+    }
+
+    @Test("prefix triggers match every event with the prefix")
+    func prefixTrigger() throws {
+        var h = CoreHarness()
+        let function = FunctionDefinition(app: "shop", slug: "audit", name: "", triggers: [.event(name: "order/*", expression: nil)])
+        _ = try h.connect("c1", capacity: 5, functions: [function, CoreHarness.orderFunction()])
+        let (receipts, _) = h.send(1)
+        #expect(receipts[0].runIds.count == 2)
+        #expect(h.send(1, name: "order.other").receipts[0].runIds.isEmpty)
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import Testing
+import Tether
+import TetherEngine
+import NIOHTTP1
+import TetherProtocol
+
+@Suite("Bad input", .serialized)
+struct BadInputTests {
+    @Test("a worker with the wrong signing key is rejected as unauthenticated; nothing is registered")
+    func wrongSigningKey() async throws {
+        let coordinator = try await TestCoordinator()
+        let ledger = StepLedger()
+        let worker = TestWorker(
+            functions: [orderFunction(worker: "w", ledger: ledger)],
+            options: coordinator.workerOptions(instanceId: "intruder", capacity: 1, key: SigningKey.generate()))
+        await #expect {
+            try await worker.task.value
+        } throws: { error in
+            (error as? TetherError)?.code == .unauthenticated
+        }
+        let functions = try await coordinator.client().request(.GET, "/v1/functions").json
+        #expect(functions?["functions"]?.arrayValue?.isEmpty == true)
+        let status = try await coordinator.client().request(.GET, "/v1/status").json
+        #expect(status?["workers"]?.arrayValue?.isEmpty == true)
+
+        // The same handshake, by hand: the Reject frame says unauthenticated and the connection closes.
+        let raw = try await RawConnection.connect(
+            port: coordinator.endpoints.workerPort, tlsCAFile: coordinator.credentials.tls.caCertificatePath)
+        let challenge = try #require(await raw.waitForFrame { $0.challenge.nonce.count > 0 })
+        var hello = Tether_V1_Frame()
+        hello.hello = .with {
+            $0.protocolMajor = 1
+            $0.instanceID = "raw"
+            $0.appName = "shop"
+            $0.capacity = 1
+            $0.proof = Data(HandshakeProof.compute(key: SigningKey.generate(), nonce: Array(challenge.challenge.nonce), instanceId: "raw"))
+        }
+        try await raw.write(hello)
+        let reject = try #require(await raw.waitForFrame { $0.reject.code.count > 0 })
+        #expect(reject.reject.code == "unauthenticated")
+        #expect(await raw.waitUntilClosed())
+        await worker.shutdown()
+        await coordinator.shutdown()
+    }
+
+    @Test("plaintext and garbage bytes on the worker port close the connection; the coordinator is unharmed")
+    func garbageOnWorkerPort() async throws {
+        let coordinator = try await TestCoordinator()
+        let plaintext = try await RawConnection.connect(port: coordinator.endpoints.workerPort, tlsCAFile: nil)
+        try await plaintext.write(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        #expect(await plaintext.waitUntilClosed())
+
+        let garbage = try await RawConnection.connect(port: coordinator.endpoints.workerPort, tlsCAFile: nil)
+        var random = SystemRandomNumberGenerator()
+        try await garbage.write((0..<4_096).map { _ in UInt8.random(in: 0...255, using: &random) })
+        #expect(await garbage.waitUntilClosed())
+
+        // A TLS client that sends a frame that is not protobuf.
+        let malformed = try await RawConnection.connect(
+            port: coordinator.endpoints.workerPort, tlsCAFile: coordinator.credentials.tls.caCertificatePath)
+        _ = await malformed.waitForFrame { $0.challenge.nonce.count > 0 }
+        try await malformed.write([0, 0, 0, 4, 0xFF, 0xFF, 0xFF, 0xFF])
+        let error = try #require(await malformed.waitForFrame { $0.error.code.count > 0 })
+        #expect(error.error.code == "malformed_frame")
+        #expect(await malformed.waitUntilClosed())
+
+        // Still healthy, and a real worker still works.
+        let health = try await coordinator.client().request(.GET, "/healthz")
+        #expect(health.status == 200)
+        let ledger = StepLedger()
+        let worker = TestWorker(
+            functions: [orderFunction(worker: "w", ledger: ledger)],
+            options: coordinator.workerOptions(instanceId: "w", capacity: 2))
+        let (_, runIds) = try await coordinator.client().send("order/created", data: ["orderId": "o-1", "amount": 1])
+        let runs = try await coordinator.client().waitForRuns(runIds)
+        #expect(runs.values.first?["status"]?.stringValue == "completed")
+        await worker.shutdown()
+        await coordinator.shutdown()
+    }
+
+    @Test("a frame over the maximum gets an error frame, then the connection closes")
+    func oversizedFrame() async throws {
+        let coordinator = try await TestCoordinator()
+        let raw = try await RawConnection.connect(
+            port: coordinator.endpoints.workerPort, tlsCAFile: coordinator.credentials.tls.caCertificatePath)
+        _ = await raw.waitForFrame { $0.challenge.nonce.count > 0 }
+        let declared = UInt32(Limits.default.maxFrameBytes + 1)
+        try await raw.write(
+            [UInt8(declared >> 24), UInt8(declared >> 16 & 0xFF), UInt8(declared >> 8 & 0xFF), UInt8(declared & 0xFF)]
+                + [UInt8](repeating: 7, count: 1_024))
+        let error = try #require(await raw.waitForFrame { $0.error.code.count > 0 })
+        #expect(error.error.code == "frame_too_large")
+        #expect(await raw.waitUntilClosed())
+        #expect(try await coordinator.client().request(.GET, "/healthz").status == 200)
+        await coordinator.shutdown()
+    }
+
+    @Test("a function whose trigger cannot be parsed is rejected with invalid_config naming it")
+    func invalidTrigger() async throws {
+        let coordinator = try await TestCoordinator()
+        let broken = TetherFunction("nightly-report", trigger: .cron("61 * * * *")) { (_: Context<TestOrder>) in }
+        let worker = TestWorker(functions: [broken], options: coordinator.workerOptions(instanceId: "w", capacity: 1))
+        await #expect {
+            try await worker.task.value
+        } throws: { error in
+            guard let error = error as? TetherError else { return false }
+            return error.code == .invalidConfig && error.message.contains("nightly-report")
+        }
+        let functions = try await coordinator.client().request(.GET, "/v1/functions").json
+        #expect(functions?["functions"]?.arrayValue?.isEmpty == true)
+        await worker.shutdown()
+        await coordinator.shutdown()
+    }
+
+    @Test("bad HTTP input gets 4xx with the error body")
+    func badHTTPInput() async throws {
+        let coordinator = try await TestCoordinator()
+        let client = try coordinator.client()
+        func expectError(_ method: HTTPMethod, _ path: String, _ body: String?, status: Int, code: String) async throws {
+            let response = try await client.request(method, path, body: body.map { Array($0.utf8) })
+            #expect(response.status == status, "\(path) \(body ?? "")")
+            #expect(response.json?["error"]?["code"]?.stringValue == code, "\(response.text)")
+            #expect(response.json?["error"]?["message"]?.stringValue?.isEmpty == false)
+        }
+        try await expectError(.POST, "/v1/events", "{not json", status: 400, code: "invalid_json")
+        try await expectError(.POST, "/v1/events", #"{"data":{}}"#, status: 400, code: "invalid_input")
+        try await expectError(.POST, "/v1/events", #"{"name":""}"#, status: 400, code: "invalid_input")
+        try await expectError(.POST, "/v1/events", #"{"name":"a","data":[1]}"#, status: 400, code: "invalid_input")
+        try await expectError(.POST, "/v1/events", #"[]"#, status: 400, code: "invalid_input")
+        try await expectError(.POST, "/v1/events", #""text""#, status: 400, code: "invalid_input")
+        let big = #"{"name":"a","data":{"x":""# + String(repeating: "x", count: 600 * 1024) + #""}}"#
+        try await expectError(.POST, "/v1/events", big, status: 413, code: "payload_too_large")
+        try await expectError(.GET, "/v1/runs/01UNKNOWNRUN", nil, status: 404, code: "not_found")
+        try await expectError(.GET, "/v1/runs?status=sleepy", nil, status: 400, code: "invalid_input")
+        try await expectError(.GET, "/v1/runs?limit=0", nil, status: 400, code: "invalid_input")
+        try await expectError(.GET, "/v1/nothing-here", nil, status: 404, code: "not_found")
+        #expect(try await client.request(.GET, "/healthz").status == 200)
+        await coordinator.shutdown()
+    }
+
+    @Test("a duplicate event id returns the original ids and starts nothing")
+    func duplicateEventId() async throws {
+        let coordinator = try await TestCoordinator()
+        let ledger = StepLedger()
+        let worker = TestWorker(
+            functions: [orderFunction(worker: "w", ledger: ledger)],
+            options: coordinator.workerOptions(instanceId: "w", capacity: 2))
+        let client = try coordinator.client()
+        _ = try await eventually { try await client.request(.GET, "/v1/functions").json?["functions"]?.arrayValue?.count == 1 }
+        let first = try await client.send("order/created", data: ["orderId": "dup", "amount": 3], id: "order-dup-1")
+        let second = try await client.send("order/created", data: ["orderId": "dup", "amount": 3], id: "order-dup-1")
+        #expect(first.eventId == "order-dup-1")
+        #expect(second.eventId == first.eventId)
+        #expect(second.runIds == first.runIds)
+        #expect(first.runIds.count == 1)
+        _ = try await client.waitForRuns(first.runIds)
+        #expect(ledger.totalExecutions == 3)
+        await worker.shutdown()
+        await coordinator.shutdown()
+    }
+}

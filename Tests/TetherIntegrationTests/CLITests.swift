@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+import Tether
+import TetherEngine
+
+@Suite("CLI and example worker", .serialized)
+struct CLITests {
+    @Test("tether dev + the example worker + tether send/runs show, as a newcomer would")
+    func devWithExampleWorker() async throws {
+        let directory = try TemporaryDirectory("tether-cli")
+        let data = directory.path + "/data"
+        let httpPort = try await freePort()
+        let workerPort = try await freePort()
+        let coordinator = try await ChildCoordinator.start(
+            dataDirectory: data, httpPort: httpPort, workerPort: workerPort, logPath: directory.path + "/dev.log")
+        // `tether dev` created its embedded defaults and printed the worker env.
+        for file in ["db", "tls/ca.pem", "tls/server.pem", "tls/server-key.pem", "signing-key"] {
+            #expect(FileManager.default.fileExists(atPath: data + "/" + file), "\(file)")
+        }
+        let printedEnv = await eventually(timeout: .seconds(10)) { coordinator.process.log.contains("TETHER_SIGNING_KEY=tsk_") }
+        #expect(printedEnv)
+
+        let key = try String(contentsOfFile: data + "/signing-key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let worker = try ChildProcess(
+            "tether-example", arguments: [],
+            environment: [
+                "TETHER_COORDINATOR": "127.0.0.1:\(workerPort)", "TETHER_SIGNING_KEY": key,
+                "TETHER_CA_FILE": data + "/tls/ca.pem", "TETHER_INSTANCE_ID": "example-1",
+            ], logPath: directory.path + "/worker.log")
+        let client = try coordinator.client()
+        let registered = try await eventually {
+            try await client.request(.GET, "/v1/functions").json?["functions"]?[0]?["id"]?.stringValue == "shop:process-order"
+        }
+        #expect(registered, "worker log:\n\(worker.log)")
+
+        let send = try await runCLI(["send", "order/created", "--data", #"{"orderId":"o-42","amount":4200}"#, "--url", "http://127.0.0.1:\(httpPort)"], directory: directory)
+        #expect(send.status == 0, "\(send.output)")
+        let runId = try #require(send.output.split(separator: "\n").first { $0.contains("run ") }?.split(separator: " ").last.map(String.init))
+
+        let runs = try await client.waitForRuns([runId])
+        let run = try #require(runs[runId])
+        #expect(run["status"]?.stringValue == "completed")
+        #expect(run["output"]?["chargeId"]?.stringValue == "ch_o-42_4200")
+        #expect(run["steps"]?.arrayValue?.map { $0["id"]?.stringValue ?? "" } == ["reserve-stock", "charge", "send-receipt"])
+
+        let show = try await runCLI(["runs", "show", runId, "--url", "http://127.0.0.1:\(httpPort)"], directory: directory)
+        #expect(show.status == 0)
+        #expect(show.output.contains("completed"))
+        #expect(show.output.contains("send-receipt"))
+        let status = try await runCLI(["status", "--url", "http://127.0.0.1:\(httpPort)"], directory: directory)
+        #expect(status.output.contains("example-1"))
+
+        // SIGTERM drains the worker: it says goodbye and exits cleanly.
+        await worker.stop(signal: SIGTERM)
+        #expect(worker.process.terminationStatus == 0, "worker log:\n\(worker.log)")
+        await coordinator.process.stop(signal: SIGTERM)
+        #expect(coordinator.process.terminationStatus == 0, "coordinator log:\n\(coordinator.process.log)")
+    }
+
+    func runCLI(_ arguments: [String], directory: TemporaryDirectory) async throws -> (status: Int32, output: String) {
+        let logPath = directory.path + "/cli-\(UUID().uuidString).log"
+        let process = try ChildProcess("tether", arguments: arguments, logPath: logPath)
+        _ = await eventually(timeout: .seconds(30)) { !process.isRunning }
+        process.process.waitUntilExit()
+        return (process.process.terminationStatus, process.log)
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+import TetherEngine
+import TetherProtocol
+
+@testable import Tether
+
+@Suite("Crash and restart", .serialized)
+struct CrashRestartTests {
+    @Test("SIGKILL of the coordinator mid-run: workers reconnect, every run completes, no durable step runs again")
+    func killCoordinatorMidRun() async throws {
+        let directory = try TemporaryDirectory("tether-crash")
+        let data = directory.path + "/data"
+        let httpPort = try await freePort()
+        let workerPort = try await freePort()
+        var coordinator = try await ChildCoordinator.start(
+            dataDirectory: data, httpPort: httpPort, workerPort: workerPort, logPath: directory.path + "/coordinator-1.log")
+
+        let key = try SigningKey(contentsOfFile: data + "/signing-key")
+        func options(_ id: String, _ capacity: Int) -> WorkerOptions {
+            var options = WorkerOptions(environment: [:])
+            options.coordinator = "127.0.0.1:\(workerPort)"
+            options.signingKey = key.text
+            options.caFile = data + "/tls/ca.pem"
+            options.instanceId = id
+            options.maxConcurrency = capacity
+            return options
+        }
+        let ledger = StepLedger()
+        let workers = [
+            TestWorker(functions: [orderFunction(worker: "a", ledger: ledger, stepDelay: .milliseconds(15))], options: options("a", 3)),
+            TestWorker(functions: [orderFunction(worker: "b", ledger: ledger, stepDelay: .milliseconds(15))], options: options("b", 5)),
+        ]
+        let client = try coordinator.client()
+        _ = try await eventually {
+            try await client.request(.GET, "/v1/status").json?["workers"]?.arrayValue?.count == 2
+        }
+
+        var runIds: [String] = []
+        for i in 0..<60 {
+            let (_, runs) = try await client.send("order/created", data: ["orderId": .string("o-\(i)"), "amount": .int(Int64(i + 1))])
+            runIds.append(contentsOf: runs)
+        }
+        #expect(runIds.count == 60)
+
+        // Kill it with work in flight, about a third of the way through.
+        let progressed = await eventually(timeout: .seconds(60)) { ledger.totalExecutions >= 60 }
+        #expect(progressed)
+        let executedBeforeKill = ledger.executions
+        // Runs with a step in flight or a result not yet acknowledged may legitimately run that
+        // step again (its result was never durable); every other executed step was acknowledged.
+        var exemptRuns: Set<String> = []
+        for worker in workers {
+            worker.worker.state.withLock { state in
+                exemptRuns.formUnion(state.inFlight.values)
+                exemptRuns.formUnion(state.unacknowledged.values.map(\.stepResult.runID))
+            }
+        }
+        await coordinator.process.stop(signal: SIGKILL)
+        #expect(!coordinator.process.isRunning)
+
+        coordinator = try await ChildCoordinator.start(
+            dataDirectory: data, httpPort: httpPort, workerPort: workerPort, logPath: directory.path + "/coordinator-2.log")
+        let finished = try await coordinator.client().waitForRuns(runIds)
+        #expect(finished.count == 60)
+        #expect(finished.values.allSatisfy { $0["status"]?.stringValue == "completed" })
+
+        let executions = ledger.executions
+        let runByOrder = ledger.runIdByOrder
+        #expect(executions.count == 180, "every step of every run ran")
+        var repeated = 0
+        for (entry, before) in executedBeforeKill where before > 0 {
+            let total = executions[entry] ?? 0
+            let run = runByOrder[entry.orderId] ?? ""
+            if exemptRuns.contains(run) {
+                #expect(total <= 2)
+                if total > 1 { repeated += 1 }
+            } else {
+                #expect(total == 1, "\(entry) was acknowledged before the kill but ran \(total) times")
+            }
+        }
+        print("executed before kill: \(executedBeforeKill.count) steps; runs in flight at the kill: \(exemptRuns.count); steps run again: \(repeated)")
+        for worker in workers { await worker.shutdown() }
+        await coordinator.process.stop()
+    }
+}

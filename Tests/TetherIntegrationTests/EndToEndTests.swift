@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+import Tether
+import TetherEngine
+
+@Suite("End to end over TLS and RocksDB", .serialized)
+struct EndToEndTests {
+    @Test("200 events each run 3 steps on two workers of different capacity")
+    func twoWorkersTwoHundredRuns() async throws {
+        let coordinator = try await TestCoordinator()
+        let ledger = StepLedger()
+        let small = TestWorker(
+            functions: [orderFunction(worker: "small", ledger: ledger)],
+            options: coordinator.workerOptions(instanceId: "small", capacity: 2))
+        let large = TestWorker(
+            functions: [orderFunction(worker: "large", ledger: ledger)],
+            options: coordinator.workerOptions(instanceId: "large", capacity: 8))
+        let client = try coordinator.client()
+
+        // Both workers registered before any event is sent.
+        let connected = try await eventually {
+            let status = try await client.request(.GET, "/v1/status").json
+            return status?["workers"]?.arrayValue?.count == 2
+        }
+        #expect(connected)
+
+        var orders: [String: TestOrder] = [:]
+        var runIds: [String] = []
+        for batch in 0..<4 {
+            let events: [JSONValue] = (0..<50).map { i in
+                let order = TestOrder(orderId: "o-\(batch * 50 + i)", amount: batch * 50 + i + 1)
+                orders[order.orderId] = order
+                return ["name": "order/created", "data": ["orderId": .string(order.orderId), "amount": .int(Int64(order.amount))]]
+            }
+            let response = try await client.request(.POST, "/v1/events", body: JSONValue.array(events).serialized())
+            #expect(response.status == 200)
+            let receipts = try #require(response.json?["events"]?.arrayValue)
+            #expect(receipts.count == 50)
+            for receipt in receipts {
+                let runs = try #require(receipt["runs"]?.arrayValue)
+                #expect(runs.count == 1)
+                runIds.append(contentsOf: runs.compactMap(\.stringValue))
+            }
+        }
+        #expect(runIds.count == 200)
+
+        let finished = try await client.waitForRuns(runIds)
+        #expect(finished.count == 200)
+        for (_, run) in finished {
+            #expect(run["status"]?.stringValue == "completed")
+            let output = try #require(run["output"])
+            let receipt = try JSONDecoder().decode(TestReceipt.self, from: Data(output.serialized()))
+            let order = try #require(orders[receipt.orderId])
+            #expect(receipt == TestReceipt.expected(for: order))
+            let steps = run["steps"]?.arrayValue ?? []
+            #expect(steps.map { $0["id"]?.stringValue } == ["reserve-stock", "charge", "send-receipt"])
+            #expect(steps.allSatisfy { $0["status"]?.stringValue == "completed" && $0["attempts"]?.int64Value == 1 })
+            #expect(run["event"]?["name"]?.stringValue == "order/created")
+        }
+
+        // Every step closure ran exactly once.
+        let executions = ledger.executions
+        #expect(executions.count == 600)
+        #expect(executions.values.allSatisfy { $0 == 1 })
+        // No worker ran more steps at once than it advertised; the larger one took more.
+        let maxRunning = ledger.maxRunning
+        #expect((maxRunning["small"] ?? 0) <= 2)
+        #expect((maxRunning["large"] ?? 0) <= 8)
+        let perWorker = ledger.perWorker
+        #expect((perWorker["large"] ?? 0) > (perWorker["small"] ?? 0))
+        print("steps per worker: \(perWorker), max concurrent: \(maxRunning)")
+
+        // The status endpoint agrees: nothing queued or in flight, both workers ready.
+        let status = try #require(try await client.request(.GET, "/v1/status").json)
+        #expect(status["queue"]?["depth"]?.int64Value == 0)
+        #expect(status["capacity"]?["total"]?.int64Value == 10)
+        #expect(status["capacity"]?["inFlight"]?.int64Value == 0)
+
+        await small.shutdown()
+        await large.shutdown()
+        await coordinator.shutdown()
+    }
+
+    @Test("runs survive an in-process coordinator restart on the same data directory")
+    func restartInProcessKeepsRuns() async throws {
+        let directory = try TemporaryDirectory("tether-restart")
+        let credentials = try TestCredentials(in: directory.path)
+        func start() async throws -> TestCoordinator {
+            try await TestCoordinator(directory: directory.path, credentials: credentials)
+        }
+        var first: TestCoordinator? = try await start()
+        let client = try first!.client()
+        // No worker yet: the run waits in the queue, durably.
+        let (_, runIds) = try await client.send("order/created", data: ["orderId": "o-1", "amount": 5])
+        #expect(runIds.isEmpty, "no function is registered yet")
+        await first?.shutdown()
+        first = nil
+
+        // Register the function, send an event, stop before any worker can run it.
+        let ledger = StepLedger()
+        let second = try await start()
+        let worker = TestWorker(
+            functions: [orderFunction(worker: "w", ledger: ledger)],
+            options: second.workerOptions(instanceId: "w", capacity: 1))
+        _ = try await eventually { try await second.client().request(.GET, "/v1/functions").json?["functions"]?.arrayValue?.count == 1 }
+        await worker.shutdown()
+        let (_, queued) = try await second.client().send("order/created", data: ["orderId": "o-2", "amount": 7])
+        #expect(queued.count == 1)
+        await second.shutdown()
+
+        let third = try await start()
+        let run = try await third.client().run(queued[0])
+        #expect(run["status"]?.stringValue == "queued")
+        let worker2 = TestWorker(
+            functions: [orderFunction(worker: "w2", ledger: ledger)],
+            options: third.workerOptions(instanceId: "w2", capacity: 1))
+        let done = try await third.client().waitForRuns(queued)
+        #expect(done[queued[0]]?["status"]?.stringValue == "completed")
+        #expect(ledger.totalExecutions == 3)
+        await worker2.shutdown()
+        await third.shutdown()
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import Tether
+import NIOCore
+import NIOPosix
+
+/// A program of this package run as a separate process (the `tether` CLI, the example
+/// worker), with its output in a log file, so tests can kill it like a crash would.
+final class ChildProcess: @unchecked Sendable {
+    let process: Process
+    let logPath: String
+
+    /// The directory holding this package's built executables (next to the test binary).
+    static var binDirectory: URL {
+        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+    }
+
+    static func executable(_ name: String) throws -> String {
+        let path = binDirectory.appendingPathComponent(name).path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw TestFailure("\(path) is missing: build the package's executables first (swift build)")
+        }
+        return path
+    }
+
+    init(_ name: String, arguments: [String], environment: [String: String] = [:], logPath: String) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: try Self.executable(name))
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        log.seekToEndOfFile()
+        process.standardOutput = log
+        process.standardError = log
+        self.logPath = logPath
+        try process.run()
+    }
+
+    var isRunning: Bool { process.isRunning }
+
+    /// Sends `signal` and waits for the process to exit.
+    func stop(signal: Int32 = SIGTERM) async {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, signal)
+        _ = await eventually(timeout: .seconds(30)) { !self.process.isRunning }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A TCP port that was free a moment ago.
+func freePort() async throws -> Int {
+    let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .bind(host: "127.0.0.1", port: 0).get()
+    let port = channel.localAddress?.port ?? 0
+    try await channel.close()
+    return port
+}
+
+/// A `tether dev` coordinator in a child process.
+struct ChildCoordinator {
+    let process: ChildProcess
+    let dataDirectory: String
+    let httpPort: Int
+    let workerPort: Int
+
+    static func start(dataDirectory: String, httpPort: Int, workerPort: Int, logPath: String) async throws -> ChildCoordinator {
+        let process = try ChildProcess(
+            "tether",
+            arguments: [
+                "dev", "--data", dataDirectory, "--http-port", String(httpPort), "--worker-port", String(workerPort),
+                "--durability", "strict",
+            ],
+            environment: ["TETHER_LOG_LEVEL": "info"], logPath: logPath)
+        let coordinator = ChildCoordinator(
+            process: process, dataDirectory: dataDirectory, httpPort: httpPort, workerPort: workerPort)
+        let client = try coordinator.client()
+        let up = try await eventually(timeout: .seconds(60)) {
+            guard process.isRunning else { throw TestFailure("tether dev exited:\n\(process.log)") }
+            return (try? await client.request(.GET, "/healthz").status) == 200
+        }
+        guard up else { throw TestFailure("tether dev did not come up:\n\(process.log)") }
+        return coordinator
+    }
+
+    func client() throws -> TetherClient {
+        try TetherClient(url: "http://127.0.0.1:\(httpPort)")
+    }
+}
