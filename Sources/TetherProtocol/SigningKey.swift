@@ -75,7 +75,7 @@ public struct SigningKey: Sendable, Equatable, CustomStringConvertible {
         do {
             contents = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw ProtocolError(code: .invalidInput, message: "cannot read signing key file \(path): \(error)")
+            throw ProtocolError(code: .invalidInput, message: "cannot read signing key file \(path): \(Self.reason(error))")
         }
         do {
             try self.init(parsing: contents)
@@ -107,6 +107,15 @@ public struct SigningKey: Sendable, Equatable, CustomStringConvertible {
             difference |= l ^ r
         }
         return difference == 0
+    }
+
+    /// A short reason for a file error ("No such file or directory"), not the whole NSError.
+    private static func reason(_ error: any Error) -> String {
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        return nsError.localizedDescription
     }
 
     private static func nibble(_ character: UInt8) -> UInt8? {

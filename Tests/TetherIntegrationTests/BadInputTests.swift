@@ -72,7 +72,12 @@ struct BadInputTests {
         let worker = TestWorker(
             functions: [orderFunction(worker: "w", ledger: ledger)],
             options: coordinator.workerOptions(instanceId: "w", capacity: 2))
+        let registered = try await eventually {
+            try await coordinator.client().request(.GET, "/v1/functions").json?["functions"]?.arrayValue?.count == 1
+        }
+        #expect(registered)
         let (_, runIds) = try await coordinator.client().send("order/created", data: ["orderId": "o-1", "amount": 1])
+        #expect(runIds.count == 1)
         let runs = try await coordinator.client().waitForRuns(runIds)
         #expect(runs.values.first?["status"]?.stringValue == "completed")
         await worker.shutdown()

@@ -54,7 +54,7 @@ struct CLITests {
         await worker.stop(signal: SIGTERM)
         #expect(worker.process.terminationStatus == 0, "worker log:\n\(worker.log)")
         await coordinator.process.stop(signal: SIGTERM)
-        #expect(coordinator.process.terminationStatus == 0, "coordinator log:\n\(coordinator.process.log)")
+        #expect(coordinator.process.process.terminationStatus == 0, "coordinator log:\n\(coordinator.process.log)")
     }
 
     func runCLI(_ arguments: [String], directory: TemporaryDirectory) async throws -> (status: Int32, output: String) {

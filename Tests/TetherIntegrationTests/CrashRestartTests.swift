@@ -28,19 +28,19 @@ struct CrashRestartTests {
         }
         let ledger = StepLedger()
         let workers = [
-            TestWorker(functions: [orderFunction(worker: "a", ledger: ledger, stepDelay: .milliseconds(15))], options: options("a", 3)),
-            TestWorker(functions: [orderFunction(worker: "b", ledger: ledger, stepDelay: .milliseconds(15))], options: options("b", 5)),
+            TestWorker(functions: [orderFunction(worker: "a", ledger: ledger, stepDelay: .milliseconds(25))], options: options("a", 3)),
+            TestWorker(functions: [orderFunction(worker: "b", ledger: ledger, stepDelay: .milliseconds(25))], options: options("b", 5)),
         ]
         let client = try coordinator.client()
         _ = try await eventually {
             try await client.request(.GET, "/v1/status").json?["workers"]?.arrayValue?.count == 2
         }
 
-        var runIds: [String] = []
-        for i in 0..<60 {
-            let (_, runs) = try await client.send("order/created", data: ["orderId": .string("o-\(i)"), "amount": .int(Int64(i + 1))])
-            runIds.append(contentsOf: runs)
+        let events: [JSONValue] = (0..<60).map { i in
+            ["name": "order/created", "data": ["orderId": .string("o-\(i)"), "amount": .int(Int64(i + 1))]]
         }
+        let response = try await client.request(.POST, "/v1/events", body: JSONValue.array(events).serialized())
+        let runIds = (response.json?["events"]?.arrayValue ?? []).flatMap { $0["runs"]?.arrayValue ?? [] }.compactMap(\.stringValue)
         #expect(runIds.count == 60)
 
         // Kill it with work in flight, about a third of the way through.

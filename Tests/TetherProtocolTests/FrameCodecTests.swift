@@ -35,15 +35,15 @@ struct FrameCodecTests {
     @Test("the encoder writes a 4-byte big-endian length, then the serialized frame")
     func wireLayout() throws {
         var buffer = try Frames.encoded(Frames.heartbeat)
-        let length = try #require(buffer.readInteger(endianness: .big, as: UInt32.self))
-        #expect(Int(length) == buffer.readableBytes)
-        let body = try #require(buffer.readBytes(length: buffer.readableBytes))
+        let length = buffer.readInteger(endianness: .big, as: UInt32.self)
+        #expect(length.map(Int.init) == buffer.readableBytes)
+        let body = buffer.readBytes(length: buffer.readableBytes) ?? []
         #expect(try Tether_V1_Frame(serializedBytes: body) == Frames.heartbeat)
     }
 
     @Test("the decoder passes ByteToMessageDecoderVerifier, drip-fed included")
     func verifier() throws {
-        var pairs: [(ByteBuffer, [Tether_V1_Frame])] = try Frames.all.map { (try Frames.encoded($0), [$0]) }
+        var pairs: [(ByteBuffer, [Tether_V1_Frame])] = try Frames.small.map { (try Frames.encoded($0), [$0]) }
         pairs.append((try Frames.encoded(Frames.hello, Frames.heartbeat), [Frames.hello, Frames.heartbeat]))
         try ByteToMessageDecoderVerifier.verifyDecoder(inputOutputPairs: pairs) {
             FrameDecoder(maxFrameBytes: 1 << 20)

@@ -12,9 +12,9 @@ extension DecodingError {
         case .valueNotFound(let type, let context):
             return "\(Self.path(context.codingPath, root: root)) is null, expected \(type)"
         case .typeMismatch(_, let context):
-            return "\(Self.path(context.codingPath, root: root)): \(context.debugDescription)"
+            return "\(Self.path(context.codingPath, root: root)): \(Self.trimmed(context.debugDescription))"
         case .dataCorrupted(let context):
-            var reason = "\(Self.path(context.codingPath, root: root)): \(context.debugDescription)"
+            var reason = "\(Self.path(context.codingPath, root: root)): \(Self.trimmed(context.debugDescription))"
             if let underlying = context.underlyingError {
                 reason += " (\(underlying))"
             }
@@ -22,6 +22,11 @@ extension DecodingError {
         @unknown default:
             return "\(root): \(self)"
         }
+    }
+
+    /// Foundation's descriptions end with a period; ours are embedded in a sentence.
+    private static func trimmed(_ description: String) -> String {
+        description.hasSuffix(".") ? String(description.dropLast()) : description
     }
 
     private static func path(_ codingPath: [any CodingKey], root: String) -> String {

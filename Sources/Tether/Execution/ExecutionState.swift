@@ -17,6 +17,10 @@ final class ExecutionState: @unchecked Sendable {
         var failure: Tether_V1_StepFailed?
     }
 
+    /// The step whose closure the current task is running, to reject a `step.run` nested in it. A task
+    /// local rather than state, so that concurrent steps (`async let`) aren't mistaken for nested ones.
+    @TaskLocal private static var currentStepId: String?
+
     private let lock = NSLock()
     private let memoized: [String: Tether_V1_MemoizedStep]
     private var occurrences: [String: Int] = [:]
@@ -30,8 +34,9 @@ final class ExecutionState: @unchecked Sendable {
     /// at the second one.
     let executesEveryStep: Bool
     private let now: @Sendable () -> Date
-    private let encoder = JSONCoding.makeEncoder()
-    private let decoder = JSONCoding.makeDecoder()
+    /// The JSON coders of this execution, shared with the event decoding and the return value's encoding.
+    let encoder = JSONCoding.makeEncoder()
+    let decoder = JSONCoding.makeDecoder()
 
     init(
         memoized: [Tether_V1_MemoizedStep],
@@ -59,7 +64,8 @@ final class ExecutionState: @unchecked Sendable {
 
     /// Replays, executes or stops at the step `userId`, as the replay model says.
     func runStep<T: Codable & Sendable>(_ userId: String, _ body: @Sendable () async throws -> T) async throws -> T {
-        switch lock.withLock({ decide(userId) }) {
+        let enclosingStepId = Self.currentStepId
+        switch lock.withLock({ decide(userId, enclosingStepId: enclosingStepId) }) {
         case .stop:
             throw StepInterrupt()
         case .replay(let step):
@@ -70,11 +76,11 @@ final class ExecutionState: @unchecked Sendable {
     }
 
     /// Must be called with the lock held.
-    private func decide(_ userId: String) -> Decision {
+    private func decide(_ userId: String, enclosingStepId: String?) -> Decision {
         if stopped {
             return .stop
         }
-        if let outer = runningStepId {
+        if let outer = enclosingStepId {
             fail(
                 stepId: outer,
                 code: .invalidInput,
@@ -98,8 +104,9 @@ final class ExecutionState: @unchecked Sendable {
         if let step = memoized[stepId] {
             return .replay(step)
         }
-        if progress.executed != nil && !executesEveryStep {
-            progress.discovered = stepId
+        // A step already ran, or is running in a concurrent child task (`async let`): this one is next.
+        if (progress.executed != nil || runningStepId != nil) && !executesEveryStep {
+            progress.discovered = progress.discovered ?? stepId
             stopped = true
             return .stop
         }
@@ -164,7 +171,7 @@ final class ExecutionState: @unchecked Sendable {
         let startedAt = now()
         let value: T
         do {
-            value = try await body()
+            value = try await Self.$currentStepId.withValue(stepId) { try await body() }
         } catch {
             let endedAt = now()
             if executesEveryStep {
@@ -216,13 +223,14 @@ final class ExecutionState: @unchecked Sendable {
         }
         if output.count > limits.maxStepOutputBytes {
             return .failure(
-                WireFailure(error: Tether_V1_StepError(
-                    code: .outputTooLarge,
-                    message: "the output of step \"\(stepId)\" is \(output.count) bytes of JSON; the limit is "
-                        + "\(limits.maxStepOutputBytes). Store large data elsewhere and return a reference to it.",
-                    nonRetriable: true,
-                    errorType: String(describing: T.self)
-                ))
+                WireFailure(
+                    error: Tether_V1_StepError(
+                        code: .outputTooLarge,
+                        message: "the output of step \"\(stepId)\" is \(output.count) bytes of JSON; the limit is "
+                            + "\(limits.maxStepOutputBytes). Store large data elsewhere and return a reference to it.",
+                        nonRetriable: true,
+                        errorType: String(describing: T.self)
+                    ))
             )
         }
         do {
@@ -230,13 +238,14 @@ final class ExecutionState: @unchecked Sendable {
         } catch {
             let reason = (error as? DecodingError)?.reason(root: "output") ?? String(describing: error)
             return .failure(
-                WireFailure(error: Tether_V1_StepError(
-                    code: .stepFailed,
-                    message: "the output of step \"\(stepId)\" doesn't decode back as \(T.self): \(reason). "
-                        + "Make its Codable conformance symmetric.",
-                    nonRetriable: true,
-                    errorType: String(describing: T.self)
-                ))
+                WireFailure(
+                    error: Tether_V1_StepError(
+                        code: .stepFailed,
+                        message: "the output of step \"\(stepId)\" doesn't decode back as \(T.self): \(reason). "
+                            + "Make its Codable conformance symmetric.",
+                        nonRetriable: true,
+                        errorType: String(describing: T.self)
+                    ))
             )
         }
     }

@@ -81,7 +81,8 @@ struct FunctionExecutor: Sendable {
             returned = .failure(error)
         }
         let endedAt = now()
-        result.outcome = outcome(state.snapshot, returned, startedAt: startedAt, endedAt: endedAt)
+        result.outcome = outcome(
+            state.snapshot, returned, encoder: state.encoder, startedAt: startedAt, endedAt: endedAt)
         return result
     }
 
@@ -92,12 +93,13 @@ struct FunctionExecutor: Sendable {
     private func outcome(
         _ progress: ExecutionState.Progress,
         _ returned: Result<any Encodable & Sendable, any Error>,
+        encoder: JSONEncoder,
         startedAt: Date,
         endedAt: Date
     ) -> Tether_V1_StepResult.OneOf_Outcome {
         if let executed = progress.executed {
             if progress.discovered == nil, progress.failure == nil, case .success(let value) = returned,
-                case .success(let output) = encodeOutput(value)
+                case .success(let output) = encodeOutput(value, encoder: encoder)
             {
                 var completed = Tether_V1_RunCompleted()
                 completed.lastStep = executed
@@ -111,7 +113,7 @@ struct FunctionExecutor: Sendable {
         }
         switch returned {
         case .success(let value):
-            switch encodeOutput(value) {
+            switch encodeOutput(value, encoder: encoder) {
             case .success(let output):
                 var completed = Tether_V1_RunCompleted()
                 completed.output = output
@@ -130,10 +132,10 @@ struct FunctionExecutor: Sendable {
     }
 
     /// The function's return value as JSON, within the step output limit.
-    private func encodeOutput(_ value: any Encodable & Sendable) -> Result<Data, WireFailure> {
+    private func encodeOutput(_ value: any Encodable & Sendable, encoder: JSONEncoder) -> Result<Data, WireFailure> {
         let output: Data
         do {
-            output = try JSONCoding.makeEncoder().encode(value)
+            output = try encoder.encode(value)
         } catch {
             var wire = Tether_V1_StepError(mapping: error)
             wire.message = "the function's return value doesn't encode as JSON: \(wire.message)"
@@ -141,13 +143,14 @@ struct FunctionExecutor: Sendable {
         }
         guard output.count <= limits.maxStepOutputBytes else {
             return .failure(
-                WireFailure(error: Tether_V1_StepError(
-                    code: .outputTooLarge,
-                    message: "the function's return value is \(output.count) bytes of JSON; the limit is "
-                        + "\(limits.maxStepOutputBytes). Store large data elsewhere and return a reference to it.",
-                    nonRetriable: true,
-                    errorType: String(describing: type(of: value))
-                ))
+                WireFailure(
+                    error: Tether_V1_StepError(
+                        code: .outputTooLarge,
+                        message: "the function's return value is \(output.count) bytes of JSON; the limit is "
+                            + "\(limits.maxStepOutputBytes). Store large data elsewhere and return a reference to it.",
+                        nonRetriable: true,
+                        errorType: String(describing: type(of: value))
+                    ))
             )
         }
         return .success(output)

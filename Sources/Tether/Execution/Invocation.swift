@@ -18,8 +18,7 @@ struct Invocation: Sendable {
         guard !events.isEmpty else {
             throw InvalidRequestError(description: "the request for run \(runId) carries no event")
         }
-        let decoder = JSONCoding.makeDecoder()
-        let decoded = try events.map { try Self.decode($0, as: E.self, using: decoder) }
+        let decoded = try events.map { try Self.decode($0, as: E.self, using: state.decoder) }
         return Context(events: decoded, runId: runId, attempt: attempt, step: Step(state: state), logger: logger)
     }
 

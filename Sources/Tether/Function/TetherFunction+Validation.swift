@@ -1,15 +1,29 @@
 import TetherEngine
 
 extension TetherFunction {
-    /// Checks a worker's functions before it connects, so a mistake fails at startup with a clear message
-    /// rather than as a rejected handshake.
+    /// Checks a worker's functions before it connects, with the coordinator's own rules
+    /// (`FunctionDefinition.validate`), so a mistake fails at startup with a clear message rather than
+    /// as a rejected handshake.
     ///
+    /// - Parameters:
+    ///   - functions: The worker's functions.
+    ///   - app: The app name, checked too when given.
+    ///   - limits: Identifier length and the number of functions per worker.
     /// - Throws: `TetherError` with code `invalid_config` naming the function and what to fix.
-    static func validate(_ functions: [TetherFunction], limits: Limits = .default) throws(TetherError) {
+    static func validate(_ functions: [TetherFunction], app: String? = nil, limits: Limits = .default)
+        throws(TetherError)
+    {
+        if let app, !isValidIdentifier(app, limits: limits) {
+            throw TetherError(
+                .invalidConfig,
+                "App name \"\(app)\" must be 1 to \(limits.maxIdentifierBytes) characters of A-Z a-z 0-9 . _ -."
+            )
+        }
         if functions.count > limits.maxFunctionsPerWorker {
             throw TetherError(
                 .invalidConfig,
-                "A worker may register at most \(limits.maxFunctionsPerWorker) functions; this one has \(functions.count)."
+                "A worker may register at most \(limits.maxFunctionsPerWorker) functions; "
+                    + "this one has \(functions.count)."
             )
         }
         var seen = Set<String>()
@@ -26,36 +40,67 @@ extension TetherFunction {
 
     /// Checks one function's id, triggers and retries.
     func validate(limits: Limits = .default) throws(TetherError) {
+        func invalid(_ problem: String) -> TetherError {
+            TetherError(.invalidConfig, "Function \"\(id.count > 60 ? id.prefix(60) + "…" : id)\": \(problem)")
+        }
         if id.isEmpty {
             throw TetherError(.invalidConfig, "A function has an empty id; give every TetherFunction a non-empty id.")
         }
         if id.utf8.count > limits.maxIdentifierBytes {
-            throw TetherError(
-                .invalidConfig,
-                "Function id \"\(id.prefix(40))…\" is \(id.utf8.count) bytes; the limit is \(limits.maxIdentifierBytes)."
-            )
+            throw invalid("the id is \(id.utf8.count) bytes; the limit is \(limits.maxIdentifierBytes).")
+        }
+        if !Self.isValidIdentifier(id, limits: limits) {
+            throw invalid("the id may only use the characters A-Z a-z 0-9 . _ - (try \"\(Self.suggestedId(id))\").")
         }
         if triggers.isEmpty {
-            throw TetherError(
-                .invalidConfig,
-                "Function \"\(id)\" has no trigger; pass trigger: .event(\"…\") or .cron(\"…\")."
-            )
+            throw invalid("it has no trigger; pass trigger: .event(\"…\") or .cron(\"…\").")
         }
-        for trigger in triggers {
+        if triggers.count > Self.maxTriggers {
+            throw invalid("it has \(triggers.count) triggers; the limit is \(Self.maxTriggers).")
+        }
+        if let retries, !(0...FunctionDefinition.maxRetries).contains(retries) {
+            throw invalid("retries: \(retries) must be between 0 and \(FunctionDefinition.maxRetries).")
+        }
+        for (index, trigger) in triggers.enumerated() {
+            let which = triggers.count == 1 ? "its trigger" : "trigger \(index + 1)"
             switch trigger.kind {
-            case .event(let name, _) where name.isEmpty:
-                throw TetherError(.invalidConfig, "Function \"\(id)\" has an event trigger with an empty event name.")
-            case .cron(let schedule, _) where schedule.split(whereSeparator: \.isWhitespace).count != 5:
-                throw TetherError(
-                    .invalidConfig,
-                    "Function \"\(id)\" has cron schedule \"\(schedule)\"; use 5 fields: minute hour day month weekday."
-                )
-            default:
-                break
+            case .event(let name, let expression):
+                if let problem = FunctionDefinition.eventNameProblem(name, limits: limits) {
+                    throw invalid("\(which): \(problem).")
+                }
+                if let expression, !expression.isEmpty {
+                    do {
+                        _ = try Expression(parsing: expression)
+                    } catch {
+                        throw invalid("\(which): invalid expression \"\(expression)\": \(error).")
+                    }
+                }
+            case .cron(let schedule, let timeZone):
+                do {
+                    _ = try CronSchedule(parsing: schedule, timeZone: timeZone)
+                } catch {
+                    throw invalid("\(which): invalid cron schedule \"\(schedule)\": \(error).")
+                }
             }
         }
-        if let retries, retries < 0 {
-            throw TetherError(.invalidConfig, "Function \"\(id)\" has retries: \(retries); use 0 or more.")
-        }
+    }
+
+    /// Most triggers one function may have (the coordinator's rule).
+    static let maxTriggers = 10
+
+    /// The coordinator's rule for app names and function ids: 1 to 256 bytes of `A-Z a-z 0-9 . _ -`.
+    static func isValidIdentifier(_ id: String, limits: Limits) -> Bool {
+        guard !id.isEmpty, id.utf8.count <= limits.maxIdentifierBytes else { return false }
+        return id.utf8.allSatisfy(isIdentifierByte)
+    }
+
+    private static func isIdentifierByte(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+            || byte == 0x2E || byte == 0x5F || byte == 0x2D
+    }
+
+    /// `id` with every disallowed character replaced by `-`, such as `orders/created` → `orders-created`.
+    private static func suggestedId(_ id: String) -> String {
+        String(decoding: id.utf8.map { isIdentifierByte($0) ? $0 : UInt8(ascii: "-") }, as: UTF8.self)
     }
 }

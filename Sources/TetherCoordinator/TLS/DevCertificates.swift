@@ -24,9 +24,11 @@ public enum DevCertificates {
     ///
     /// - If the CA certificate, server certificate and server key all exist and `overwrite` is
     ///   false, nothing is written and the paths are returned.
-    /// - Otherwise a new server certificate and key are issued. The existing CA is reused when
-    ///   `ca.pem` and `ca-key.pem` are both present (so workers that trust it keep working), unless
-    ///   `newCertificateAuthority` is true; then a new CA replaces it.
+    /// - Otherwise a new server certificate and key are issued. An existing CA (`ca.pem` with
+    ///   `ca-key.pem`) is reused, so workers that trust it keep working, unless
+    ///   `newCertificateAuthority` is true; then a new CA is generated.
+    /// - Without `overwrite`, no existing file is ever replaced: a partial set (say `server.pem`
+    ///   without its key) is an error rather than silently clobbered.
     ///
     /// - Parameters:
     ///   - hostnames: Extra DNS names for the server certificate (an IP address given here is
@@ -47,17 +49,26 @@ public enum DevCertificates {
         if !overwrite && !newCertificateAuthority && files.servingFilesExist {
             return files
         }
+        let reuseAuthority = !newCertificateAuthority && SecureFile.exists(files.caCertificatePath)
+        if reuseAuthority && !SecureFile.exists(files.caKeyPath) {
+            throw TetherError(
+                .invalidInput,
+                "\(files.caCertificatePath) exists but its key \(files.caKeyPath) does not, so no server "
+                    + "certificate can be issued from it; provide the key, or generate a new CA"
+            )
+        }
+        let targets = [files.serverKeyPath, files.serverCertificatePath]
+            + (reuseAuthority ? [] : [files.caKeyPath, files.caCertificatePath])
+        if !overwrite, let existing = targets.first(where: SecureFile.exists) {
+            throw TetherError(
+                .invalidInput,
+                "\(existing) already exists and would be replaced; generate with overwrite to replace it"
+            )
+        }
         try SecureFile.createDirectory(directory)
         let now = Date()
         let authority: Authority
-        if !newCertificateAuthority, SecureFile.exists(files.caCertificatePath) {
-            guard SecureFile.exists(files.caKeyPath) else {
-                throw TetherError(
-                    .invalidInput,
-                    "\(files.caCertificatePath) exists but its key \(files.caKeyPath) does not, so no server "
-                        + "certificate can be issued from it; provide the key, or generate a new CA"
-                )
-            }
+        if reuseAuthority {
             authority = try Authority(loadingFrom: files)
         } else {
             authority = try Authority(generatingAt: now)

@@ -30,7 +30,7 @@ enum SecureFile {
                 attributes: [.posixPermissions: 0o700]
             )
         } catch {
-            throw TetherError(Self.ioError, "cannot create directory \(path): \(error)")
+            throw TetherError(Self.ioError, "cannot create directory \(path): \(Self.reason(error))")
         }
     }
 
@@ -77,12 +77,24 @@ enum SecureFile {
         do {
             return try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw TetherError(Self.ioError, "cannot read the \(what) \(path): \(error)")
+            throw TetherError(Self.ioError, "cannot read the \(what) \(path): \(Self.reason(error))")
         }
     }
 
     static func exists(_ path: String) -> Bool {
         FileManager.default.fileExists(atPath: path)
+    }
+
+    /// A short reason for a Foundation file error ("No such file or directory"), not the whole NSError.
+    static func reason(_ error: any Error) -> String {
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        if nsError.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(nsError.code)))
+        }
+        return nsError.localizedDescription
     }
 
     private static func lastError() -> String {

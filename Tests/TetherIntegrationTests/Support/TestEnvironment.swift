@@ -37,7 +37,7 @@ struct TestCredentials: Sendable {
 /// Quiet loggers unless TETHER_TEST_LOG is set.
 func testLogger(_ label: String) -> Logger {
     var logger = Logger(label: label)
-    logger.logLevel = ProcessInfo.processInfo.environment["TETHER_TEST_LOG"].flatMap(Logger.Level.init) ?? .critical
+    logger.logLevel = ProcessInfo.processInfo.environment["TETHER_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .critical
     return logger
 }
 

@@ -8,7 +8,7 @@ enum Frames {
         var frame = Tether_V1_Frame()
         frame.hello = .with {
             $0.protocolMajor = 1
-            $0.instanceId = "worker-1"
+            $0.instanceID = "worker-1"
             $0.appName = "shop"
             $0.appVersion = "1.2.3"
             $0.capacity = 8
@@ -34,18 +34,24 @@ enum Frames {
         return frame
     }
 
-    static var largeStepRequest: Tether_V1_Frame {
+    static func stepRequest(payloadBytes: Int) -> Tether_V1_Frame {
         var frame = Tether_V1_Frame()
         frame.stepRequest = .with {
             $0.requestID = "req-1"
             $0.runID = "run-1"
-            $0.events = [.with { $0.name = "order/created"; $0.data = Data(repeating: UInt8(ascii: "x"), count: 70_000) }]
+            $0.events = [.with { $0.name = "order/created"; $0.data = Data(repeating: UInt8(ascii: "x"), count: payloadBytes) }]
         }
         return frame
     }
 
+    /// Small frames of every shape, cheap enough to drip-feed byte by byte.
+    static var small: [Tether_V1_Frame] {
+        [hello, heartbeat, .error(code: .protocolError, message: "bye"), Tether_V1_Frame(), stepRequest(payloadBytes: 300)]
+    }
+
+    /// ``small`` plus a frame bigger than one socket read (64 KiB).
     static var all: [Tether_V1_Frame] {
-        [hello, heartbeat, .error(code: .protocolError, message: "bye"), Tether_V1_Frame(), largeStepRequest]
+        small + [stepRequest(payloadBytes: 100_000)]
     }
 
     /// The length-prefixed encoding of `frame`.

@@ -1,7 +1,7 @@
 import Foundation
+import Testing
 import TetherEngine
 import TetherProtocol
-import Testing
 
 @testable import Tether
 
@@ -44,7 +44,8 @@ struct FunctionExecutorFailureTests {
 
     @Test func retryAfterDurationSetsTheNextAttemptTime() async throws {
         let before = Date().unixMilliseconds
-        let result = await failing(RetryAfterError("rate limited", after: .seconds(30))).execute(Fixtures.request(function: "fail"))
+        let result = await failing(RetryAfterError("rate limited", after: .seconds(30))).execute(
+            Fixtures.request(function: "fail"))
         let after = Date().unixMilliseconds
 
         let error = result.stepFailed.error
@@ -87,7 +88,9 @@ struct FunctionExecutorFailureTests {
 
     @Test func uncaughtMemoizedFailureFailsTheRun() async throws {
         let result = await Fixtures.processOrderExecutor(calls).execute(
-            Fixtures.request(steps: [Fixtures.memoizedFailure("reserve-stock", message: "out of stock", errorType: "StockError")])
+            Fixtures.request(steps: [
+                Fixtures.memoizedFailure("reserve-stock", message: "out of stock", errorType: "StockError")
+            ])
         )
 
         #expect(result.kind == "stepFailed")
@@ -125,7 +128,8 @@ struct FunctionExecutorFailureTests {
         #expect(first.kind == "stepCompleted", "the charge must be stored so it never runs again")
         #expect(first.stepCompleted.stepID == "charge")
 
-        let second = await executor.execute(Fixtures.request(function: "late", steps: [Fixtures.memoized("charge", "null")]))
+        let second = await executor.execute(
+            Fixtures.request(function: "late", steps: [Fixtures.memoized("charge", "null")]))
         #expect(second.kind == "stepFailed")
         #expect(second.stepFailed.stepID == "")
         #expect(calls.count("charge") == 1)
@@ -195,7 +199,8 @@ struct FunctionExecutorFailureTests {
             let blob: String = try await ctx.step.run("blob") { String(repeating: "x", count: 100) }
             return blob.count
         }
-        let result = await FunctionExecutor(functions: [function], limits: limits).execute(Fixtures.request(function: "big"))
+        let result = await FunctionExecutor(functions: [function], limits: limits).execute(
+            Fixtures.request(function: "big"))
 
         #expect(result.kind == "stepFailed")
         #expect(result.stepFailed.stepID == "blob")
@@ -255,7 +260,8 @@ struct FunctionExecutorFailureTests {
             for _ in 0..<3 { try await ctx.step.run("s") {} }
         }
         let result = await FunctionExecutor(functions: [function], limits: limits).execute(
-            Fixtures.request(function: "many", steps: [Fixtures.memoized("s", "null"), Fixtures.memoized("s:1", "null")])
+            Fixtures.request(
+                function: "many", steps: [Fixtures.memoized("s", "null"), Fixtures.memoized("s:1", "null")])
         )
         #expect(result.stepFailed.stepID == "s:2")
         #expect(result.stepFailed.error.code == "too_many_steps")

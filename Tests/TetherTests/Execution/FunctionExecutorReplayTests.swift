@@ -1,7 +1,7 @@
 import Foundation
+import Testing
 import TetherEngine
 import TetherProtocol
-import Testing
 
 @testable import Tether
 
@@ -66,7 +66,9 @@ struct FunctionExecutorReplayTests {
 
         #expect(result.kind == "runCompleted")
         #expect(!result.runCompleted.hasLastStep)
-        #expect(try Fixtures.decodeJSON(Receipt.self, result.runCompleted.output) == Receipt(orderId: "o-1", chargeId: "ch_9"))
+        #expect(
+            try Fixtures.decodeJSON(Receipt.self, result.runCompleted.output)
+                == Receipt(orderId: "o-1", chargeId: "ch_9"))
         #expect(calls.total == 0)
     }
 
@@ -93,7 +95,8 @@ struct FunctionExecutorReplayTests {
         #expect(first.runCompleted.lastStep.stepID == "notify")
         #expect(first.runCompleted.output.string == "null")
 
-        let replay = await executor.execute(Fixtures.request(function: "notify", steps: [Fixtures.memoized("notify", "null")]))
+        let replay = await executor.execute(
+            Fixtures.request(function: "notify", steps: [Fixtures.memoized("notify", "null")]))
         #expect(replay.kind == "runCompleted")
         #expect(!replay.runCompleted.hasLastStep)
         #expect(calls.count("notify") == 1)
@@ -101,7 +104,8 @@ struct FunctionExecutorReplayTests {
 
     @Test func repeatedIdsGetSuffixes() async throws {
         let calls = self.calls
-        let function = TetherFunction("loop", trigger: .event("order/created")) { (ctx: Context<OrderCreated>) -> [Int] in
+        let function = TetherFunction("loop", trigger: .event("order/created")) {
+            (ctx: Context<OrderCreated>) -> [Int] in
             var amounts: [Int] = []
             for i in 1...3 {
                 let amount: Int = try await ctx.step.run("charge") {
@@ -114,12 +118,14 @@ struct FunctionExecutorReplayTests {
         }
         let executor = FunctionExecutor(functions: [function])
 
-        let second = await executor.execute(Fixtures.request(function: "loop", steps: [Fixtures.memoized("charge", "10")]))
+        let second = await executor.execute(
+            Fixtures.request(function: "loop", steps: [Fixtures.memoized("charge", "10")]))
         #expect(second.stepCompleted.stepID == "charge:1")
         #expect(second.stepCompleted.output.string == "20")
 
         let third = await executor.execute(
-            Fixtures.request(function: "loop", steps: [Fixtures.memoized("charge", "10"), Fixtures.memoized("charge:1", "20")])
+            Fixtures.request(
+                function: "loop", steps: [Fixtures.memoized("charge", "10"), Fixtures.memoized("charge:1", "20")])
         )
         #expect(third.kind == "runCompleted")
         #expect(third.runCompleted.lastStep.stepID == "charge:2")
@@ -135,7 +141,8 @@ struct FunctionExecutorReplayTests {
             return [a, b, c]
         }
         let result = await FunctionExecutor(functions: [function]).execute(
-            Fixtures.request(function: "ids", steps: [Fixtures.memoized("a", #""first""#), Fixtures.memoized("a:1", #""explicit""#)])
+            Fixtures.request(
+                function: "ids", steps: [Fixtures.memoized("a", #""first""#), Fixtures.memoized("a:1", #""explicit""#)])
         )
         #expect(result.runCompleted.lastStep.stepID == "a:2")
         #expect(result.runCompleted.output.string == #"["first","explicit","second"]"#)
@@ -160,6 +167,37 @@ struct FunctionExecutorReplayTests {
         #expect(calls.count("one") == 1)
         #expect(calls.count("two") == 0)
         #expect(calls.count("three") == 0)
+    }
+
+    @Test func concurrentStepsRunOnePerRequestAndAreNotMistakenForNested() async throws {
+        let calls = self.calls
+        let function = TetherFunction("parallel", trigger: .event("e")) { (ctx: Context<OrderCreated>) -> Int in
+            async let a: Int = ctx.step.run("a") {
+                calls.record("a")
+                return 1
+            }
+            async let b: Int = ctx.step.run("b") {
+                calls.record("b")
+                return 2
+            }
+            return try await a + b
+        }
+        let executor = FunctionExecutor(functions: [function])
+
+        let first = await executor.execute(Fixtures.request(function: "parallel"))
+        #expect(first.kind == "stepCompleted")
+        let ran = first.stepCompleted.stepID
+        #expect(["a", "b"].contains(ran))
+        #expect(calls.total == 1)
+
+        let other = ran == "a" ? "b" : "a"
+        let second = await executor.execute(
+            Fixtures.request(function: "parallel", steps: [Fixtures.memoized(ran, first.stepCompleted.output.string)])
+        )
+        #expect(second.kind == "runCompleted")
+        #expect(second.runCompleted.lastStep.stepID == other)
+        #expect(second.runCompleted.output.string == "3")
+        #expect(calls.count("a") == 1 && calls.count("b") == 1)
     }
 
     @Test func stepValueIsTheOneReplaysSee() async throws {
@@ -189,7 +227,8 @@ struct FunctionExecutorReplayTests {
                 String(ctx.event.data.amount),
             ]
         }
-        let result = await FunctionExecutor(functions: [function]).execute(Fixtures.request(function: "ctx", attempt: 3))
+        let result = await FunctionExecutor(functions: [function]).execute(
+            Fixtures.request(function: "ctx", attempt: 3))
         let values = try Fixtures.decodeJSON([String].self, result.runCompleted.output)
         #expect(values == ["run-1", "3", "order/created", "evt-1", "1700000000123", "1", "250"])
     }
@@ -197,8 +236,12 @@ struct FunctionExecutorReplayTests {
     @Test func unitTestContextRunsEveryStep() async throws {
         let calls = self.calls
         let body: @Sendable (Context<OrderCreated>) async throws -> Int = { ctx in
-            let a: Int = try await ctx.step.run("a") { calls.record("a"); return 1 }
-            let b: Int = try await ctx.step.run("b") { calls.record("b"); return 2 }
+            let a: Int = try await ctx.step.run("a") {
+                calls.record("a"); return 1
+            }
+            let b: Int = try await ctx.step.run("b") {
+                calls.record("b"); return 2
+            }
             return a + b
         }
         let context = Context(events: [Event(name: "e", data: OrderCreated(orderId: "o", amount: 1))])

@@ -1,7 +1,7 @@
 import Foundation
+import Testing
 import TetherEngine
 import TetherProtocol
-import Testing
 
 @testable import Tether
 
@@ -15,7 +15,9 @@ struct TetherFunctionTests {
         let function = TetherFunction(
             "process-order",
             name: "Process order",
-            triggers: [.event("order/created", if: "event.data.amount > 0"), .cron("0 3 * * *", timeZone: "Europe/Paris")],
+            triggers: [
+                .event("order/created", if: "event.data.amount > 0"), .cron("0 3 * * *", timeZone: "Europe/Paris"),
+            ],
             retries: 2
         ) { (ctx: Context<OrderCreated>) in ctx.event.data.amount }
 
@@ -46,17 +48,38 @@ struct TetherFunctionTests {
     }
 
     @Test func validFunctionsPass() throws {
-        try TetherFunction.validate([Self.noop("a"), Self.noop("b", triggers: [.cron("*/5 * * * *")], retries: 0)])
+        try TetherFunction.validate(
+            [
+                Self.noop("process-order.v2_final", triggers: [.event("order/*", if: "event.data.amount > 100")]),
+                Self.noop(
+                    "b", triggers: [.cron("*/5 * * * *", timeZone: "Europe/Paris"), .cron("@hourly")], retries: 0),
+            ],
+            app: "shop"
+        )
+    }
+
+    @Test func invalidAppNameIsRejected() {
+        #expect(throws: TetherError.self) { try TetherFunction.validate([Self.noop("a")], app: "my shop") }
     }
 
     @Test(arguments: [
         ([TetherFunctionTests.noop("a"), TetherFunctionTests.noop("a")], "unique"),
         ([TetherFunctionTests.noop("")], "empty id"),
         ([TetherFunctionTests.noop(String(repeating: "f", count: 257))], "257 bytes"),
+        ([TetherFunctionTests.noop("orders/process")], "try \"orders-process\""),
         ([TetherFunctionTests.noop("a", triggers: [])], "no trigger"),
-        ([TetherFunctionTests.noop("a", triggers: [.event("")])], "empty event name"),
-        ([TetherFunctionTests.noop("a", triggers: [.cron("every day")])], "5 fields"),
+        ([TetherFunctionTests.noop("a", triggers: Array(repeating: .event("e"), count: 11))], "11 triggers"),
+        ([TetherFunctionTests.noop("a", triggers: [.event("")])], "event name is empty"),
+        ([TetherFunctionTests.noop("a", triggers: [.event("a b")])], "whitespace"),
+        ([TetherFunctionTests.noop("a", triggers: [.event("e", if: "event.data.x = 1")])], "invalid expression"),
+        ([TetherFunctionTests.noop("a", triggers: [.cron("every day")])], "invalid cron schedule"),
+        ([TetherFunctionTests.noop("a", triggers: [.cron("61 * * * *")])], "minute"),
+        (
+            [TetherFunctionTests.noop("a", triggers: [.event("e"), .cron("@daily", timeZone: "Mars/Olympus")])],
+            "trigger 2"
+        ),
         ([TetherFunctionTests.noop("a", retries: -1)], "retries: -1"),
+        ([TetherFunctionTests.noop("a", retries: 21)], "between 0 and 20"),
     ])
     func invalidFunctionsAreRejected(functions: [TetherFunction], fragment: String) {
         #expect {
@@ -90,7 +113,8 @@ struct TetherFunctionTests {
         let executor = FunctionExecutor(functions: [processOrder])
         let result = await executor.execute(
             Fixtures.request(steps: [
-                Fixtures.memoized("reserve-stock", #"{"sku":"o","quantity":2}"#), Fixtures.memoized("charge", #""ch_o""#),
+                Fixtures.memoized("reserve-stock", #"{"sku":"o","quantity":2}"#),
+                Fixtures.memoized("charge", #""ch_o""#),
                 Fixtures.memoized("send-receipt", "null"), Fixtures.memoized("count", "42"),
             ])
         )
