@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "tether",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "Tether", targets: ["Tether"]),
         .library(name: "TetherCoordinator", targets: ["TetherCoordinator"]),

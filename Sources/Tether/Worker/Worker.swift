@@ -90,7 +90,7 @@ public final class Worker: Service, Sendable {
     /// Connects and serves until graceful shutdown, then drains. Throws for problems no retry
     /// can fix: a wrong signing key, an invalid function configuration, an unsupported protocol.
     public func run() async throws {
-        try TetherFunction.validate(functions)
+        try TetherFunction.validate(functions, app: app)
         let key = try options.key()
         let endpoint = try options.endpoint()
         let sslContext = try makeTLSContext()

@@ -25,8 +25,12 @@ extension CoordinatorCore {
                 id: id, name: event.name, data: event.data, timestampMilliseconds: event.timestampMilliseconds ?? now,
                 version: event.version)
             var runIds: [String] = []
+            var document: JSONValue?
             for functionId in matchingFunctions(eventName: event.name) {
-                guard let definition = functions[functionId]?.definition else { continue }
+                guard let entry = functions[functionId], triggers(of: entry, match: record, document: &document) else {
+                    continue
+                }
+                let definition = entry.definition
                 let runId = ids.next(nowMilliseconds: now)
                 let run = RunRecord(
                     id: runId, functionId: functionId, app: definition.app, functionSlug: definition.slug,
@@ -53,6 +57,29 @@ extension CoordinatorCore {
             }
         }
         return result.sorted()
+    }
+
+    /// Whether one of `entry`'s event triggers matches the event: its name, then its `if`
+    /// expression over `event`. The event's JSON is parsed once, on the first expression.
+    func triggers(of entry: FunctionEntry, match event: EventRecord, document: inout JSONValue?) -> Bool {
+        for trigger in entry.eventTriggers {
+            let nameMatches =
+                trigger.name.hasSuffix("/*") ? event.name.hasPrefix(trigger.name.dropLast(1)) : trigger.name == event.name
+            guard nameMatches else { continue }
+            guard let expression = trigger.expression else { return true }
+            if document == nil { document = Self.document(of: event) }
+            if expression.matches(event: document ?? .null) { return true }
+        }
+        return false
+    }
+
+    /// The event as match expressions see it: `{"id", "name", "data", "ts", "v"}`.
+    static func document(of event: EventRecord) -> JSONValue {
+        [
+            "id": .string(event.id), "name": .string(event.name),
+            "data": (try? JSONValue(parsing: event.data)) ?? .null, "ts": .int(event.timestampMilliseconds),
+            "v": .string(event.version),
+        ]
     }
 
     mutating func remember(eventId: String, runIds: [String]) {

@@ -31,6 +31,8 @@ public struct CoordinatorCore: Sendable {
         var definition: FunctionDefinition
         /// Connections that registered this function.
         var connections: Set<String> = []
+        /// Event triggers with their parsed match expressions.
+        var eventTriggers: [(name: String, expression: Expression?)] = []
     }
 
     struct Lease: Sendable {
@@ -121,6 +123,12 @@ public struct CoordinatorCore: Sendable {
             for trigger in old.triggers { unindex(trigger, functionId: id) }
         }
         functions[id, default: FunctionEntry(definition: definition)].definition = definition
+        functions[id]?.eventTriggers = definition.triggers.compactMap { trigger in
+            guard case .event(let name, let source) = trigger else { return nil }
+            // Definitions are validated before they are installed; one that no longer parses
+            // (restored from an older store) matches on the name alone.
+            return (name, source.flatMap { $0.isEmpty ? nil : try? Expression(parsing: $0) })
+        }
         for trigger in definition.triggers {
             guard case .event(let name, _) = trigger else { continue }
             if name.hasSuffix("/*") {

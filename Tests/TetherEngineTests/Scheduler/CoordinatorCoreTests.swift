@@ -308,3 +308,48 @@ struct CoordinatorCoreTests {
         #expect(h.send(1, name: "order.other").receipts[0].runIds.isEmpty)
     }
 }
+
+@Suite("Trigger expressions")
+struct TriggerExpressionTests {
+    @Test("an event trigger's if expression filters the events that start runs")
+    func ifExpression() throws {
+        var h = CoreHarness()
+        let bigOrders = FunctionDefinition(
+            app: "shop", slug: "big-orders", name: "",
+            triggers: [.event(name: "order/created", expression: "event.data.amount >= 1000 && event.name == 'order/created'")])
+        _ = try h.connect("c1", capacity: 5, functions: [bigOrders])
+        let small = h.core.ingest([IncomingEvent(name: "order/created", data: Array(#"{"amount":5}"#.utf8))], now: h.now)
+        #expect(small.receipts[0].runIds.isEmpty)
+        let big = h.core.ingest([IncomingEvent(name: "order/created", data: Array(#"{"amount":5000}"#.utf8))], now: h.now)
+        #expect(big.receipts[0].runIds.count == 1)
+    }
+
+    @Test("several triggers: any one matching starts one run")
+    func severalTriggers() throws {
+        var h = CoreHarness()
+        let function = FunctionDefinition(
+            app: "shop", slug: "notify", name: "",
+            triggers: [
+                .event(name: "order/created", expression: "event.data.vip == true"),
+                .event(name: "order/*", expression: nil),
+            ])
+        _ = try h.connect("c1", capacity: 5, functions: [function])
+        let vip = h.core.ingest([IncomingEvent(name: "order/created", data: Array(#"{"vip":true}"#.utf8))], now: h.now)
+        #expect(vip.receipts[0].runIds.count == 1)
+        let other = h.core.ingest([IncomingEvent(name: "order/cancelled", data: Array("{}".utf8))], now: h.now)
+        #expect(other.receipts[0].runIds.count == 1)
+    }
+
+    @Test("an invalid if expression is refused at registration with its position")
+    func invalidExpression() {
+        var h = CoreHarness()
+        let function = FunctionDefinition(
+            app: "shop", slug: "bad-if", name: "", triggers: [.event(name: "order/created", expression: "event.data.x = 1")])
+        #expect {
+            _ = try h.connect("c1", capacity: 1, functions: [function])
+        } throws: { error in
+            guard let error = error as? TetherError else { return false }
+            return error.code == .invalidConfig && error.message.contains("bad-if") && error.message.contains("1:")
+        }
+    }
+}
