@@ -3,8 +3,12 @@
 /// Names end with their unit. The defaults are the ones DESIGN.md §3–4 promises; a
 /// coordinator may be configured with other values.
 public struct Limits: Sendable, Equatable {
-    /// Largest frame accepted on a worker connection.
+    /// Largest frame the coordinator accepts from a worker (the negotiated maximum it
+    /// announces in Welcome). A step result must fit in it.
     public var maxFrameBytes: Int = 4 * 1024 * 1024
+    /// Largest frame the Swift SDK accepts from the coordinator (announced in Hello): a step
+    /// request carries the run's whole state, so this leaves room for `maxRunStateBytes`.
+    public var maxWorkerFrameBytes: Int = 33 * 1024 * 1024
     /// Largest event accepted by `POST /v1/events` (its JSON encoding).
     public var maxEventBytes: Int = 512 * 1024
     /// Largest body accepted by `POST /v1/events` (one event or a batch).

@@ -57,6 +57,59 @@ struct CLITests {
         #expect(coordinator.process.process.terminationStatus == 0, "coordinator log:\n\(coordinator.process.log)")
     }
 
+    @Test("tether keys/certs generate + tether serve --config: TLS from files, API keys required on /v1")
+    func serveWithConfig() async throws {
+        let directory = try TemporaryDirectory("tether-serve")
+        let certs = try await runCLI(["certs", "generate", "--out", directory.path + "/tls", "--host", "tether.internal"], directory: directory)
+        #expect(certs.status == 0, "\(certs.output)")
+        let keys = try await runCLI(["keys", "generate", "--out", directory.path + "/signing-key"], directory: directory)
+        #expect(keys.status == 0, "\(keys.output)")
+        let again = try await runCLI(["keys", "generate", "--out", directory.path + "/signing-key"], directory: directory)
+        #expect(again.status != 0, "never overwrites a key")
+        try "api-key-1\n".write(toFile: directory.path + "/api-key", atomically: true, encoding: .utf8)
+
+        let httpPort = try await freePort()
+        let workerPort = try await freePort()
+        let config = """
+            {"host": "127.0.0.1", "httpPort": \(httpPort), "workerPort": \(workerPort), "data": "data",
+             "durability": "relaxed", "tls": {"certificate": "tls/server.pem", "privateKey": "tls/server-key.pem"},
+             "signingKeyFiles": ["signing-key"], "apiKeyFiles": ["api-key"]}
+            """
+        try config.write(toFile: directory.path + "/tether.json", atomically: true, encoding: .utf8)
+        let server = try ChildProcess(
+            "tether", arguments: ["serve", "--config", directory.path + "/tether.json"], logPath: directory.path + "/serve.log")
+        let anonymous = try TetherClient(url: "http://127.0.0.1:\(httpPort)")
+        let up = try await eventually(timeout: .seconds(60)) {
+            guard server.isRunning else { throw TestFailure("tether serve exited:\n\(server.log)") }
+            return (try? await anonymous.request(.GET, "/healthz").status) == 200
+        }
+        #expect(up)
+        let refused = try await anonymous.request(.GET, "/v1/status")
+        #expect(refused.status == 401)
+        #expect(refused.json?["error"]?["code"]?.stringValue == "unauthenticated")
+        let wrong = try await TetherClient(url: "http://127.0.0.1:\(httpPort)", apiKey: "nope").request(.GET, "/v1/status")
+        #expect(wrong.status == 401)
+        let allowed = try await TetherClient(url: "http://127.0.0.1:\(httpPort)", apiKey: "api-key-1").request(.GET, "/v1/status")
+        #expect(allowed.status == 200)
+        #expect(allowed.json?["coordinator"]?["durability"]?.stringValue == "relaxed")
+
+        // A worker authenticates with the key file's key and trusts the generated CA.
+        let key = try String(contentsOfFile: directory.path + "/signing-key", encoding: .utf8)
+        var options = WorkerOptions(environment: [:])
+        options.coordinator = "127.0.0.1:\(workerPort)"
+        options.signingKey = key
+        options.caFile = directory.path + "/tls/ca.pem"
+        options.instanceId = "served"
+        let worker = TestWorker(functions: [orderFunction(worker: "w", ledger: StepLedger())], options: options)
+        let client = try TetherClient(url: "http://127.0.0.1:\(httpPort)", apiKey: "api-key-1")
+        let registered = try await eventually {
+            try await client.request(.GET, "/v1/status").json?["workers"]?.arrayValue?.count == 1
+        }
+        #expect(registered, "\(server.log)")
+        await worker.shutdown()
+        await server.stop()
+    }
+
     func runCLI(_ arguments: [String], directory: TemporaryDirectory) async throws -> (status: Int32, output: String) {
         let logPath = directory.path + "/cli-\(UUID().uuidString).log"
         let process = try ChildProcess("tether", arguments: arguments, logPath: logPath)

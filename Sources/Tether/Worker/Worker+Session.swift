@@ -26,7 +26,7 @@ extension Worker {
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: hostname))
-                    try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: Limits.default.maxFrameBytes)))
+                    try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: Limits.default.maxWorkerFrameBytes)))
                     try sync.addHandler(MessageToByteHandler(FrameEncoder()))
                     try sync.addHandler(WorkerClientHandler(worker: self, key: key, ended: ended))
                 }
@@ -72,15 +72,17 @@ extension Worker {
             $0.capacity = UInt32(clamping: capacity)
             $0.labels = options.labels
             $0.proof = Data(HandshakeProof.compute(key: key, nonce: nonce, instanceId: options.instanceId))
+            $0.maxFrameBytes = UInt32(Limits.default.maxWorkerFrameBytes)
         }
         return frame
     }
 
     /// The coordinator welcomed this connection: remember it and resend unacknowledged results.
-    func welcomed(channel: any Channel, connectionId: String) {
+    func welcomed(channel: any Channel, connectionId: String, maxFrameBytes: Int) {
         let pending = state.withLock { state -> [Tether_V1_Frame] in
             state.channel = channel
             state.connectionId = connectionId
+            state.coordinatorMaxFrameBytes = maxFrameBytes
             return state.unacknowledgedOrder.compactMap { state.unacknowledged[$0] }
         }
         logger.info("connected", metadata: ["connection": "\(connectionId)", "resending": "\(pending.count)"])
@@ -130,6 +132,14 @@ extension Worker {
             let result = await self.executor.execute(request)
             var frame = Tether_V1_Frame()
             frame.stepResult = result
+            let limit = self.state.withLock { $0.coordinatorMaxFrameBytes }
+            // Outputs dominate a result's size: serialize to measure only when they come close.
+            if Self.outputBytes(of: result) + 64 * 1024 > limit, let size = (try? frame.serializedBytes() as [UInt8])?.count,
+                size > limit
+            {
+                // The coordinator would refuse the frame and drop the connection: fail the step instead.
+                frame.stepResult = Self.tooLarge(result, frameBytes: size, limit: limit)
+            }
             let channel = self.state.withLock { state -> (any Channel)? in
                 state.inFlight[requestId] = nil
                 state.stepsExecuted += 1
@@ -139,6 +149,34 @@ extension Worker {
             }
             channel?.writeAndFlush(frame, promise: nil)
         }
+    }
+
+    static func outputBytes(of result: Tether_V1_StepResult) -> Int {
+        switch result.outcome {
+        case .stepCompleted(let step): step.output.count
+        case .runCompleted(let run): run.output.count + run.lastStep.output.count
+        case .stepFailed(let step): step.error.message.utf8.count
+        case nil: 0
+        }
+    }
+
+    /// A result whose frame would be over the coordinator's maximum, as a non-retriable failure.
+    static func tooLarge(_ result: Tether_V1_StepResult, frameBytes: Int, limit: Int) -> Tether_V1_StepResult {
+        var failed = Tether_V1_StepFailed()
+        switch result.outcome {
+        case .stepCompleted(let step): failed.stepID = step.stepID
+        case .runCompleted(let run): failed.stepID = run.hasLastStep ? run.lastStep.stepID : ""
+        case .stepFailed(let step): failed.stepID = step.stepID
+        case nil: break
+        }
+        failed.error = .with {
+            $0.code = ErrorCode.outputTooLarge.rawValue
+            $0.message = "the step result is \(frameBytes) bytes on the wire, over the coordinator's frame limit of \(limit) bytes"
+            $0.nonRetriable = true
+        }
+        var tooLarge = result
+        tooLarge.stepFailed = failed
+        return tooLarge
     }
 
     func acknowledged(requestId: String) {

@@ -43,6 +43,8 @@ public final class Worker: Service, Sendable {
         var draining = false
         var stopped = false
         var stepsExecuted = 0
+        /// The coordinator's frame maximum, from Welcome.
+        var coordinatorMaxFrameBytes = Limits.default.maxFrameBytes
     }
 
     /// Creates a worker for `functions` of `app`; options default to the `TETHER_*` environment.

@@ -55,7 +55,9 @@ final class WorkerClientHandler: ChannelInboundHandler {
             schedule = HeartbeatSchedule(
                 intervalMilliseconds: Int(max(welcome.heartbeatIntervalMs, 100)), jitter: welcome.heartbeatJitter)
             silenceLimitNanoseconds = Int64(max(welcome.heartbeatIntervalMs, 100)) * 3 * 1_000_000
-            worker.welcomed(channel: context.channel, connectionId: welcome.connectionID)
+            worker.welcomed(
+                channel: context.channel, connectionId: welcome.connectionID,
+                maxFrameBytes: welcome.maxFrameBytes > 0 ? Int(welcome.maxFrameBytes) : Limits.default.maxFrameBytes)
             scheduleHeartbeat(context: context, first: true)
         case .reject(let reject):
             finish(

@@ -139,6 +139,15 @@ extension CoordinatorCore {
             run.status = .failed
             run.error = step.error
             run.endedAtMilliseconds = now
+        } else if Self.stateBytes(of: run) + completion.output.count > limits.maxRunStateBytes {
+            step.status = .failed
+            step.output = []
+            step.error = RunError(
+                code: ErrorCode.runStateTooLarge.rawValue,
+                message: "step '\(completion.stepId)' would make the run's state larger than \(limits.maxRunStateBytes) bytes")
+            run.status = .failed
+            run.error = step.error
+            run.endedAtMilliseconds = now
         } else if existing == nil && run.steps.count >= limits.maxStepsPerRun {
             run.status = .failed
             run.error = RunError(
@@ -153,6 +162,11 @@ extension CoordinatorCore {
         }
         run.steps.append(step)
         return run.steps.count - 1
+    }
+
+    /// Bytes of a run's events and step outputs: what every dispatch of it carries.
+    static func stateBytes(of run: RunRecord) -> Int {
+        run.events.reduce(0) { $0 + $1.data.count } + run.steps.reduce(0) { $0 + $1.output.count }
     }
 
     /// Writes a run that reached a terminal status and forgets it.

@@ -1,0 +1,130 @@
+import Testing
+import TetherEngine
+
+@testable import TetherStore
+
+@Suite("Coordinator store")
+struct CoordinatorStoreTests {
+    static let function = FunctionDefinition(
+        app: "shop", slug: "process-order", name: "Process",
+        triggers: [.event(name: "order/created", expression: "event.data.amount > 1"), .cron(schedule: "*/5 * * * *", timeZone: "Europe/Paris")],
+        retries: 3)
+
+    static func event(_ id: String) -> EventRecord {
+        EventRecord(id: id, name: "order/created", data: bytes(#"{"amount":5}"#), timestampMilliseconds: 1_000, version: "2")
+    }
+
+    static func run(_ id: String, status: RunStatus = .queued, steps: [StepRecord] = []) -> RunRecord {
+        RunRecord(
+            id: id, functionId: function.id, app: "shop", functionSlug: function.slug, status: status,
+            events: [event("e-\(id)")], createdAtMilliseconds: 1_000, maxAttempts: 4, steps: steps)
+    }
+
+    func commit(_ store: CoordinatorStore, _ mutations: [StoreMutation]) async throws {
+        try await store.writer.write(CoordinatorStore.batch(for: mutations))
+    }
+
+    @Test("events, runs, steps and functions round-trip through RocksDB and a reopen")
+    func roundTrip() async throws {
+        try await withTemporaryDirectory { directory in
+            var run = Self.run("01A")
+            do {
+                let store = try CoordinatorStore(directory: directory, durability: .strict)
+                try await commit(
+                    store,
+                    [
+                        .putFunction(Self.function, updatedAtMilliseconds: 5),
+                        .putEvent(Self.event("e-01A"), runIds: ["01A"], receivedAtMilliseconds: 7),
+                        .putRun(run, stepIndices: [], created: true),
+                    ])
+                run.status = .running
+                run.steps = [
+                    StepRecord(id: "reserve", status: .completed, attempts: 1, output: bytes("\"r1\""), worker: "w1", startedAtMilliseconds: 10, endedAtMilliseconds: 12),
+                    StepRecord(id: "charge", status: .retrying, attempts: 2, error: RunError(code: "step_failed", message: "declined", type: "PaymentError")),
+                ]
+                run.attempt = 2
+                run.nextAttemptAtMilliseconds = 9_999
+                try await commit(store, [.putRun(run, stepIndices: [0, 1], created: false)])
+                store.close()
+            }
+            let store = try CoordinatorStore(directory: directory, durability: .relaxed)
+            defer { store.close() }
+            #expect(try store.loadFunctions() == [Self.function])
+            let loaded = try #require(try store.run(id: "01A"))
+            #expect(loaded == run)
+            #expect(try store.loadActiveRuns() == [run])
+            let stored = try #require(try store.event(id: "e-01A"))
+            #expect(stored.event == Self.event("e-01A"))
+            #expect(stored.runIds == ["01A"])
+            #expect(try store.run(id: "missing") == nil)
+        }
+    }
+
+    @Test("a finished run leaves the active index and keeps its output")
+    func finishedRun() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try CoordinatorStore(directory: directory, durability: .relaxed)
+            defer { store.close() }
+            var run = Self.run("01B")
+            try await commit(store, [.putRun(run, stepIndices: [], created: true)])
+            run.status = .completed
+            run.output = bytes(#"{"ok":true}"#)
+            run.endedAtMilliseconds = 50
+            try await commit(store, [.putRun(run, stepIndices: [], created: false)])
+            #expect(try store.loadActiveRuns().isEmpty)
+            #expect(try store.run(id: "01B")?.output == bytes(#"{"ok":true}"#))
+        }
+    }
+
+    @Test("listing is newest first, filters by function and status, and pages with a cursor")
+    func listing() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try CoordinatorStore(directory: directory, durability: .relaxed)
+            defer { store.close() }
+            var other = Self.run("01C0")
+            other.functionId = "shop:other"
+            var mutations: [StoreMutation] = [.putRun(other, stepIndices: [], created: true)]
+            for i in 1...9 {
+                mutations.append(.putRun(Self.run("01C\(i)", status: i % 3 == 0 ? .failed : .queued), stepIndices: [], created: true))
+            }
+            try await commit(store, mutations)
+
+            let first = try store.listRuns(limit: 4)
+            #expect(first.runs.map(\.id) == ["01C9", "01C8", "01C7", "01C6"])
+            let second = try store.listRuns(limit: 4, cursor: first.next)
+            #expect(second.runs.map(\.id) == ["01C5", "01C4", "01C3", "01C2"])
+            let third = try store.listRuns(limit: 4, cursor: second.next)
+            #expect(third.runs.map(\.id) == ["01C1", "01C0"])
+            #expect(third.next == nil)
+
+            let failed = try store.listRuns(status: .failed, limit: 10)
+            #expect(failed.runs.map(\.id) == ["01C9", "01C6", "01C3"])
+            let ofOther = try store.listRuns(functionId: "shop:other", limit: 10)
+            #expect(ofOther.runs.map(\.id) == ["01C0"])
+            let ofOrders = try store.listRuns(functionId: Self.function.id, status: .queued, limit: 3)
+            #expect(ofOrders.runs.map(\.id) == ["01C8", "01C7", "01C5"])
+        }
+    }
+
+    @Test("a store written by another key layout version is refused")
+    func schemaVersion() throws {
+        try withTemporaryDirectory { directory in
+            do {
+                let db = try RocksDB(path: directory)
+                try db.put(KeyLayout.schemaKey, bytes("99"), sync: true)
+                db.close()
+            }
+            #expect {
+                _ = try CoordinatorStore(directory: directory, durability: .strict)
+            } throws: { error in
+                (error as? StoreError)?.message.contains("version 99") == true
+            }
+        }
+    }
+
+    @Test("step keys sort by index, so steps load in order past 255")
+    func stepOrder() {
+        let keys = (0..<300).map { KeyLayout.step(runId: "R", index: $0) }
+        #expect(keys == keys.sorted { $0.lexicographicallyPrecedes($1) })
+    }
+}
