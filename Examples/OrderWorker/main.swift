@@ -45,4 +45,10 @@ let processOrder = TetherFunction("process-order", name: "Process an order", tri
 }
 
 let worker = Worker(app: "shop", functions: [processOrder])
-try await worker.runUntilSignalled()
+do {
+    try await worker.runUntilSignalled()
+} catch {
+    // A wrong signing key, an invalid function or a missing TETHER_* setting: no retry can fix it.
+    FileHandle.standardError.write(Data("tether-example: \(error)\n".utf8))
+    exit(1)
+}

@@ -22,8 +22,6 @@ public struct CoordinatorConfiguration: Sendable {
     public var tlsPrivateKeyPath: String
     /// Bearer tokens accepted on `/v1/*`; empty means no authentication (`tether dev`).
     public var apiKeys: [String] = []
-    /// Whether `/metrics` also needs an API key when `apiKeys` is set.
-    public var metricsRequireAuth: Bool = false
     public var limits: Limits = .default
     public var timing: ProtocolTiming = .default
     public var retry: RetryPolicy = RetryPolicy()

@@ -28,6 +28,7 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let frameTooLarge: ErrorCode = "frame_too_large"
     public static let draining: ErrorCode = "draining"
     public static let handshakeTimeout: ErrorCode = "handshake_timeout"
+    public static let heartbeatTimeout: ErrorCode = "heartbeat_timeout"
 
     // Steps and runs.
     public static let stepFailed: ErrorCode = "step_failed"

@@ -146,6 +146,13 @@ public final class CoordinatorStore: Sendable {
     public func listRuns(
         functionId: String? = nil, status: RunStatus? = nil, limit: Int, cursor: String? = nil, scanLimit: Int = 10_000
     ) throws -> (runs: [RunRecord], next: String?) {
+        try listRuns(functionId: functionId, statuses: status.map { [$0] }, limit: limit, cursor: cursor, scanLimit: scanLimit)
+    }
+
+    /// One page of runs whose stored status is one of `statuses` (all when nil).
+    public func listRuns(
+        functionId: String? = nil, statuses: Set<RunStatus>?, limit: Int, cursor: String? = nil, scanLimit: Int = 10_000
+    ) throws -> (runs: [RunRecord], next: String?) {
         let prefix: [UInt8]
         let after: [UInt8]?
         if let functionId {
@@ -169,7 +176,7 @@ public final class CoordinatorStore: Sendable {
             } else {
                 header = try runHeader(id: runId)
             }
-            if let header, status == nil || header.status == status {
+            if let header, statuses?.contains(header.status) ?? true {
                 runs.append(header)
             }
             if runs.count >= limit || scanned >= scanLimit {

@@ -21,8 +21,14 @@ func failOnError(_ response: TetherClient.Response) throws {
     do {
         try response.throwIfError()
     } catch {
-        throw ValidationError("\(error.code): \(error.message)")
+        throw CLIError("\(error.code): \(error.message)")
     }
+}
+
+/// An error of a command that ran (not a usage error): printed as `Error: …`, exit status 1.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// `tether send NAME [--data JSON] [--id ID]`.
@@ -51,7 +57,7 @@ struct SendCommand: AsyncParsableCommand {
         do {
             receipt = try await client.client().send(name, data: parsed, id: id)
         } catch let error as TetherError {
-            throw ValidationError("\(error.code): \(error.message)")
+            throw CLIError("\(error.code): \(error.message)")
         }
         print("event \(receipt.eventId)")
         for run in receipt.runIds {

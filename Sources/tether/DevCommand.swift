@@ -14,6 +14,11 @@ struct DevCommand: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
 
     func run() async throws {
+        let host = server.host ?? "127.0.0.1"
+        guard ["127.0.0.1", "::1", "localhost"].contains(host) else {
+            throw ValidationError(
+                "tether dev serves the API without authentication, so only on loopback (127.0.0.1, ::1); use tether serve for \(host)")
+        }
         let directory = URL(fileURLWithPath: server.data ?? ".tether").standardizedFileURL.path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let tls = try DevCertificates.ensure(in: directory + "/tls")
@@ -29,12 +34,11 @@ struct DevCommand: AsyncParsableCommand {
         var configuration = CoordinatorConfiguration(
             dataDirectory: directory + "/db", signingKeys: [key], tlsCertificatePath: tls.serverCertificatePath,
             tlsPrivateKeyPath: tls.serverKeyPath)
-        configuration.host = server.host ?? "127.0.0.1"
+        configuration.host = host
         configuration.httpPort = server.httpPort ?? 7420
         configuration.workerPort = server.workerPort ?? 7421
         configuration.durability = server.durability ?? .strict
         let logger = CLILogging.makeLogger(label: "tether.dev")
-        let host = configuration.host
         let coordinator = Coordinator(configuration: configuration, logger: logger)
 
         let group = ServiceGroup(

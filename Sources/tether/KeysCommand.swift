@@ -51,6 +51,10 @@ struct CertsCommand: ParsableCommand {
         var overwrite = false
 
         func run() throws {
+            if TLSFiles(directory: out).servingFilesExist && !overwrite {
+                throw ValidationError(
+                    "\(out) already holds ca.pem, server.pem and server-key.pem; pass --overwrite to issue a new server certificate (the CA is kept)")
+            }
             let files = try DevCertificates.generate(into: out, hostnames: hosts, ipAddresses: ips, overwrite: overwrite)
             print("CA certificate:      \(files.caCertificatePath)  (give this to workers as TETHER_CA_FILE)")
             print("server certificate:  \(files.serverCertificatePath)")

@@ -16,10 +16,11 @@ struct ServeCommand: AsyncParsableCommand {
             The file is JSON (see docs/operations.md):
               {"host": "0.0.0.0", "httpPort": 7420, "workerPort": 7421, "data": "/var/lib/tether",
                "durability": "strict", "tls": {"certificate": "server.pem", "privateKey": "server-key.pem"},
-               "signingKeyFiles": ["/etc/tether/signing-key"], "apiKeyFiles": ["/etc/tether/api-key"],
-               "metricsRequireAuth": false}
-            Signing keys may also come from TETHER_SIGNING_KEY (comma-separated for rotation) and API
-            keys from TETHER_API_KEYS. Flags override the file.
+               "signingKeyFiles": ["/etc/tether/signing-key"], "apiKeyFiles": ["/etc/tether/api-key"]}
+            Relative paths in the file are relative to the file. Signing keys may also come from
+            TETHER_SIGNING_KEY (comma-separated for rotation) and API keys from TETHER_API_KEYS
+            (comma-separated). Flags override the file; a relative --data is relative to the
+            current directory.
             """)
 
     @Option(help: "Path of the JSON configuration file.")
@@ -42,7 +43,6 @@ struct ServeCommand: AsyncParsableCommand {
         var signingKeyFiles: [String]?
         var apiKeys: [String]?
         var apiKeyFiles: [String]?
-        var metricsRequireAuth: Bool?
     }
 
     func run() async throws {
@@ -50,8 +50,21 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             let data = try Data(contentsOf: URL(fileURLWithPath: config))
             file = try JSONDecoder().decode(File.self, from: data)
+            let known: Set<String> = [
+                "host", "httpPort", "workerPort", "data", "durability", "tls", "signingKeys", "signingKeyFiles", "apiKeys",
+                "apiKeyFiles",
+            ]
+            if let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] {
+                let unknown = Set(object.keys).subtracting(known)
+                guard unknown.isEmpty else {
+                    throw ValidationError(
+                        "\(config): unknown setting(s) \(unknown.sorted().joined(separator: ", ")); known: \(known.sorted().joined(separator: ", "))")
+                }
+            }
         } catch let error as DecodingError {
             throw ValidationError("\(config): invalid configuration: \(error)")
+        } catch let error as ValidationError {
+            throw error
         } catch {
             throw ValidationError("cannot read \(config): \(error.localizedDescription)")
         }
@@ -81,20 +94,26 @@ struct ServeCommand: AsyncParsableCommand {
             apiKeys.append(try String(contentsOfFile: resolve(path), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
         }
         if let fromEnv = environment["TETHER_API_KEYS"], !fromEnv.isEmpty {
-            apiKeys.append(contentsOf: fromEnv.split(separator: ",").map(String.init))
+            apiKeys.append(contentsOf: fromEnv.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         }
+        apiKeys.removeAll { $0.isEmpty }
         guard !apiKeys.isEmpty else {
             throw ValidationError("no API key: `tether serve` requires apiKeys/apiKeyFiles in \(config) or TETHER_API_KEYS")
         }
         guard let tls = file.tls else {
             throw ValidationError("\(config): \"tls\" with \"certificate\" and \"privateKey\" is required (tether certs generate)")
         }
-        guard let data = server.data ?? file.data else {
+        let dataDirectory: String
+        if let flag = server.data {
+            dataDirectory = URL(fileURLWithPath: flag).standardizedFileURL.path
+        } else if let data = file.data {
+            dataDirectory = resolve(data)
+        } else {
             throw ValidationError("\(config): \"data\" (the data directory) is required")
         }
 
         var configuration = CoordinatorConfiguration(
-            dataDirectory: resolve(data), signingKeys: keys, tlsCertificatePath: resolve(tls.certificate),
+            dataDirectory: dataDirectory, signingKeys: keys, tlsCertificatePath: resolve(tls.certificate),
             tlsPrivateKeyPath: resolve(tls.privateKey))
         configuration.host = server.host ?? file.host ?? "127.0.0.1"
         configuration.httpPort = server.httpPort ?? file.httpPort ?? 7420
@@ -108,7 +127,6 @@ struct ServeCommand: AsyncParsableCommand {
         }
         configuration.durability = server.durability ?? durability
         configuration.apiKeys = apiKeys
-        configuration.metricsRequireAuth = file.metricsRequireAuth ?? false
 
         let logger = CLILogging.makeLogger(label: "tether.serve")
         let coordinator = Coordinator(configuration: configuration, logger: logger)

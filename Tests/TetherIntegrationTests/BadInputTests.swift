@@ -136,6 +136,8 @@ struct BadInputTests {
         try await expectError(.POST, "/v1/events", #""text""#, status: 400, code: "invalid_input")
         let big = #"{"name":"a","data":{"x":""# + String(repeating: "x", count: 600 * 1024) + #""}}"#
         try await expectError(.POST, "/v1/events", big, status: 413, code: "payload_too_large")
+        let huge = #"{"name":"a","data":{"x":""# + String(repeating: "x", count: 9 * 1024 * 1024) + #""}}"#
+        try await expectError(.POST, "/v1/events", huge, status: 413, code: "payload_too_large")
         try await expectError(.GET, "/v1/runs/01UNKNOWNRUN", nil, status: 404, code: "not_found")
         try await expectError(.GET, "/v1/runs?status=sleepy", nil, status: 400, code: "invalid_input")
         try await expectError(.GET, "/v1/runs?limit=0", nil, status: 400, code: "invalid_input")

@@ -121,3 +121,77 @@ struct EndToEndTests {
         await third.shutdown()
     }
 }
+
+@Suite("Step failures over TLS and RocksDB", .serialized)
+struct StepFailureTests {
+    struct Payment: Codable, Sendable { var amount: Int }
+    struct Outcome: Codable, Sendable, Equatable { var charged: Bool; var refunded: String? }
+
+    @Test("a flaky step is retried; a step that fails for good is thrown into the function, which can catch it")
+    func retriesAndCaughtFailures() async throws {
+        let coordinator = try await TestCoordinator(durability: .relaxed) {
+            $0.retry = RetryPolicy(baseDelayMilliseconds: 20, maxDelayMilliseconds: 100)
+        }
+        let attempts = StepLedger()
+        let flaky = TetherFunction("flaky", trigger: .event("payment/flaky"), retries: 3) { (ctx: Context<Payment>) -> Outcome in
+            let charged = try await ctx.step.run("charge") { () async throws -> Bool in
+                attempts.begin(worker: "w", entry: .init(orderId: ctx.runId, step: "charge"), runId: ctx.runId)
+                attempts.end(worker: "w", entry: .init(orderId: ctx.runId, step: "charge"))
+                if attempts.executions[.init(orderId: ctx.runId, step: "charge")]! < 3 {
+                    throw RetryAfterError("gateway busy", after: .milliseconds(10))
+                }
+                return true
+            }
+            return Outcome(charged: charged, refunded: nil)
+        }
+        let compensating = TetherFunction("compensating", trigger: .event("payment/doomed"), retries: 1) {
+            (ctx: Context<Payment>) -> Outcome in
+            do {
+                _ = try await ctx.step.run("charge") { () async throws -> Bool in
+                    throw NonRetriableError("card stolen")
+                }
+                return Outcome(charged: true, refunded: nil)
+            } catch let error as StepError {
+                let refund = try await ctx.step.run("refund") { "refund for \(error.stepId): \(error.message)" }
+                return Outcome(charged: false, refunded: refund)
+            }
+        }
+        let uncaught = TetherFunction("uncaught", trigger: .event("payment/uncaught"), retries: 1) {
+            (ctx: Context<Payment>) -> Outcome in
+            _ = try await ctx.step.run("charge") { () async throws -> Bool in
+                struct GatewayDown: Error {}
+                throw GatewayDown()
+            }
+            return Outcome(charged: true, refunded: nil)
+        }
+        let worker = TestWorker(
+            app: "payments", functions: [flaky, compensating, uncaught],
+            options: coordinator.workerOptions(instanceId: "w", capacity: 4))
+        let client = try coordinator.client()
+        _ = try await eventually { try await client.request(.GET, "/v1/functions").json?["functions"]?.arrayValue?.count == 3 }
+
+        let flakyRun = try await client.send("payment/flaky", data: ["amount": 1]).runIds
+        let doomedRun = try await client.send("payment/doomed", data: ["amount": 1]).runIds
+        let uncaughtRun = try await client.send("payment/uncaught", data: ["amount": 1]).runIds
+        let runs = try await client.waitForRuns(flakyRun + doomedRun + uncaughtRun)
+
+        let first = try #require(runs[flakyRun[0]])
+        #expect(first["status"]?.stringValue == "completed")
+        #expect(first["steps"]?[0]?["attempts"]?.int64Value == 3)
+        #expect(first["output"]?["charged"]?.boolValue == true)
+
+        let second = try #require(runs[doomedRun[0]])
+        #expect(second["status"]?.stringValue == "completed")
+        #expect(second["steps"]?[0]?["status"]?.stringValue == "failed")
+        #expect(second["steps"]?[0]?["attempts"]?.int64Value == 1, "non-retriable: one attempt")
+        #expect(second["steps"]?[0]?["error"]?["message"]?.stringValue == "card stolen")
+        #expect(second["output"]?["refunded"]?.stringValue == "refund for charge: card stolen")
+
+        let third = try #require(runs[uncaughtRun[0]])
+        #expect(third["status"]?.stringValue == "failed")
+        #expect(third["steps"]?[0]?["attempts"]?.int64Value == 2, "retries: 1 means two attempts")
+        #expect(third["error"]?["type"]?.stringValue == "GatewayDown")
+        await worker.shutdown()
+        await coordinator.shutdown()
+    }
+}

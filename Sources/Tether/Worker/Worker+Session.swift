@@ -17,7 +17,7 @@ extension Worker {
     /// Opens one connection and serves it until it ends.
     func runSession(key: SigningKey, endpoint: (host: String, port: Int), sslContext: NIOSSLContext) async -> SessionEnd {
         let ended = group.any().makePromise(of: SessionEnd.self)
-        let hostname = Self.isIPAddress(endpoint.host) ? nil : (options.serverHostname ?? endpoint.host)
+        let hostname = options.serverHostname ?? (Self.isIPAddress(endpoint.host) ? nil : endpoint.host)
         let connectTimeout = TimeAmount.nanoseconds(Int64(options.connectTimeout.components.seconds) * 1_000_000_000)
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)

@@ -60,6 +60,8 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             throw error
         } catch let error as TetherError {
             throw APIError(error)
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, .payloadTooLarge, "the request body is over the limit")
         } catch let error as HTTPError {
             let code: ErrorCode =
                 switch error.status {

@@ -32,7 +32,13 @@ struct APIRoutes: Sendable {
 
     func postEvents(_ request: Request) async throws -> Response {
         var request = request
-        let body = try await request.collectBody(upTo: configuration.limits.maxRequestBodyBytes)
+        let limit = configuration.limits.maxRequestBodyBytes
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, .payloadTooLarge, "the request body is over the limit of \(limit) bytes")
+        }
         let events = try EventParsing.parse(body, limits: configuration.limits)
         // Ids sent before: first the recent ones in memory, then the store (outside the loop).
         let withIds = events.compactMap(\.id)
@@ -89,21 +95,26 @@ struct APIRoutes: Sendable {
         }
         let cursor = query.get("cursor").flatMap { $0.isEmpty ? nil : String($0) }
         let store = self.store
-        let (statusFilter, pageSize) = (status, limit)
+        // A dispatched run is `running` in memory but still `queued` in the store until its
+        // first result: filter those two on the live status.
+        let liveStatuses: Set<RunStatus> = [.queued, .running]
+        let storedStatuses: Set<RunStatus>? = status.map { liveStatuses.contains($0) ? liveStatuses : [$0] }
+        let pageSize = limit
         let page = try await threadPool.runIfActive {
-            try store.listRuns(functionId: function, status: statusFilter, limit: pageSize, cursor: cursor)
+            try store.listRuns(functionId: function, statuses: storedStatuses, limit: pageSize, cursor: cursor)
         }
         let runtime = self.runtime
         let ids = page.runs.map { $0.id }
         let live: [RunRecord] = try await runtime.loop.submit { ids.compactMap { runtime.activeRun(id: $0) } }.get()
         var liveById: [String: RunRecord] = [:]
         for run in live { liveById[run.id] = run }
-        let runs = page.runs.map { stored -> JSONValue in
+        let runs = page.runs.compactMap { stored -> JSONValue? in
             var run = stored
             if let current = liveById[stored.id] {
                 run.status = current.status
                 run.startedAtMilliseconds = current.startedAtMilliseconds
             }
+            if let status, run.status != status { return nil }
             return APIRendering.runSummary(run)
         }
         return JSONResponse.make(["runs": .array(runs), "next": page.next.map(JSONValue.string) ?? .null])

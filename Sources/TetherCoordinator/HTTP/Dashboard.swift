@@ -28,7 +28,10 @@ enum Dashboard {
         .completed{color:#3fb950}.failed{color:#f85149}.running{color:#58a6ff}.queued{color:#d29922}
         .scroll{max-height:360px;overflow:auto}
         </style></head><body>
-        <header><h1>Tether</h1><span class="muted" id="coord"></span></header>
+        <header><h1>Tether</h1><span class="muted" id="coord"></span>
+        <form id="auth" style="display:none;margin-left:auto" onsubmit="saveKey(event)">
+        <input id="key" type="password" placeholder="API key" style="background:#0f1419;color:#e6e6e6;border:1px solid #30363d;border-radius:4px;padding:3px 6px">
+        <button style="background:#238636;color:#fff;border:0;border-radius:4px;padding:4px 10px">Use key</button></form></header>
         <main>
         <div class="cards">
         <div class="card"><span class="muted">workers</span><b id="workers">–</b></div>
@@ -44,9 +47,16 @@ enum Dashboard {
         const esc=s=>String(s??'').replace(/[&<>"]/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c]));
         const age=t=>t?Math.max(0,Math.round((Date.now()-Date.parse(t))/1000))+'s ago':'–';
         const ms=v=>v>=1000?(v/1000).toFixed(1)+'s':v+'ms';
+        function headers(){const k=localStorage.getItem('tetherApiKey');return k?{Authorization:'Bearer '+k}:{};}
+        function saveKey(e){e.preventDefault();localStorage.setItem('tetherApiKey',document.getElementById('key').value);document.getElementById('auth').style.display='none';refresh();}
+        async function api(path){
+          const r=await fetch(path,{headers:headers()});
+          if(r.status===401){document.getElementById('auth').style.display='block';throw new Error('unauthenticated');}
+          return r.json();
+        }
         async function refresh(){
           try{
-            const s=await (await fetch('/v1/status')).json();
+            const s=await api('/v1/status');
             document.getElementById('coord').textContent=`v${s.coordinator.version} · ${s.coordinator.durability} · up since ${s.coordinator.startedAt}`;
             document.getElementById('workers').textContent=s.workers.length;
             document.getElementById('cap').textContent=`${s.capacity.inFlight} / ${s.capacity.total}`;
@@ -55,9 +65,9 @@ enum Dashboard {
             document.getElementById('oldest').textContent=ms(s.queue.oldestAgeMs);
             document.getElementById('fns').innerHTML=s.functions.map(f=>`<tr><td>${esc(f.id)}</td><td>${f.queued}</td><td>${f.running}</td><td>${ms(f.oldestQueuedAgeMs)}</td></tr>`).join('');
             document.getElementById('wks').innerHTML=s.workers.map(w=>`<tr><td>${esc(w.instanceId)}</td><td>${esc(w.app)}</td><td>${esc(w.appVersion)}</td><td>${esc(w.status)}</td><td><div class="bar"><i style="width:${w.capacity?100*w.inFlight/w.capacity:0}%"></i></div>${w.inFlight} / ${w.capacity}</td><td>${age(w.lastHeartbeatAt)}</td></tr>`).join('');
-            const r=await (await fetch('/v1/runs?limit=25')).json();
+            const r=await api('/v1/runs?limit=25');
             document.getElementById('runs').innerHTML=r.runs.map(x=>`<tr><td><a style="color:inherit" href="/v1/runs/${encodeURIComponent(x.id)}">${esc(x.id)}</a></td><td>${esc(x.function)}</td><td class="${esc(x.status)}">${esc(x.status)}</td><td>${esc(x.startedAt??'–')}</td><td>${esc(x.endedAt??'–')}</td></tr>`).join('');
-          }catch(e){document.getElementById('coord').textContent='coordinator unreachable';}
+          }catch(e){document.getElementById('coord').textContent=e.message==='unauthenticated'?'this coordinator needs an API key':'coordinator unreachable';}
         }
         refresh();setInterval(refresh,1000);
         </script></body></html>

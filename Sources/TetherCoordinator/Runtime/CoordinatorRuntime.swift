@@ -289,6 +289,8 @@ final class CoordinatorRuntime: @unchecked Sendable {
             metadata: ["error": "\(error)", "data": "\(configuration.dataDirectory)"])
         for connection in connections.values {
             connection.close(after: .error(code: .storageUnavailable, message: "coordinator store failure: \(error.code)"))
+            // Forget the worker now; nothing it sends could be stored anyway.
+            _ = core.disconnect(connectionId: connection.id, now: WallClock.nowMilliseconds())
         }
         connections.removeAll()
     }

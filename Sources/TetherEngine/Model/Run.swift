@@ -79,12 +79,15 @@ public struct RunRecord: Sendable, Equatable {
     /// Earliest time of the next dispatch (retry backoff); 0 means now.
     public var nextAttemptAtMilliseconds: Int64
     public var steps: [StepRecord]
+    /// The request whose result was applied last: a worker resending it after a reconnect
+    /// is answered "accepted" without applying it twice.
+    public var lastRequestId: String
 
     public init(
         id: String, functionId: String, app: String, functionSlug: String, status: RunStatus,
         events: [EventRecord], output: [UInt8]? = nil, error: RunError? = nil, createdAtMilliseconds: Int64,
         startedAtMilliseconds: Int64 = 0, endedAtMilliseconds: Int64 = 0, attempt: Int = 0, maxAttempts: Int,
-        nextAttemptAtMilliseconds: Int64 = 0, steps: [StepRecord] = []
+        nextAttemptAtMilliseconds: Int64 = 0, steps: [StepRecord] = [], lastRequestId: String = ""
     ) {
         self.id = id
         self.functionId = functionId
@@ -101,6 +104,7 @@ public struct RunRecord: Sendable, Equatable {
         self.maxAttempts = maxAttempts
         self.nextAttemptAtMilliseconds = nextAttemptAtMilliseconds
         self.steps = steps
+        self.lastRequestId = lastRequestId
     }
 
     /// Number of completed (memoized) steps.

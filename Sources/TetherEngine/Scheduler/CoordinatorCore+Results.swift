@@ -12,11 +12,16 @@ extension CoordinatorCore {
     ) -> Effects {
         var effects = Effects()
         var accepted = false
-        defer {}
+        if let run = runs[runId], run.lastRequestId == requestId {
+            // Applied before (the worker resent it after a reconnect): durable already.
+            effects.messages.append(.resultAck(connectionId: connectionId, requestId: requestId, accepted: true))
+            return effects
+        }
         if let lease = leases.removeValue(forKey: requestId) {
             workers[lease.connectionId]?.inFlight.remove(requestId)
             runLeases[lease.runId] = nil
-            accepted = apply(outcome, runId: lease.runId, connectionId: connectionId, now: now, into: &effects)
+            accepted = apply(
+                outcome, runId: lease.runId, requestId: requestId, connectionId: connectionId, now: now, into: &effects)
             if !accepted, runs[lease.runId] != nil {
                 // The lease is gone either way: the run must be dispatched again.
                 enqueue(runId: lease.runId, now: now, atFront: true)
@@ -25,7 +30,7 @@ extension CoordinatorCore {
             // A late result for a run waiting to be dispatched again.
             readySince[runId] = nil
             removeDelayed(runId: runId)
-            accepted = apply(outcome, runId: runId, connectionId: connectionId, now: now, into: &effects)
+            accepted = apply(outcome, runId: runId, requestId: requestId, connectionId: connectionId, now: now, into: &effects)
             if !accepted, let run = runs[runId] {
                 schedule(runId: runId, notBefore: run.nextAttemptAtMilliseconds, now: now)
             }
@@ -38,9 +43,11 @@ extension CoordinatorCore {
     /// Applies an outcome to an active run. Returns false when the result could not be used
     /// (a step reported again, an unknown run).
     mutating func apply(
-        _ outcome: StepOutcome, runId: String, connectionId: String, now: Int64, into effects: inout Effects
+        _ outcome: StepOutcome, runId: String, requestId: String, connectionId: String, now: Int64,
+        into effects: inout Effects
     ) -> Bool {
         guard var run = runs[runId] else { return false }
+        run.lastRequestId = requestId
         let worker = workers[connectionId]?.registration.instanceId ?? ""
         switch outcome {
         case .stepCompleted(let completion):
@@ -100,11 +107,20 @@ extension CoordinatorCore {
                     changed.append(run.steps.count - 1)
                 }
             }
-            if final {
+            if final && failure.stepId.isEmpty {
+                // The function itself failed for good (or did not catch a failed step).
                 run.status = .failed
                 run.error = failure.error
                 run.endedAtMilliseconds = now
                 finish(run, changedSteps: changed, into: &effects)
+            } else if final {
+                // The step failed for good: memoized as failed, the function runs again and
+                // sees the error thrown from the step, so it can catch it and compensate.
+                run.attempt = 0
+                run.nextAttemptAtMilliseconds = 0
+                runs[runId] = run
+                effects.writes.append(.putRun(run, stepIndices: changed, created: false))
+                enqueue(runId: runId, now: now, atFront: false)
             } else {
                 run.attempt = attempts
                 let backoff = configuration.retry.delay(afterFailedAttempts: attempts, using: &random)

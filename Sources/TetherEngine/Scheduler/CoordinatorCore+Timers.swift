@@ -16,7 +16,7 @@ extension CoordinatorCore {
         for connectionId in dead.sorted() {
             effects.closes.append(
                 ConnectionClose(
-                    connectionId: connectionId, code: .handshakeTimeout,
+                    connectionId: connectionId, code: .heartbeatTimeout,
                     message: "no heartbeat for \(silence) ms; the connection is considered dead"))
             effects.append(disconnect(connectionId: connectionId, now: now))
         }

@@ -87,7 +87,7 @@ public nonisolated struct Tether_V1_FunctionConfig: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Unique within the app; the coordinator's function id is "app-id".
+  /// Unique within the app; the coordinator's function id is "app:id".
   public var id: String = String()
 
   public var name: String = String()
@@ -208,7 +208,8 @@ public nonisolated struct Tether_V1_Reject: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// unauthenticated | unsupported_version | invalid_config | overloaded | draining | protocol_error
+  /// unauthenticated | unsupported_version | invalid_config | overloaded | draining |
+  /// storage_unavailable | handshake_timeout | protocol_error
   public var code: String = String()
 
   public var message: String = String()

@@ -76,7 +76,7 @@ public nonisolated struct Tether_V1_StoredStep: Sendable {
 
   public var id: String = String()
 
-  /// completed | failed | running
+  /// completed | failed | retrying
   public var status: String = String()
 
   public var attempts: UInt32 = 0
@@ -197,6 +197,12 @@ public nonisolated struct Tether_V1_StoredRun: @unchecked Sendable {
   public var nextAttemptAtUnixMs: Int64 {
     get {_storage._nextAttemptAtUnixMs}
     set {_uniqueStorage()._nextAttemptAtUnixMs = newValue}
+  }
+
+  /// The request whose result was applied last (idempotent resends).
+  public var lastRequestID: String {
+    get {_storage._lastRequestID}
+    set {_uniqueStorage()._lastRequestID = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -383,7 +389,7 @@ nonisolated extension Tether_V1_StoredStep: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Tether_V1_StoredRun: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StoredRun"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}function_id\0\u{1}app\0\u{1}status\0\u{1}events\0\u{1}output\0\u{1}error\0\u{3}created_at_unix_ms\0\u{3}started_at_unix_ms\0\u{3}ended_at_unix_ms\0\u{1}attempt\0\u{3}max_attempts\0\u{3}step_count\0\u{3}function_slug\0\u{3}event_ids\0\u{3}next_attempt_at_unix_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}function_id\0\u{1}app\0\u{1}status\0\u{1}events\0\u{1}output\0\u{1}error\0\u{3}created_at_unix_ms\0\u{3}started_at_unix_ms\0\u{3}ended_at_unix_ms\0\u{1}attempt\0\u{3}max_attempts\0\u{3}step_count\0\u{3}function_slug\0\u{3}event_ids\0\u{3}next_attempt_at_unix_ms\0\u{3}last_request_id\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -402,6 +408,7 @@ nonisolated extension Tether_V1_StoredRun: SwiftProtobuf.Message, SwiftProtobuf.
     var _functionSlug: String = String()
     var _eventIds: [String] = []
     var _nextAttemptAtUnixMs: Int64 = 0
+    var _lastRequestID: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -428,6 +435,7 @@ nonisolated extension Tether_V1_StoredRun: SwiftProtobuf.Message, SwiftProtobuf.
       _functionSlug = source._functionSlug
       _eventIds = source._eventIds
       _nextAttemptAtUnixMs = source._nextAttemptAtUnixMs
+      _lastRequestID = source._lastRequestID
     }
   }
 
@@ -462,6 +470,7 @@ nonisolated extension Tether_V1_StoredRun: SwiftProtobuf.Message, SwiftProtobuf.
         case 14: try { try decoder.decodeSingularStringField(value: &_storage._functionSlug) }()
         case 15: try { try decoder.decodeRepeatedStringField(value: &_storage._eventIds) }()
         case 16: try { try decoder.decodeSingularInt64Field(value: &_storage._nextAttemptAtUnixMs) }()
+        case 17: try { try decoder.decodeSingularStringField(value: &_storage._lastRequestID) }()
         default: break
         }
       }
@@ -522,6 +531,9 @@ nonisolated extension Tether_V1_StoredRun: SwiftProtobuf.Message, SwiftProtobuf.
       if _storage._nextAttemptAtUnixMs != 0 {
         try visitor.visitSingularInt64Field(value: _storage._nextAttemptAtUnixMs, fieldNumber: 16)
       }
+      if !_storage._lastRequestID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._lastRequestID, fieldNumber: 17)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -547,6 +559,7 @@ nonisolated extension Tether_V1_StoredRun: SwiftProtobuf.Message, SwiftProtobuf.
         if _storage._functionSlug != rhs_storage._functionSlug {return false}
         if _storage._eventIds != rhs_storage._eventIds {return false}
         if _storage._nextAttemptAtUnixMs != rhs_storage._nextAttemptAtUnixMs {return false}
+        if _storage._lastRequestID != rhs_storage._lastRequestID {return false}
         return true
       }
       if !storagesAreEqual {return false}

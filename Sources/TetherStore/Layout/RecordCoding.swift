@@ -72,6 +72,7 @@ enum RecordCoding {
         message.maxAttempts = UInt32(clamping: run.maxAttempts)
         message.stepCount = UInt32(clamping: run.steps.count)
         message.nextAttemptAtUnixMs = run.nextAttemptAtMilliseconds
+        message.lastRequestID = run.lastRequestId
         return message
     }
 
@@ -85,7 +86,7 @@ enum RecordCoding {
             error: message.hasError ? decode(message.error) : nil, createdAtMilliseconds: message.createdAtUnixMs,
             startedAtMilliseconds: message.startedAtUnixMs, endedAtMilliseconds: message.endedAtUnixMs,
             attempt: Int(message.attempt), maxAttempts: Int(message.maxAttempts),
-            nextAttemptAtMilliseconds: message.nextAttemptAtUnixMs, steps: [])
+            nextAttemptAtMilliseconds: message.nextAttemptAtUnixMs, steps: [], lastRequestId: message.lastRequestID)
     }
 
     static func encode(_ function: FunctionDefinition, updatedAt: Int64) -> Tether_V1_StoredFunction {

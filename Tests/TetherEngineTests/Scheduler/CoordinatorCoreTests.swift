@@ -167,16 +167,22 @@ struct CoordinatorCoreTests {
                     connectionId: "c1", requestId: first.requestId, runId: first.run.id,
                     outcome: .stepCompleted(StepCompletion(stepId: "a", output: Array("1".utf8))), now: h.now)
             ).first)
-        // The same request id again: refused (its lease is gone, the run is leased again).
+        // The same request id again: acknowledged (it is durable) but not applied again.
         let again = h.core.handleResult(
             connectionId: "c1", requestId: first.requestId, runId: first.run.id,
             outcome: .stepCompleted(StepCompletion(stepId: "a", output: Array("1".utf8))), now: h.now)
-        #expect(again.messages.contains(.resultAck(connectionId: "c1", requestId: first.requestId, accepted: false)))
+        #expect(again.messages == [.resultAck(connectionId: "c1", requestId: first.requestId, accepted: true)])
+        #expect(again.writes.isEmpty)
+        // Another request reporting the same step (a non-deterministic function): refused.
+        let other = h.core.handleResult(
+            connectionId: "c1", requestId: second.requestId, runId: first.run.id,
+            outcome: .stepCompleted(StepCompletion(stepId: "a", output: Array("1".utf8))), now: h.now)
+        #expect(other.messages.contains(.resultAck(connectionId: "c1", requestId: second.requestId, accepted: false)))
         #expect(h.core.runs[first.run.id]?.steps.count == 1)
-        #expect(h.core.runLeases[first.run.id] == second.requestId)
+        #expect(h.core.runLeases[first.run.id] != second.requestId, "the run is dispatched again")
     }
 
-    @Test("failed steps retry with backoff, then fail the run after the last attempt")
+    @Test("failed steps retry with backoff; after the last attempt the step is memoized as failed for the function to handle")
     func retriesThenFails() throws {
         var h = CoreHarness(configuration: .init(retry: RetryPolicy(baseDelayMilliseconds: 1_000, maxDelayMilliseconds: 10_000)))
         _ = try h.connect("c1", capacity: 1, functions: [CoreHarness.orderFunction(retries: 2)])
@@ -196,26 +202,84 @@ struct CoordinatorCoreTests {
                 #expect(dispatch.run.steps.first?.status == .retrying)
                 #expect(dispatch.run.steps.first?.attempts == attempt)
             } else {
-                guard case .putRun(let run, _, false) = effects.writes.last else {
-                    Issue.record("expected a run write")
-                    return
-                }
-                #expect(run.status == .failed)
-                #expect(run.error?.message == "card declined 3")
-                #expect(run.steps.first?.status == .failed)
-                #expect(run.steps.first?.attempts == 3)
+                // The last attempt failed: the step is failed and the function runs once more to see it.
+                dispatch = try #require(CoreHarness.dispatches(effects).first)
+                #expect(dispatch.run.steps.first?.status == .failed)
+                #expect(dispatch.run.steps.first?.attempts == 3)
+                #expect(dispatch.attempt == 1)
             }
         }
+        // The function does not catch the step's error: the SDK reports it non-retriable without a step id.
+        let uncaught = StepFailure(
+            stepId: "", error: RunError(code: "step_failed", message: "card declined 3"), nonRetriable: true)
+        let effects = h.core.handleResult(
+            connectionId: "c1", requestId: dispatch.requestId, runId: dispatch.run.id, outcome: .stepFailed(uncaught),
+            now: h.now)
+        guard case .putRun(let run, _, false) = effects.writes.last else {
+            Issue.record("expected a run write")
+            return
+        }
+        #expect(run.status == .failed)
+        #expect(run.error?.message == "card declined 3")
+        #expect(run.steps.first?.status == .failed)
     }
 
-    @Test("a non-retriable failure fails the run at once")
-    func nonRetriable() throws {
+    @Test("a failed step the function catches lets the run go on")
+    func caughtStepFailure() throws {
+        var h = CoreHarness()
+        _ = try h.connect("c1", capacity: 1, functions: [CoreHarness.orderFunction(retries: 0)])
+        var dispatch = try #require(CoreHarness.dispatches(h.send(1).effects).first)
+        dispatch = try #require(
+            CoreHarness.dispatches(
+                h.core.handleResult(
+                    connectionId: "c1", requestId: dispatch.requestId, runId: dispatch.run.id,
+                    outcome: .stepFailed(StepFailure(stepId: "charge", error: RunError(code: "step_failed", message: "no"))),
+                    now: h.now)
+            ).first)
+        let effects = h.core.handleResult(
+            connectionId: "c1", requestId: dispatch.requestId, runId: dispatch.run.id,
+            outcome: .runCompleted(lastStep: StepCompletion(stepId: "refund", output: Array("1".utf8)), output: Array("2".utf8)),
+            now: h.now)
+        guard case .putRun(let run, _, false) = effects.writes.last else {
+            Issue.record("expected a run write")
+            return
+        }
+        #expect(run.status == .completed)
+        #expect(run.steps.map(\.status) == [.failed, .completed])
+    }
+
+    @Test("a result resent after a reconnect is acknowledged without being applied twice")
+    func resentFailureCountsOnce() throws {
         var h = CoreHarness()
         _ = try h.connect("c1", capacity: 1)
         let dispatch = try #require(CoreHarness.dispatches(h.send(1).effects).first)
-        let effects = h.core.handleResult(
+        let failure = StepOutcome.stepFailed(StepFailure(stepId: "charge", error: RunError(code: "step_failed", message: "x")))
+        _ = h.core.handleResult(connectionId: "c1", requestId: dispatch.requestId, runId: dispatch.run.id, outcome: failure, now: h.now)
+        #expect(h.core.runs[dispatch.run.id]?.attempt == 1)
+        _ = h.core.disconnect(connectionId: "c1", now: h.now)
+        _ = try h.connect("c1b", capacity: 1)
+        let again = h.core.handleResult(
+            connectionId: "c1b", requestId: dispatch.requestId, runId: dispatch.run.id, outcome: failure, now: h.now)
+        #expect(again.messages == [.resultAck(connectionId: "c1b", requestId: dispatch.requestId, accepted: true)])
+        #expect(again.writes.isEmpty)
+        #expect(h.core.runs[dispatch.run.id]?.attempt == 1)
+    }
+
+    @Test("a non-retriable failure uses no retries: the step fails at once, and a function failure ends the run")
+    func nonRetriable() throws {
+        var h = CoreHarness()
+        _ = try h.connect("c1", capacity: 1)
+        var dispatch = try #require(CoreHarness.dispatches(h.send(1).effects).first)
+        var effects = h.core.handleResult(
             connectionId: "c1", requestId: dispatch.requestId, runId: dispatch.run.id,
             outcome: .stepFailed(StepFailure(stepId: "x", error: RunError(code: "bad", message: "no"), nonRetriable: true)),
+            now: h.now)
+        dispatch = try #require(CoreHarness.dispatches(effects).first)
+        #expect(dispatch.run.steps.first?.status == .failed)
+        #expect(dispatch.run.steps.first?.attempts == 1)
+        effects = h.core.handleResult(
+            connectionId: "c1", requestId: dispatch.requestId, runId: dispatch.run.id,
+            outcome: .stepFailed(StepFailure(stepId: "", error: RunError(code: "bad", message: "no"), nonRetriable: true)),
             now: h.now)
         #expect(effects.finishedRuns == [dispatch.run.id])
     }
