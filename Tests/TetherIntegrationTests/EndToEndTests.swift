@@ -195,3 +195,42 @@ struct StepFailureTests {
         await coordinator.shutdown()
     }
 }
+
+@Suite("Heartbeats under load", .serialized)
+struct HeartbeatTests {
+    @Test("CPU-bound steps never starve heartbeats: the lease is extended and the connection stays up")
+    func blockingStepsKeepTheConnection() async throws {
+        let coordinator = try await TestCoordinator(durability: .relaxed) {
+            $0.timing.heartbeatIntervalMilliseconds = 100
+            $0.timing.leaseDurationMilliseconds = 400
+        }
+        let ledger = StepLedger()
+        let spin = TetherFunction("spin", trigger: .event("cpu/spin")) { (ctx: Context<TestOrder>) -> Int in
+            try await ctx.step.run("spin") { () -> Int in
+                ledger.begin(worker: "w", entry: .init(orderId: ctx.event.data.orderId, step: "spin"), runId: ctx.runId)
+                // Blocks its thread, never awaits: 4 leases and 5 silence windows long.
+                let end = ContinuousClock.now.advanced(by: .milliseconds(1_600))
+                var x = 0
+                while ContinuousClock.now < end { x &+= 1 }
+                ledger.end(worker: "w", entry: .init(orderId: ctx.event.data.orderId, step: "spin"))
+                return x & 1
+            }
+        }
+        let worker = TestWorker(app: "cpu", functions: [spin], options: coordinator.workerOptions(instanceId: "w", capacity: 4))
+        let client = try coordinator.client()
+        _ = try await eventually { try await client.request(.GET, "/v1/functions").json?["functions"]?.arrayValue?.count == 1 }
+        let connection = worker.worker.connectionId
+        #expect(connection != nil)
+        var runIds: [String] = []
+        for i in 0..<4 {
+            runIds += try await client.send("cpu/spin", data: ["orderId": .string("s-\(i)"), "amount": 1]).runIds
+        }
+        let runs = try await client.waitForRuns(runIds)
+        #expect(runs.values.allSatisfy { $0["status"]?.stringValue == "completed" })
+        #expect(runs.values.allSatisfy { $0["steps"]?[0]?["attempts"]?.int64Value == 1 })
+        #expect(ledger.executions.values.allSatisfy { $0 == 1 }, "no step ran twice")
+        #expect(worker.worker.connectionId == connection, "the worker never reconnected")
+        await worker.shutdown()
+        await coordinator.shutdown()
+    }
+}
