@@ -201,15 +201,15 @@ struct HeartbeatTests {
     @Test("CPU-bound steps never starve heartbeats: the lease is extended and the connection stays up")
     func blockingStepsKeepTheConnection() async throws {
         let coordinator = try await TestCoordinator(durability: .relaxed) {
-            $0.timing.heartbeatIntervalMilliseconds = 100
-            $0.timing.leaseDurationMilliseconds = 400
+            $0.timing.heartbeatIntervalMilliseconds = 200
+            $0.timing.leaseDurationMilliseconds = 500
         }
         let ledger = StepLedger()
         let spin = TetherFunction("spin", trigger: .event("cpu/spin")) { (ctx: Context<TestOrder>) -> Int in
             try await ctx.step.run("spin") { () -> Int in
                 ledger.begin(worker: "w", entry: .init(orderId: ctx.event.data.orderId, step: "spin"), runId: ctx.runId)
-                // Blocks its thread, never awaits: 4 leases and 5 silence windows long.
-                let end = ContinuousClock.now.advanced(by: .milliseconds(1_600))
+                // Blocks its thread, never awaits: 3 leases and 2.5 silence windows long.
+                let end = ContinuousClock.now.advanced(by: .milliseconds(1_500))
                 var x = 0
                 while ContinuousClock.now < end { x &+= 1 }
                 ledger.end(worker: "w", entry: .init(orderId: ctx.event.data.orderId, step: "spin"))

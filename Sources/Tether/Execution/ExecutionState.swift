@@ -5,7 +5,7 @@ import TetherProtocol
 /// The mutable state of one execution of a function (one StepRequest), shared by its `Step` values.
 ///
 /// It is only touched from the task running the function, but `Step` is `Sendable`, so it's guarded by a
-/// lock. (`Synchronization.Mutex` would need macOS 15; the package supports macOS 14.)
+/// lock.
 final class ExecutionState: @unchecked Sendable {
     /// What the execution did, read by the executor once the body has ended.
     struct Progress {

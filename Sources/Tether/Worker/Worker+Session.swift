@@ -138,7 +138,7 @@ extension Worker {
                 size > limit
             {
                 // The coordinator would refuse the frame and drop the connection: fail the step instead.
-                frame.stepResult = Self.tooLarge(result, frameBytes: size, limit: limit)
+                frame.stepResult = Self.fitting(result, frameBytes: size, limit: limit)
             }
             let channel = self.state.withLock { state -> (any Channel)? in
                 state.inFlight[requestId] = nil
@@ -160,13 +160,39 @@ extension Worker {
         }
     }
 
+    /// What to send instead of a result whose frame would be over the coordinator's maximum.
+    ///
+    /// When the function returned right after a new step, the step alone is sent if it fits: it
+    /// is memoized, and the next replay reports the oversized return value on its own.
+    /// Otherwise the step (or the function, for its return value) fails, non-retriable.
+    static func fitting(_ result: Tether_V1_StepResult, frameBytes: Int, limit: Int) -> Tether_V1_StepResult {
+        if case .runCompleted(let run) = result.outcome, run.hasLastStep, run.lastStep.output.count + 64 * 1024 <= limit {
+            var stepOnly = result
+            stepOnly.stepCompleted = run.lastStep
+            return stepOnly
+        }
+        if case .runCompleted = result.outcome {
+            var failedRun = result
+            failedRun.stepFailed = tooLarge(result, frameBytes: frameBytes, limit: limit).stepFailed
+            failedRun.stepFailed.stepID = ""
+            return failedRun
+        }
+        return tooLarge(result, frameBytes: frameBytes, limit: limit)
+    }
+
     /// A result whose frame would be over the coordinator's maximum, as a non-retriable failure.
     static func tooLarge(_ result: Tether_V1_StepResult, frameBytes: Int, limit: Int) -> Tether_V1_StepResult {
         var failed = Tether_V1_StepFailed()
         switch result.outcome {
-        case .stepCompleted(let step): failed.stepID = step.stepID
+        case .stepCompleted(let step):
+            failed.stepID = step.stepID
+            failed.startedAtUnixMs = step.startedAtUnixMs
+            failed.endedAtUnixMs = step.endedAtUnixMs
         case .runCompleted(let run): failed.stepID = run.hasLastStep ? run.lastStep.stepID : ""
-        case .stepFailed(let step): failed.stepID = step.stepID
+        case .stepFailed(let step):
+            failed.stepID = step.stepID
+            failed.startedAtUnixMs = step.startedAtUnixMs
+            failed.endedAtUnixMs = step.endedAtUnixMs
         case nil: break
         }
         failed.error = .with {

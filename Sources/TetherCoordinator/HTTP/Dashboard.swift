@@ -42,6 +42,9 @@ enum Dashboard {
         <h2>Functions</h2><table><thead><tr><th>function</th><th>queued</th><th>running</th><th>oldest queued</th></tr></thead><tbody id="fns"></tbody></table>
         <h2>Workers</h2><div class="scroll"><table><thead><tr><th>instance</th><th>app</th><th>version</th><th>status</th><th>in flight / capacity</th><th>heartbeat</th></tr></thead><tbody id="wks"></tbody></table></div>
         <h2>Recent runs</h2><div class="scroll"><table><thead><tr><th>run</th><th>function</th><th>status</th><th>started</th><th>ended</th></tr></thead><tbody id="runs"></tbody></table></div>
+        <div id="detail" style="display:none"><h2>Run <span id="detailid"></span> <a href="#" style="color:#8b949e;font-size:12px" onclick="hideRun(event)">close</a></h2>
+        <table><thead><tr><th>step</th><th>status</th><th>attempts</th><th>worker</th><th>started</th><th>ended</th><th>output / error</th></tr></thead><tbody id="steps"></tbody></table>
+        <pre id="runjson" style="background:#161b22;border:1px solid #30363d;padding:10px;overflow:auto;max-height:300px"></pre></div>
         </main>
         <script>
         const esc=s=>String(s??'').replace(/[&<>"]/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c]));
@@ -66,9 +69,18 @@ enum Dashboard {
             document.getElementById('fns').innerHTML=s.functions.map(f=>`<tr><td>${esc(f.id)}</td><td>${f.queued}</td><td>${f.running}</td><td>${ms(f.oldestQueuedAgeMs)}</td></tr>`).join('');
             document.getElementById('wks').innerHTML=s.workers.map(w=>`<tr><td>${esc(w.instanceId)}</td><td>${esc(w.app)}</td><td>${esc(w.appVersion)}</td><td>${esc(w.status)}</td><td><div class="bar"><i style="width:${w.capacity?100*w.inFlight/w.capacity:0}%"></i></div>${w.inFlight} / ${w.capacity}</td><td>${age(w.lastHeartbeatAt)}</td></tr>`).join('');
             const r=await api('/v1/runs?limit=25');
-            document.getElementById('runs').innerHTML=r.runs.map(x=>`<tr><td><a style="color:inherit" href="/v1/runs/${encodeURIComponent(x.id)}">${esc(x.id)}</a></td><td>${esc(x.function)}</td><td class="${esc(x.status)}">${esc(x.status)}</td><td>${esc(x.startedAt??'–')}</td><td>${esc(x.endedAt??'–')}</td></tr>`).join('');
+            document.getElementById('runs').innerHTML=r.runs.map(x=>`<tr><td><a style="color:inherit" href="#" onclick="showRun(event,'${esc(x.id)}')">${esc(x.id)}</a></td><td>${esc(x.function)}</td><td class="${esc(x.status)}">${esc(x.status)}</td><td>${esc(x.startedAt??'–')}</td><td>${esc(x.endedAt??'–')}</td></tr>`).join('');
           }catch(e){document.getElementById('coord').textContent=e.message==='unauthenticated'?'this coordinator needs an API key':'coordinator unreachable';}
         }
+        async function showRun(e,id){
+          e.preventDefault();
+          const run=await api('/v1/runs/'+encodeURIComponent(id));
+          document.getElementById('detail').style.display='block';
+          document.getElementById('detailid').textContent=`${run.id} · ${run.function} · ${run.status}`;
+          document.getElementById('steps').innerHTML=(run.steps||[]).map(s=>`<tr><td>${esc(s.id)}</td><td class="${esc(s.status)}">${esc(s.status)}</td><td>${s.attempts}</td><td>${esc(s.worker??'–')}</td><td>${esc(s.startedAt??'–')}</td><td>${esc(s.endedAt??'–')}</td><td>${esc(s.error?s.error.message:JSON.stringify(s.output))}</td></tr>`).join('');
+          document.getElementById('runjson').textContent=JSON.stringify({event:run.event,output:run.output,error:run.error},null,2);
+        }
+        function hideRun(e){e.preventDefault();document.getElementById('detail').style.display='none';}
         refresh();setInterval(refresh,1000);
         </script></body></html>
         """#

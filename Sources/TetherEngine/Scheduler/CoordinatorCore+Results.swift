@@ -3,7 +3,9 @@ import HeapModule
 extension CoordinatorCore {
     /// A worker reported the outcome of `requestId` for `runId`.
     ///
-    /// Results are idempotent: a result for a lease that is still held is applied; a late one
+    /// Results are idempotent: the result last applied to a run, sent again (after a
+    /// reconnect), is acknowledged without being applied twice; a result for a lease that is
+    /// still held is applied; a late one
     /// (its lease expired, its connection died, or the coordinator restarted) is applied only
     /// if the run is waiting for dispatch and the step is not already memoized; anything else
     /// is acknowledged as not accepted.
@@ -180,9 +182,13 @@ extension CoordinatorCore {
         return run.steps.count - 1
     }
 
-    /// Bytes of a run's events and step outputs: what every dispatch of it carries.
+    /// Bytes of a run's events and steps: about what every dispatch of it carries.
     static func stateBytes(of run: RunRecord) -> Int {
-        run.events.reduce(0) { $0 + $1.data.count } + run.steps.reduce(0) { $0 + $1.output.count }
+        run.events.reduce(0) { $0 + $1.data.count + $1.name.utf8.count + $1.id.utf8.count + 32 }
+            + run.steps.reduce(0) {
+                $0 + $1.output.count + $1.id.utf8.count + ($1.error.map { $0.message.utf8.count + $0.code.utf8.count } ?? 0)
+                    + 16
+            }
     }
 
     /// Writes a run that reached a terminal status and forgets it.
