@@ -8,6 +8,6 @@ struct TetherCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             DevCommand.self, ServeCommand.self, SendCommand.self, RunsCommand.self, StatusCommand.self,
-            KeysCommand.self, CertsCommand.self,
+            KeysCommand.self, CertsCommand.self, BenchCommand.self,
         ])
 }

@@ -110,6 +110,24 @@ struct CLITests {
         await server.stop()
     }
 
+    @Test("tether bench chain and latency run at tiny size and print their JSON")
+    func benchSmoke() async throws {
+        let directory = try TemporaryDirectory("tether-bench")
+        for (scenario, runs) in [("chain", 6), ("latency", 3)] {
+            let result = try await runCLI(
+                ["bench", scenario, "--runs", String(runs), "--workers", "2", "--slots", "2", "--durability", "relaxed"],
+                directory: directory)
+            #expect(result.status == 0, "\(result.output)")
+            let line = try #require(result.output.split(separator: "\n").last { $0.hasPrefix("{") })
+            let json = try JSONValue(parsing: String(line))
+            #expect(json["scenario"]?.stringValue == scenario)
+            #expect(json["completedRuns"]?.int64Value == Int64(runs))
+            #expect(json["completedSteps"]?.int64Value == Int64(runs * 3))
+            #expect(json["latencyMs"]?["stepToStep"]?["count"]?.doubleValue == Double(runs * 2))
+            #expect((json["stepsPerSecond"]?.doubleValue ?? 0) > 0)
+        }
+    }
+
     func runCLI(_ arguments: [String], directory: TemporaryDirectory) async throws -> (status: Int32, output: String) {
         let logPath = directory.path + "/cli-\(UUID().uuidString).log"
         let process = try ChildProcess("tether", arguments: arguments, logPath: logPath)

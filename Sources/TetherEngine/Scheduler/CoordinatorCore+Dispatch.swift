@@ -28,27 +28,23 @@ extension CoordinatorCore {
     mutating func pump(now: Int64, into effects: inout Effects) {
         var blocked: [String] = []
         while let functionId = backlog.popFirst() {
-            guard var queue = queues[functionId] else {
-                inBacklog.remove(functionId)
-                continue
-            }
+            // Mutate the queue in place: a copy of a large backlog per dispatch is quadratic.
             // Drop entries of runs that are no longer ready (dispatched, ended, re-queued).
-            while let head = queue.first, readySince[head] == nil || runs[head] == nil {
-                queue.removeFirst()
+            while let head = queues[functionId]?.first, readySince[head] == nil || runs[head] == nil {
+                queues[functionId]!.removeFirst()
             }
-            if queue.isEmpty {
+            guard queues[functionId]?.isEmpty == false else {
                 queues[functionId] = nil
                 inBacklog.remove(functionId)
                 continue
             }
             guard let connectionId = pickWorker(forFunction: functionId) else {
-                queues[functionId] = queue
                 blocked.append(functionId)
                 continue
             }
-            let runId = queue.removeFirst()
-            queues[functionId] = queue.isEmpty ? nil : queue
-            if queue.isEmpty {
+            let runId = queues[functionId]!.removeFirst()
+            if queues[functionId]!.isEmpty {
+                queues[functionId] = nil
                 inBacklog.remove(functionId)
             } else {
                 backlog.append(functionId)
