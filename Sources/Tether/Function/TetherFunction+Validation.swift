@@ -63,24 +63,13 @@ extension TetherFunction {
         }
         for (index, trigger) in triggers.enumerated() {
             let which = triggers.count == 1 ? "its trigger" : "trigger \(index + 1)"
-            switch trigger.kind {
-            case .event(let name, let expression):
-                if let problem = FunctionDefinition.eventNameProblem(name, limits: limits) {
-                    throw invalid("\(which): \(problem).")
+            let definition: TriggerDefinition =
+                switch trigger.kind {
+                case .event(let name, let expression): .event(name: name, expression: expression)
+                case .cron(let schedule, let timeZone): .cron(schedule: schedule, timeZone: timeZone ?? "")
                 }
-                if let expression, !expression.isEmpty {
-                    do {
-                        _ = try Expression(parsing: expression)
-                    } catch {
-                        throw invalid("\(which): invalid expression \"\(expression)\": \(error).")
-                    }
-                }
-            case .cron(let schedule, let timeZone):
-                do {
-                    _ = try CronSchedule(parsing: schedule, timeZone: timeZone)
-                } catch {
-                    throw invalid("\(which): invalid cron schedule \"\(schedule)\": \(error).")
-                }
+            if let problem = definition.problem(limits: limits) {
+                throw invalid("\(which): \(problem).")
             }
         }
     }

@@ -7,6 +7,30 @@ public enum TriggerDefinition: Sendable, Equatable, Hashable {
     case cron(schedule: String, timeZone: String)
 }
 
+extension TriggerDefinition {
+    /// Why this trigger cannot be used (a bad event name, expression or cron schedule), or nil.
+    public func problem(limits: Limits = .default) -> String? {
+        switch self {
+        case .event(let name, let expression):
+            if let problem = FunctionDefinition.eventNameProblem(name, limits: limits) { return problem }
+            if let expression, !expression.isEmpty {
+                do {
+                    _ = try Expression(parsing: expression)
+                } catch {
+                    return "invalid expression \"\(expression)\": \(error)"
+                }
+            }
+        case .cron(let schedule, let timeZone):
+            do {
+                _ = try CronSchedule(parsing: schedule, timeZone: timeZone.isEmpty ? nil : timeZone)
+            } catch {
+                return "invalid cron schedule \"\(schedule)\": \(error)"
+            }
+        }
+        return nil
+    }
+}
+
 /// A function as a worker registered it: identity, triggers and configuration.
 public struct FunctionDefinition: Sendable, Equatable {
     /// Coordinator-wide id, `app:slug`.
@@ -54,24 +78,8 @@ extension FunctionDefinition {
             throw fail("retries must be between 0 and \(Self.maxRetries), got \(retries)")
         }
         for (index, trigger) in triggers.enumerated() {
-            switch trigger {
-            case .event(let name, let expression):
-                if let problem = Self.eventNameProblem(name, limits: limits) {
-                    throw fail("trigger \(index + 1): \(problem)")
-                }
-                if let expression, !expression.isEmpty {
-                    do {
-                        _ = try Expression(parsing: expression)
-                    } catch {
-                        throw fail("trigger \(index + 1): invalid expression: \(error)")
-                    }
-                }
-            case .cron(let schedule, let timeZone):
-                do {
-                    _ = try CronSchedule(parsing: schedule, timeZone: timeZone.isEmpty ? nil : timeZone)
-                } catch {
-                    throw fail("trigger \(index + 1): invalid cron schedule '\(schedule)': \(error)")
-                }
+            if let problem = trigger.problem(limits: limits) {
+                throw fail("trigger \(index + 1): \(problem)")
             }
         }
     }

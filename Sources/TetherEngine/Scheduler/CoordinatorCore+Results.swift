@@ -148,23 +148,24 @@ extension CoordinatorCore {
             id: completion.stepId, status: .completed, attempts: run.attempt + 1, output: completion.output,
             worker: worker, startedAtMilliseconds: completion.startedAtMilliseconds,
             endedAtMilliseconds: completion.endedAtMilliseconds)
-        if completion.output.count > limits.maxStepOutputBytes {
+        let overLimit: RunError? =
+            if completion.output.count > limits.maxStepOutputBytes {
+                RunError(
+                    code: ErrorCode.outputTooLarge.rawValue,
+                    message: "step '\(completion.stepId)' output is \(completion.output.count) bytes, over the limit of \(limits.maxStepOutputBytes)")
+            } else if Self.stateBytes(of: run) + completion.output.count > limits.maxRunStateBytes {
+                RunError(
+                    code: ErrorCode.runStateTooLarge.rawValue,
+                    message: "step '\(completion.stepId)' would make the run's state larger than \(limits.maxRunStateBytes) bytes")
+            } else {
+                nil
+            }
+        if let overLimit {
             step.status = .failed
             step.output = []
-            step.error = RunError(
-                code: ErrorCode.outputTooLarge.rawValue,
-                message: "step '\(completion.stepId)' output is \(completion.output.count) bytes, over the limit of \(limits.maxStepOutputBytes)")
+            step.error = overLimit
             run.status = .failed
-            run.error = step.error
-            run.endedAtMilliseconds = now
-        } else if Self.stateBytes(of: run) + completion.output.count > limits.maxRunStateBytes {
-            step.status = .failed
-            step.output = []
-            step.error = RunError(
-                code: ErrorCode.runStateTooLarge.rawValue,
-                message: "step '\(completion.stepId)' would make the run's state larger than \(limits.maxRunStateBytes) bytes")
-            run.status = .failed
-            run.error = step.error
+            run.error = overLimit
             run.endedAtMilliseconds = now
         } else if existing == nil && run.steps.count >= limits.maxStepsPerRun {
             run.status = .failed

@@ -417,3 +417,56 @@ struct TriggerExpressionTests {
         }
     }
 }
+
+@Suite("Run limits")
+struct RunLimitTests {
+    static func harness() -> CoreHarness {
+        var limits = Limits()
+        limits.maxStepOutputBytes = 100
+        limits.maxRunStateBytes = 400
+        limits.maxStepsPerRun = 3
+        return CoreHarness(configuration: .init(limits: limits))
+    }
+
+    mutating func complete(_ h: inout CoreHarness, _ dispatch: StepDispatch, step: String, bytes: Int) -> Effects {
+        h.core.handleResult(
+            connectionId: dispatch.connectionId, requestId: dispatch.requestId, runId: dispatch.run.id,
+            outcome: .stepCompleted(StepCompletion(stepId: step, output: Array(repeating: 0x31, count: bytes))), now: h.now)
+    }
+
+    static func failure(_ effects: Effects) -> RunError? {
+        guard case .putRun(let run, _, _) = effects.writes.last, run.status == .failed else { return nil }
+        return run.error
+    }
+
+    @Test("a step output over the limit fails the run with output_too_large")
+    mutating func outputTooLarge() throws {
+        var h = Self.harness()
+        _ = try h.connect("c1", capacity: 1)
+        let dispatch = try #require(CoreHarness.dispatches(h.send(1).effects).first)
+        let effects = complete(&h, dispatch, step: "big", bytes: 101)
+        #expect(Self.failure(effects)?.code == "output_too_large")
+    }
+
+    @Test("steps that together pass the run state limit fail the run with run_state_too_large")
+    mutating func runStateTooLarge() throws {
+        var h = Self.harness()
+        _ = try h.connect("c1", capacity: 1)
+        var dispatch = try #require(CoreHarness.dispatches(h.send(1).effects).first)
+        for step in ["a", "b"] {
+            dispatch = try #require(CoreHarness.dispatches(complete(&h, dispatch, step: step, bytes: 100)).first)
+        }
+        #expect(Self.failure(complete(&h, dispatch, step: "c", bytes: 100))?.code == "run_state_too_large")
+    }
+
+    @Test("a run past the step limit fails with too_many_steps")
+    mutating func tooManySteps() throws {
+        var h = Self.harness()
+        _ = try h.connect("c1", capacity: 1)
+        var dispatch = try #require(CoreHarness.dispatches(h.send(1).effects).first)
+        for step in ["a", "b", "c"] {
+            dispatch = try #require(CoreHarness.dispatches(complete(&h, dispatch, step: step, bytes: 1)).first)
+        }
+        #expect(Self.failure(complete(&h, dispatch, step: "d", bytes: 1))?.code == "too_many_steps")
+    }
+}
