@@ -69,7 +69,23 @@ struct SendCommand: AsyncParsableCommand {
 /// `tether runs list|show ID`.
 struct RunsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "runs", abstract: "List and inspect runs.", subcommands: [List.self, Show.self])
+        commandName: "runs", abstract: "List, inspect and cancel runs.", subcommands: [List.self, Show.self, Cancel.self])
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cancel an active run: it dispatches nothing more.")
+
+        @Argument(help: "The run id.")
+        var id: String
+
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            let response = try await client.client().request(
+                .POST, "/v1/runs/" + (id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? id) + "/cancel")
+            try failOnError(response)
+            print("run \(id) cancelled")
+        }
+    }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List runs, newest first.")

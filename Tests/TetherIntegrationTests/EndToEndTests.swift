@@ -234,3 +234,49 @@ struct HeartbeatTests {
         await coordinator.shutdown()
     }
 }
+
+@Suite("Cancellation over HTTP", .serialized)
+struct CancelTests {
+    @Test("POST /v1/runs/{id}/cancel stops a run between steps; cancelling again is a conflict")
+    func cancelMidRun() async throws {
+        let coordinator = try await TestCoordinator(durability: .relaxed)
+        let ledger = StepLedger()
+        let slow = TetherFunction("slow", trigger: .event("slow/run")) { (ctx: Context<TestOrder>) -> Int in
+            for index in 0..<3 {
+                _ = try await ctx.step.run("s\(index)") { () async -> Int in
+                    let entry = StepLedger.Entry(orderId: ctx.event.data.orderId, step: "s\(index)")
+                    ledger.begin(worker: "w", entry: entry, runId: ctx.runId)
+                    try? await Task.sleep(for: .milliseconds(300))
+                    ledger.end(worker: "w", entry: entry)
+                    return index
+                }
+            }
+            return 3
+        }
+        let worker = TestWorker(app: "slow", functions: [slow], options: coordinator.workerOptions(instanceId: "w", capacity: 1))
+        let client = try coordinator.client()
+        _ = try await eventually { try await client.request(.GET, "/v1/functions").json?["functions"]?.arrayValue?.count == 1 }
+        let runId = try #require(try await client.send("slow/run", data: ["orderId": "c-1", "amount": 1]).runIds.first)
+        _ = await eventually { ledger.runIdByOrder["c-1"] != nil }
+
+        let cancel = try await client.request(.POST, "/v1/runs/\(runId)/cancel")
+        #expect(cancel.status == 200)
+        #expect(cancel.json?["status"]?.stringValue == "cancelled")
+        let again = try await client.request(.POST, "/v1/runs/\(runId)/cancel")
+        #expect(again.status == 409)
+        #expect(again.json?["error"]?["code"]?.stringValue == "conflict")
+        let unknown = try await client.request(.POST, "/v1/runs/01NOPE/cancel")
+        #expect(unknown.status == 404)
+
+        // The step in flight finishes on the worker, and nothing after it runs.
+        try await Task.sleep(for: .milliseconds(800))
+        #expect(ledger.totalExecutions <= 1)
+        let run = try await client.run(runId)
+        #expect(run["status"]?.stringValue == "cancelled")
+        #expect(run["steps"]?.arrayValue?.isEmpty == true)
+        let status = try await client.request(.GET, "/v1/status").json
+        #expect(status?["capacity"]?["inFlight"]?.int64Value == 0)
+        await worker.shutdown()
+        await coordinator.shutdown()
+    }
+}

@@ -24,6 +24,7 @@ struct APIRoutes: Sendable {
         v1.post("/events") { request, _ in try await postEvents(request) }
         v1.get("/runs") { request, _ in try await listRuns(request) }
         v1.get("/runs/:id") { _, context in try await getRun(try context.parameters.require("id")) }
+        v1.post("/runs/:id/cancel") { _, context in try await cancelRun(try context.parameters.require("id")) }
         v1.get("/functions") { _, _ in try await functions() }
         v1.get("/status") { _, _ in try await status() }
     }
@@ -130,6 +131,23 @@ struct APIRoutes: Sendable {
             throw APIError(.notFound, .notFound, "no run with id '\(id)'")
         }
         return JSONResponse.make(APIRendering.run(run))
+    }
+
+    func cancelRun(_ id: String) async throws -> Response {
+        let runtime = self.runtime
+        let cancelled: RunRecord? = try await withCheckedThrowingContinuation { continuation in
+            runtime.loop.execute {
+                runtime.cancel(runId: id) { result in continuation.resume(with: result.mapError { APIError($0) }) }
+            }
+        }
+        if let cancelled {
+            return JSONResponse.make(APIRendering.run(cancelled))
+        }
+        let store = self.store
+        guard let run = try await threadPool.runIfActive({ try store.run(id: id) }) else {
+            throw APIError(.notFound, .notFound, "no run with id '\(id)'")
+        }
+        throw APIError(.conflict, .conflict, "run '\(id)' already ended as \(run.status.rawValue); only active runs can be cancelled")
     }
 
     // MARK: Functions and status

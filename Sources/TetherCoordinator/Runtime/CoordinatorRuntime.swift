@@ -187,6 +187,23 @@ final class CoordinatorRuntime: @unchecked Sendable {
         return found
     }
 
+    /// Cancels an active run; `completion` gets the cancelled run once durable, or nil when
+    /// the run is not active (the caller looks in the store).
+    func cancel(runId: String, completion: @escaping (Result<RunRecord?, TetherError>) -> Void) {
+        loop.preconditionInEventLoop()
+        if let storageFailure {
+            completion(.failure(TetherError(.storageUnavailable, "the coordinator cannot write to its store: \(storageFailure)")))
+            return
+        }
+        guard let (run, effects) = core.cancel(runId: runId, now: WallClock.nowMilliseconds()) else {
+            completion(.success(nil))
+            return
+        }
+        perform(effects) { result in
+            completion(result.map { run }.mapError { TetherError(.storageUnavailable, "the cancellation could not be stored: \($0)") })
+        }
+    }
+
     // MARK: Reading
 
     func status() -> SchedulerStatus {

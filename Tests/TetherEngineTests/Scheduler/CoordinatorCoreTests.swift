@@ -470,3 +470,40 @@ struct RunLimitTests {
         #expect(Self.failure(complete(&h, dispatch, step: "d", bytes: 1))?.code == "too_many_steps")
     }
 }
+
+@Suite("Cancellation")
+struct CancellationTests {
+    @Test("a cancelled queued run is never dispatched")
+    func queuedRun() throws {
+        var h = CoreHarness()
+        _ = try h.connect("c1", capacity: 0)
+        let sent = h.send(1)
+        let runId = try #require(sent.receipts.first?.runIds.first)
+        let cancelled = h.core.cancel(runId: runId, now: h.now)
+        let (run, effects) = try #require(cancelled)
+        #expect(run.status == .cancelled)
+        #expect(effects.finishedRuns == [runId])
+        let opened = h.core.updateCapacity(connectionId: "c1", capacity: 1, now: h.now)
+        #expect(CoreHarness.dispatches(opened).isEmpty)
+        let again = h.core.cancel(runId: runId, now: h.now)
+        #expect(again == nil, "already ended")
+    }
+
+    @Test("a run cancelled mid-step keeps the worker's slot until the step returns; its result is not used")
+    func runningRun() throws {
+        var h = CoreHarness()
+        _ = try h.connect("c1", capacity: 1)
+        let first = try #require(CoreHarness.dispatches(h.send(2).effects).first)
+        let cancelled = h.core.cancel(runId: first.run.id, now: h.now)
+        #expect(cancelled?.run.status == .cancelled)
+        #expect(h.core.workers["c1"]?.free == 0, "the worker is still running the step")
+        let effects = h.core.handleResult(
+            connectionId: "c1", requestId: first.requestId, runId: first.run.id,
+            outcome: .stepCompleted(StepCompletion(stepId: "a", output: Array("1".utf8))), now: h.now)
+        #expect(effects.messages.contains(.resultAck(connectionId: "c1", requestId: first.requestId, accepted: false)))
+        #expect(effects.writes.isEmpty)
+        // The freed slot goes to the other run.
+        let next = try #require(CoreHarness.dispatches(effects).first)
+        #expect(next.run.id != first.run.id)
+    }
+}
