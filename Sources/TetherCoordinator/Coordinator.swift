@@ -117,7 +117,7 @@ public final class Coordinator: Service, Sendable {
         let workerPort = workerChannel.localAddress?.port ?? configuration.workerPort
 
         let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: APIErrorMiddleware())
+        router.add(middleware: APIErrorMiddleware(maxRequestBodyBytes: configuration.limits.maxRequestBodyBytes))
         APIRoutes(runtime: runtime, store: store, threadPool: threadPool, configuration: configuration)
             .register(on: router)
         let httpPort = Mutex<Int?>(nil)

@@ -134,7 +134,7 @@ extension Worker {
             frame.stepResult = result
             let limit = self.state.withLock { $0.coordinatorMaxFrameBytes }
             // Outputs dominate a result's size: serialize to measure only when they come close.
-            if Self.outputBytes(of: result) + 64 * 1024 > limit, let size = (try? frame.serializedBytes() as [UInt8])?.count,
+            if Self.outputBytes(of: result) + Self.resultEnvelopeBytes > limit, let size = (try? frame.serializedBytes() as [UInt8])?.count,
                 size > limit
             {
                 // The coordinator would refuse the frame and drop the connection: fail the step instead.
@@ -151,6 +151,9 @@ extension Worker {
         }
     }
 
+    /// A generous bound on a result frame's bytes besides its outputs (ids, times, framing).
+    static let resultEnvelopeBytes = 64 * 1024
+
     static func outputBytes(of result: Tether_V1_StepResult) -> Int {
         switch result.outcome {
         case .stepCompleted(let step): step.output.count
@@ -166,43 +169,34 @@ extension Worker {
     /// is memoized, and the next replay reports the oversized return value on its own.
     /// Otherwise the step (or the function, for its return value) fails, non-retriable.
     static func fitting(_ result: Tether_V1_StepResult, frameBytes: Int, limit: Int) -> Tether_V1_StepResult {
-        if case .runCompleted(let run) = result.outcome, run.hasLastStep, run.lastStep.output.count + 64 * 1024 <= limit {
+        if case .runCompleted(let run) = result.outcome, run.hasLastStep,
+            run.lastStep.output.count + resultEnvelopeBytes <= limit
+        {
             var stepOnly = result
             stepOnly.stepCompleted = run.lastStep
             return stepOnly
         }
-        if case .runCompleted = result.outcome {
-            var failedRun = result
-            failedRun.stepFailed = tooLarge(result, frameBytes: frameBytes, limit: limit).stepFailed
-            failedRun.stepFailed.stepID = ""
-            return failedRun
-        }
-        return tooLarge(result, frameBytes: frameBytes, limit: limit)
-    }
-
-    /// A result whose frame would be over the coordinator's maximum, as a non-retriable failure.
-    static func tooLarge(_ result: Tether_V1_StepResult, frameBytes: Int, limit: Int) -> Tether_V1_StepResult {
         var failed = Tether_V1_StepFailed()
         switch result.outcome {
         case .stepCompleted(let step):
             failed.stepID = step.stepID
             failed.startedAtUnixMs = step.startedAtUnixMs
             failed.endedAtUnixMs = step.endedAtUnixMs
-        case .runCompleted(let run): failed.stepID = run.hasLastStep ? run.lastStep.stepID : ""
+        case .runCompleted, nil:
+            break  // the return value is what is too large: the function fails (empty step id)
         case .stepFailed(let step):
             failed.stepID = step.stepID
             failed.startedAtUnixMs = step.startedAtUnixMs
             failed.endedAtUnixMs = step.endedAtUnixMs
-        case nil: break
         }
         failed.error = .with {
             $0.code = ErrorCode.outputTooLarge.rawValue
             $0.message = "the step result is \(frameBytes) bytes on the wire, over the coordinator's frame limit of \(limit) bytes"
             $0.nonRetriable = true
         }
-        var tooLarge = result
-        tooLarge.stepFailed = failed
-        return tooLarge
+        var replacement = result
+        replacement.stepFailed = failed
+        return replacement
     }
 
     func acknowledged(requestId: String) {

@@ -51,6 +51,9 @@ enum JSONResponse {
 
 /// Turns unknown routes and unexpected errors into the API's JSON error body.
 struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The body limit, for the message of a `413`.
+    let maxRequestBodyBytes: Int
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
@@ -61,7 +64,8 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as TetherError {
             throw APIError(error)
         } catch is NIOTooManyBytesError {
-            throw APIError(.contentTooLarge, .payloadTooLarge, "the request body is over the limit")
+            throw APIError(
+                .contentTooLarge, .payloadTooLarge, "the request body is over the limit of \(maxRequestBodyBytes) bytes")
         } catch let error as HTTPError {
             let code: ErrorCode =
                 switch error.status {

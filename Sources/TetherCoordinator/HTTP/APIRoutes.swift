@@ -33,13 +33,7 @@ struct APIRoutes: Sendable {
 
     func postEvents(_ request: Request) async throws -> Response {
         var request = request
-        let limit = configuration.limits.maxRequestBodyBytes
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: limit)
-        } catch is NIOTooManyBytesError {
-            throw APIError(.contentTooLarge, .payloadTooLarge, "the request body is over the limit of \(limit) bytes")
-        }
+        let body = try await request.collectBody(upTo: configuration.limits.maxRequestBodyBytes)
         let events = try EventParsing.parse(body, limits: configuration.limits)
         // Ids sent before: first the recent ones in memory, then the store (outside the loop).
         let withIds = events.compactMap(\.id)
@@ -126,11 +120,16 @@ struct APIRoutes: Sendable {
         if let live = try await runtime.loop.submit({ runtime.activeRun(id: id) }).get() {
             return JSONResponse.make(APIRendering.run(live))
         }
+        return JSONResponse.make(APIRendering.run(try await storedRun(id)))
+    }
+
+    /// A run from the store, or `404 not_found`.
+    func storedRun(_ id: String) async throws -> RunRecord {
         let store = self.store
         guard let run = try await threadPool.runIfActive({ try store.run(id: id) }) else {
             throw APIError(.notFound, .notFound, "no run with id '\(id)'")
         }
-        return JSONResponse.make(APIRendering.run(run))
+        return run
     }
 
     func cancelRun(_ id: String) async throws -> Response {
@@ -143,10 +142,7 @@ struct APIRoutes: Sendable {
         if let cancelled {
             return JSONResponse.make(APIRendering.run(cancelled))
         }
-        let store = self.store
-        guard let run = try await threadPool.runIfActive({ try store.run(id: id) }) else {
-            throw APIError(.notFound, .notFound, "no run with id '\(id)'")
-        }
+        let run = try await storedRun(id)
         throw APIError(.conflict, .conflict, "run '\(id)' already ended as \(run.status.rawValue); only active runs can be cancelled")
     }
 

@@ -87,8 +87,8 @@ final class CoordinatorRuntime: @unchecked Sendable {
     /// Registers a worker after a successful handshake and sends it `Welcome`.
     func register(_ registration: WorkerRegistration, connection: WorkerConnection) -> Result<Void, TetherError> {
         loop.preconditionInEventLoop()
-        if let storageFailure {
-            return .failure(TetherError(.storageUnavailable, "the coordinator cannot write to its store: \(storageFailure)"))
+        if let error = storageUnavailable {
+            return .failure(error)
         }
         if draining {
             return .failure(TetherError(.draining, "the coordinator is shutting down"))
@@ -164,8 +164,8 @@ final class CoordinatorRuntime: @unchecked Sendable {
         completion: @escaping (Result<[EventReceipt], TetherError>) -> Void
     ) {
         loop.preconditionInEventLoop()
-        if let storageFailure {
-            completion(.failure(TetherError(.storageUnavailable, "the coordinator cannot write to its store: \(storageFailure)")))
+        if let error = storageUnavailable {
+            completion(.failure(error))
             return
         }
         let (receipts, effects) = core.ingest(events, known: known, now: WallClock.nowMilliseconds())
@@ -191,8 +191,8 @@ final class CoordinatorRuntime: @unchecked Sendable {
     /// the run is not active (the caller looks in the store).
     func cancel(runId: String, completion: @escaping (Result<RunRecord?, TetherError>) -> Void) {
         loop.preconditionInEventLoop()
-        if let storageFailure {
-            completion(.failure(TetherError(.storageUnavailable, "the coordinator cannot write to its store: \(storageFailure)")))
+        if let error = storageUnavailable {
+            completion(.failure(error))
             return
         }
         guard let (run, effects) = core.cancel(runId: runId, now: WallClock.nowMilliseconds()) else {
@@ -310,6 +310,11 @@ final class CoordinatorRuntime: @unchecked Sendable {
             _ = core.disconnect(connectionId: connection.id, now: WallClock.nowMilliseconds())
         }
         connections.removeAll()
+    }
+
+    /// The error for work refused after a store failure, or nil while the store is healthy.
+    private var storageUnavailable: TetherError? {
+        storageFailure.map { TetherError(.storageUnavailable, "the coordinator cannot write to its store: \($0)") }
     }
 
     private func armRetryTimer() {

@@ -3,12 +3,11 @@ import HeapModule
 extension CoordinatorCore {
     /// A worker reported the outcome of `requestId` for `runId`.
     ///
-    /// Results are idempotent: the result last applied to a run, sent again (after a
-    /// reconnect), is acknowledged without being applied twice; a result for a lease that is
-    /// still held is applied; a late one
-    /// (its lease expired, its connection died, or the coordinator restarted) is applied only
-    /// if the run is waiting for dispatch and the step is not already memoized; anything else
-    /// is acknowledged as not accepted.
+    /// Results are idempotent. The result last applied to a run, sent again after a reconnect,
+    /// is acknowledged without being applied twice. A result for a lease still held is applied.
+    /// A late one (its lease expired, its connection died, or the coordinator restarted) is
+    /// applied only if the run is waiting for dispatch and the step is not already memoized.
+    /// Anything else is acknowledged as not accepted.
     public mutating func handleResult(
         connectionId: String, requestId: String, runId: String, outcome: StepOutcome, now: Int64
     ) -> Effects {

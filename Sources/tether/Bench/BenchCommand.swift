@@ -65,8 +65,6 @@ struct BenchCommand: AsyncParsableCommand {
         @OptionGroup var options: Options
 
         func run() async throws {
-            var options = options
-            options.workers = max(1, options.workers)
             let result = try await BenchHarness.run(scenario: "latency", options: options, runs: runs) { harness in
                 for i in 0..<runs {
                     try await harness.send(range: i..<(i + 1))

@@ -10,11 +10,9 @@ import Tether
 final class BenchHarness: Sendable {
     let recorder = BenchRecorder()
     let client: TetherClient
-    let options: BenchCommand.Options
 
-    init(client: TetherClient, options: BenchCommand.Options) {
+    init(client: TetherClient) {
         self.client = client
-        self.options = options
     }
 
     /// Sends the events of runs `range` in one request.
@@ -76,7 +74,7 @@ final class BenchHarness: Sendable {
         let client = try TetherClient(url: "http://127.0.0.1:\(httpPort)")
         try await waitUntil("the coordinator to start") { (try? await client.request(.GET, "/healthz").status) == 200 }
 
-        let harness = BenchHarness(client: client, options: options)
+        let harness = BenchHarness(client: client)
         let payload = String(repeating: "x", count: max(0, options.payloadBytes))
         let function = Self.function(recorder: harness.recorder, steps: options.steps, payload: payload)
         var logger = Logger(label: "tether.bench")
