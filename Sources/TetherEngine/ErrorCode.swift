@@ -37,6 +37,9 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let runStateTooLarge: ErrorCode = "run_state_too_large"
     public static let functionNotFound: ErrorCode = "function_not_found"
     public static let nonDeterministic: ErrorCode = "non_deterministic"
+    public static let cancelled: ErrorCode = "cancelled"
+    /// A run did not start or finish within its function's `timeouts`.
+    public static let runTimedOut: ErrorCode = "run_timed_out"
 }
 
 /// An expected operating error with a stable code, a message for humans and an optional cause.

@@ -23,6 +23,10 @@ public struct Limits: Sendable, Equatable {
     public var maxFunctionsPerWorker: Int = 1_000
     /// Longest id a user may give (event id, step id, function id).
     public var maxIdentifierBytes: Int = 256
+    /// Longest durable timer: `step.sleep`, a `waitForEvent` timeout (a year).
+    public var maxSleepMilliseconds: Int64 = 366 * 24 * 3_600_000
+    /// Most events one `step.sendEvent` may send.
+    public var maxEventsPerSend: Int = 1_000
 
     public init() {}
 

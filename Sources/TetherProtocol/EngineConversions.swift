@@ -22,6 +22,7 @@ extension Tether_V1_StepRequest {
         functionID = dispatch.run.functionId
         functionSlug = dispatch.run.functionSlug
         events = dispatch.run.events.map(Tether_V1_Event.init)
+        targetStepID = dispatch.targetStepId
         steps = dispatch.run.steps.compactMap { step in
             switch step.status {
             case .completed:
@@ -39,7 +40,7 @@ extension Tether_V1_StepRequest {
                     $0.nonRetriable = true
                 }
                 return memo
-            case .retrying:
+            case .retrying, .pending, .sleeping, .waiting, .invoking:
                 return nil
             }
         }
@@ -79,8 +80,47 @@ extension StepOutcome {
                     nonRetriable: failed.error.nonRetriable,
                     retryAtMilliseconds: failed.error.retryAtUnixMs > 0 ? failed.error.retryAtUnixMs : nil,
                     startedAtMilliseconds: failed.startedAtUnixMs, endedAtMilliseconds: failed.endedAtUnixMs))
+        case .stepsPlanned(let planned):
+            var steps: [PlannedStep] = []
+            steps.reserveCapacity(planned.ops.count)
+            for op in planned.ops {
+                guard !op.stepID.isEmpty else {
+                    throw ProtocolError(code: .protocolError, message: "steps_planned with an empty step id")
+                }
+                steps.append(PlannedStep(stepId: op.stepID, operation: try PlannedOperation(op)))
+            }
+            if planned.hasExecuted, planned.executed.stepID.isEmpty {
+                throw ProtocolError(code: .protocolError, message: "steps_planned executed a step without an id")
+            }
+            self = .stepsPlanned(executed: planned.hasExecuted ? StepCompletion(planned.executed) : nil, steps: steps)
         case nil:
             throw ProtocolError(code: .protocolError, message: "step result \(result.requestID) has no outcome")
+        }
+    }
+}
+
+extension PlannedOperation {
+    /// The scheduler's view of one planned step; throws `protocol_error` for an op without a kind.
+    public init(_ op: Tether_V1_StepOp) throws(ProtocolError) {
+        switch op.op {
+        case .run:
+            self = .run
+        case .sleep(let sleep):
+            self = .sleep(durationMilliseconds: sleep.durationMs, untilMilliseconds: sleep.untilUnixMs)
+        case .waitForEvent(let wait):
+            self = .waitForEvent(
+                event: wait.event, match: wait.match.isEmpty ? nil : wait.match, timeoutMilliseconds: wait.timeoutMs)
+        case .sendEvent(let send):
+            self = .sendEvent(
+                send.events.map { event in
+                    IncomingEvent(
+                        id: event.id.isEmpty ? nil : event.id, name: event.name, data: Array(event.data),
+                        timestampMilliseconds: event.tsUnixMs > 0 ? event.tsUnixMs : nil, version: event.v)
+                })
+        case .invoke(let invoke):
+            self = .invoke(functionId: invoke.functionID, data: Array(invoke.data))
+        case nil:
+            throw ProtocolError(code: .protocolError, message: "step op '\(op.stepID)' has no operation")
         }
     }
 }
@@ -97,7 +137,10 @@ extension FunctionDefinition {
         }
         self.init(
             app: app, slug: config.id, name: config.name, triggers: triggers,
-            retries: config.hasRetries ? Int(config.retries) : FunctionDefinition.defaultRetries)
+            retries: config.hasRetries ? Int(config.retries) : FunctionDefinition.defaultRetries,
+            cancelOn: config.cancelOn.map { CancelOnDefinition(event: $0.event, match: $0.match) },
+            timeoutStartMilliseconds: config.timeoutStartMs, timeoutFinishMilliseconds: config.timeoutFinishMs,
+            idempotency: config.idempotency)
     }
 }
 
@@ -109,6 +152,15 @@ extension Tether_V1_FunctionConfig {
         name = function.name
         retries = UInt32(clamping: function.retries)
         triggers = function.triggers.map(Tether_V1_Trigger.init)
+        cancelOn = function.cancelOn.map { entry in
+            .with {
+                $0.event = entry.event
+                $0.match = entry.match ?? ""
+            }
+        }
+        timeoutStartMs = function.timeoutStartMilliseconds
+        timeoutFinishMs = function.timeoutFinishMilliseconds
+        idempotency = function.idempotency ?? ""
     }
 }
 

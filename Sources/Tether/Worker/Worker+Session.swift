@@ -159,6 +159,15 @@ extension Worker {
         case .stepCompleted(let step): step.output.count
         case .runCompleted(let run): run.output.count + run.lastStep.output.count
         case .stepFailed(let step): step.error.message.utf8.count
+        case .stepsPlanned(let planned):
+            planned.executed.output.count
+                + planned.ops.reduce(0) { total, op in
+                    switch op.op {
+                    case .sendEvent(let send): total + send.events.reduce(0) { $0 + $1.data.count }
+                    case .invoke(let invoke): total + invoke.data.count
+                    case .run, .sleep, .waitForEvent, nil: total
+                    }
+                }
         case nil: 0
         }
     }
@@ -188,6 +197,11 @@ extension Worker {
             failed.stepID = step.stepID
             failed.startedAtUnixMs = step.startedAtUnixMs
             failed.endedAtUnixMs = step.endedAtUnixMs
+        case .stepsPlanned(let planned):
+            // The executed step (or the first planned one: its events or data) is too large.
+            failed.stepID = planned.hasExecuted ? planned.executed.stepID : (planned.ops.first?.stepID ?? "")
+            failed.startedAtUnixMs = planned.executed.startedAtUnixMs
+            failed.endedAtUnixMs = planned.executed.endedAtUnixMs
         }
         failed.error = .with {
             $0.code = ErrorCode.outputTooLarge.rawValue

@@ -31,6 +31,19 @@ extension TriggerDefinition {
     }
 }
 
+/// An event that cancels a function's active runs when its `match` holds.
+public struct CancelOnDefinition: Sendable, Equatable, Hashable {
+    public var event: String
+    /// Expression over `event` (the run's trigger) and `async` (the cancelling event); nil
+    /// cancels every active run of the function.
+    public var match: String?
+
+    public init(event: String, match: String? = nil) {
+        self.event = event
+        self.match = match.flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
+
 /// A function as a worker registered it: identity, triggers and configuration.
 public struct FunctionDefinition: Sendable, Equatable {
     /// Coordinator-wide id, `app:slug`.
@@ -42,16 +55,36 @@ public struct FunctionDefinition: Sendable, Equatable {
     public var triggers: [TriggerDefinition]
     /// Retries per step after the first attempt.
     public var retries: Int
+    /// Events that cancel active runs.
+    public var cancelOn: [CancelOnDefinition]
+    /// A run not started (first dispatch) within this long of its creation is cancelled; 0: no limit.
+    public var timeoutStartMilliseconds: Int64
+    /// A run not finished within this long of its start is cancelled; 0: no limit.
+    public var timeoutFinishMilliseconds: Int64
+    /// Expression over `event` whose value keys runs: at most one run per value per 24 h.
+    public var idempotency: String?
 
     public static let defaultRetries = 4
     public static let maxRetries = 20
+    /// Most `cancelOn` entries per function.
+    public static let maxCancelOn = 10
+    /// Longest run timeout accepted (a year, like timers).
+    public static let maxTimeoutMilliseconds: Int64 = 366 * 24 * 3_600_000
 
-    public init(app: String, slug: String, name: String, triggers: [TriggerDefinition], retries: Int = Self.defaultRetries) {
+    public init(
+        app: String, slug: String, name: String, triggers: [TriggerDefinition], retries: Int = Self.defaultRetries,
+        cancelOn: [CancelOnDefinition] = [], timeoutStartMilliseconds: Int64 = 0, timeoutFinishMilliseconds: Int64 = 0,
+        idempotency: String? = nil
+    ) {
         self.app = app
         self.slug = slug
         self.name = name.isEmpty ? slug : name
         self.triggers = triggers
         self.retries = retries
+        self.cancelOn = cancelOn
+        self.timeoutStartMilliseconds = timeoutStartMilliseconds
+        self.timeoutFinishMilliseconds = timeoutFinishMilliseconds
+        self.idempotency = idempotency.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     public static func makeID(app: String, slug: String) -> String { "\(app):\(slug)" }
@@ -80,6 +113,32 @@ extension FunctionDefinition {
         for (index, trigger) in triggers.enumerated() {
             if let problem = trigger.problem(limits: limits) {
                 throw fail("trigger \(index + 1): \(problem)")
+            }
+        }
+        guard cancelOn.count <= Self.maxCancelOn else {
+            throw fail("at most \(Self.maxCancelOn) cancelOn entries are allowed, got \(cancelOn.count)")
+        }
+        for (index, entry) in cancelOn.enumerated() {
+            if entry.event.hasSuffix("/*") {
+                throw fail("cancelOn \(index + 1): event name '\(entry.event)' must be exact, not a prefix")
+            }
+            if let problem = TriggerDefinition.event(name: entry.event, expression: entry.match).problem(limits: limits) {
+                throw fail("cancelOn \(index + 1): \(problem)")
+            }
+        }
+        for (name, value) in [("timeouts.start", timeoutStartMilliseconds), ("timeouts.finish", timeoutFinishMilliseconds)] {
+            guard (0...Self.maxTimeoutMilliseconds).contains(value) else {
+                throw fail("\(name) must be between 0 and \(Self.maxTimeoutMilliseconds) ms, got \(value)")
+            }
+        }
+        if let idempotency {
+            do {
+                let expression = try Expression(parsing: idempotency)
+                if !expression.paths(root: .async).isEmpty {
+                    throw ExpressionError("idempotency keys are computed from `event` only; `async` is not available", at: 0, in: Array(idempotency.prefix(80)))
+                }
+            } catch {
+                throw fail("invalid idempotency expression \"\(idempotency)\": \(error)")
             }
         }
     }

@@ -12,6 +12,31 @@ public enum StepStatus: String, Sendable, CaseIterable, Codable {
     case retrying
     case completed
     case failed
+    /// A parallel `run` step reported by the function, waiting for (or in) its own dispatch.
+    case pending
+    /// A durable timer that has not fired yet.
+    case sleeping
+    /// A `waitForEvent` that has neither matched nor timed out.
+    case waiting
+    /// An `invoke` whose run has not ended.
+    case invoking
+
+    /// True when the step's result is stored and goes back to the worker on every replay.
+    public var isMemoized: Bool { self == .completed || self == .failed }
+}
+
+/// What a step does.
+public enum StepKind: String, Sendable, CaseIterable, Codable {
+    /// `step.run`: user code on a worker.
+    case run
+    /// `step.sleep`: a durable timer.
+    case sleep
+    /// `step.waitForEvent`.
+    case waitForEvent
+    /// `step.sendEvent`.
+    case sendEvent
+    /// `step.invoke`: a run of another function.
+    case invoke
 }
 
 /// An error stored with a failed step or run.
@@ -39,10 +64,23 @@ public struct StepRecord: Sendable, Equatable {
     public var worker: String
     public var startedAtMilliseconds: Int64
     public var endedAtMilliseconds: Int64
+    public var kind: StepKind
+    /// When a sleep wakes or a wait times out; 0 means never.
+    public var dueAtMilliseconds: Int64
+    /// Earliest next attempt of a retrying parallel (`pending`) step.
+    public var nextAttemptAtMilliseconds: Int64
+    /// The event name a `waitForEvent` waits for.
+    public var waitEvent: String
+    /// The match expression of a `waitForEvent`, or empty.
+    public var waitMatch: String
+    /// The run an `invoke` started.
+    public var childRunId: String
 
     public init(
         id: String, status: StepStatus, attempts: Int, output: [UInt8] = [], error: RunError? = nil,
-        worker: String = "", startedAtMilliseconds: Int64 = 0, endedAtMilliseconds: Int64 = 0
+        worker: String = "", startedAtMilliseconds: Int64 = 0, endedAtMilliseconds: Int64 = 0, kind: StepKind = .run,
+        dueAtMilliseconds: Int64 = 0, nextAttemptAtMilliseconds: Int64 = 0, waitEvent: String = "",
+        waitMatch: String = "", childRunId: String = ""
     ) {
         self.id = id
         self.status = status
@@ -52,6 +90,12 @@ public struct StepRecord: Sendable, Equatable {
         self.worker = worker
         self.startedAtMilliseconds = startedAtMilliseconds
         self.endedAtMilliseconds = endedAtMilliseconds
+        self.kind = kind
+        self.dueAtMilliseconds = dueAtMilliseconds
+        self.nextAttemptAtMilliseconds = nextAttemptAtMilliseconds
+        self.waitEvent = waitEvent
+        self.waitMatch = waitMatch
+        self.childRunId = childRunId
     }
 }
 
@@ -82,12 +126,16 @@ public struct RunRecord: Sendable, Equatable {
     /// The request whose result was applied last: a worker resending it after a reconnect
     /// is answered "accepted" without applying it twice.
     public var lastRequestId: String
+    /// For a run started by `step.invoke`: the parent run and the step this run resolves.
+    public var parentRunId: String
+    public var parentStepId: String
 
     public init(
         id: String, functionId: String, app: String, functionSlug: String, status: RunStatus,
         events: [EventRecord], output: [UInt8]? = nil, error: RunError? = nil, createdAtMilliseconds: Int64,
         startedAtMilliseconds: Int64 = 0, endedAtMilliseconds: Int64 = 0, attempt: Int = 0, maxAttempts: Int,
-        nextAttemptAtMilliseconds: Int64 = 0, steps: [StepRecord] = [], lastRequestId: String = ""
+        nextAttemptAtMilliseconds: Int64 = 0, steps: [StepRecord] = [], lastRequestId: String = "",
+        parentRunId: String = "", parentStepId: String = ""
     ) {
         self.id = id
         self.functionId = functionId
@@ -105,6 +153,8 @@ public struct RunRecord: Sendable, Equatable {
         self.nextAttemptAtMilliseconds = nextAttemptAtMilliseconds
         self.steps = steps
         self.lastRequestId = lastRequestId
+        self.parentRunId = parentRunId
+        self.parentStepId = parentStepId
     }
 
     /// Number of completed (memoized) steps.

@@ -130,6 +130,9 @@ extension CoordinatorCore {
                 effects.writes.append(.putRun(run, stepIndices: changed, created: false))
                 schedule(runId: runId, notBefore: run.nextAttemptAtMilliseconds, now: now)
             }
+        case .stepsPlanned:
+            // Not handled yet (work in progress on issue 3).
+            return false
         }
         return true
     }

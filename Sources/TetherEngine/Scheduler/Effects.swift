@@ -32,6 +32,8 @@ public struct StepDispatch: Sendable, Equatable {
     /// 1-based attempt of the step about to run.
     public var attempt: Int
     public var leaseDeadlineMilliseconds: Int64
+    /// The one parallel step to execute, or empty to run the function to its next new step.
+    public var targetStepId: String = ""
 }
 
 /// A connection the coordinator must close, with the reason sent to the worker.

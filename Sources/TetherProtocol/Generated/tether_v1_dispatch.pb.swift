@@ -123,6 +123,11 @@ public nonisolated struct Tether_V1_StepRequest: Sendable {
   /// The function's id within its app (what the SDK registered).
   public var functionSlug: String = String()
 
+  /// When set, execute only this step: a `run` step the function reported in a StepsPlanned
+  /// (parallel steps). Every other new step the replay reaches waits, and is not reported
+  /// again. The attempt fields then count this step's attempts.
+  public var targetStepID: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -200,6 +205,180 @@ public nonisolated struct Tether_V1_StepFailed: Sendable {
   fileprivate var _error: Tether_V1_StepError? = nil
 }
 
+/// A step the function reached but did not execute itself: the coordinator carries it out.
+public nonisolated struct Tether_V1_StepOp: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var stepID: String = String()
+
+  public var op: Tether_V1_StepOp.OneOf_Op? = nil
+
+  /// `step.run` reached alongside other steps (e.g. `async let`): dispatched on its own,
+  /// with `target_step_id`, concurrently with its siblings.
+  public var run: Tether_V1_RunOp {
+    get {
+      if case .run(let v)? = op {return v}
+      return Tether_V1_RunOp()
+    }
+    set {op = .run(newValue)}
+  }
+
+  public var sleep: Tether_V1_SleepOp {
+    get {
+      if case .sleep(let v)? = op {return v}
+      return Tether_V1_SleepOp()
+    }
+    set {op = .sleep(newValue)}
+  }
+
+  public var waitForEvent: Tether_V1_WaitForEventOp {
+    get {
+      if case .waitForEvent(let v)? = op {return v}
+      return Tether_V1_WaitForEventOp()
+    }
+    set {op = .waitForEvent(newValue)}
+  }
+
+  public var sendEvent: Tether_V1_SendEventOp {
+    get {
+      if case .sendEvent(let v)? = op {return v}
+      return Tether_V1_SendEventOp()
+    }
+    set {op = .sendEvent(newValue)}
+  }
+
+  public var invoke: Tether_V1_InvokeOp {
+    get {
+      if case .invoke(let v)? = op {return v}
+      return Tether_V1_InvokeOp()
+    }
+    set {op = .invoke(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Op: Equatable, Sendable {
+    /// `step.run` reached alongside other steps (e.g. `async let`): dispatched on its own,
+    /// with `target_step_id`, concurrently with its siblings.
+    case run(Tether_V1_RunOp)
+    case sleep(Tether_V1_SleepOp)
+    case waitForEvent(Tether_V1_WaitForEventOp)
+    case sendEvent(Tether_V1_SendEventOp)
+    case invoke(Tether_V1_InvokeOp)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Tether_V1_RunOp: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A durable timer. Its memoized output is JSON `null`.
+public nonisolated struct Tether_V1_SleepOp: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Sleep for this long, counted from when the coordinator records the step.
+  public var durationMs: Int64 = 0
+
+  /// Or until this time (used when `duration_ms` is 0).
+  public var untilUnixMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Waits for the first event named `event`, accepted after the wait is recorded, for which
+/// `match` (an expression over `event`, the run's trigger, and `async`, the incoming event)
+/// is true. Its memoized output is the event as JSON (`{"id","name","data","ts","v"}`), or
+/// `null` at the timeout.
+public nonisolated struct Tether_V1_WaitForEventOp: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var event: String = String()
+
+  /// Empty matches every event of that name.
+  public var match: String = String()
+
+  public var timeoutMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Sends events, exactly once per run. Its memoized output is `{"ids":[…]}`.
+public nonisolated struct Tether_V1_SendEventOp: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// `id` optional (idempotency), `ts` 0 means now; `data` a JSON object.
+  public var events: [Tether_V1_Event] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Starts a run of another function with `data` as its event's data. Its memoized output is
+/// that run's output; when the run fails, the step fails for good with its error.
+public nonisolated struct Tether_V1_InvokeOp: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "slug" (a function of the same app) or "app:slug".
+  public var functionID: String = String()
+
+  /// JSON object, UTF-8.
+  public var data: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The function reached steps it does not execute itself (parallel `run` steps, sleeps,
+/// waits, sends, invokes), possibly after executing one new step.
+public nonisolated struct Tether_V1_StepsPlanned: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The new step this request executed, if any.
+  public var executed: Tether_V1_StepCompleted {
+    get {_executed ?? Tether_V1_StepCompleted()}
+    set {_executed = newValue}
+  }
+  /// Returns true if `executed` has been explicitly set.
+  public var hasExecuted: Bool {self._executed != nil}
+  /// Clears the value of `executed`. Subsequent reads from it will return its default value.
+  public mutating func clearExecuted() {self._executed = nil}
+
+  public var ops: [Tether_V1_StepOp] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _executed: Tether_V1_StepCompleted? = nil
+}
+
 /// Worker -> coordinator: what happened. Idempotent by request id.
 public nonisolated struct Tether_V1_StepResult: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -236,12 +415,21 @@ public nonisolated struct Tether_V1_StepResult: Sendable {
     set {outcome = .stepFailed(newValue)}
   }
 
+  public var stepsPlanned: Tether_V1_StepsPlanned {
+    get {
+      if case .stepsPlanned(let v)? = outcome {return v}
+      return Tether_V1_StepsPlanned()
+    }
+    set {outcome = .stepsPlanned(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Outcome: Equatable, Sendable {
     case stepCompleted(Tether_V1_StepCompleted)
     case runCompleted(Tether_V1_RunCompleted)
     case stepFailed(Tether_V1_StepFailed)
+    case stepsPlanned(Tether_V1_StepsPlanned)
 
   }
 
@@ -415,7 +603,7 @@ nonisolated extension Tether_V1_StepError: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Tether_V1_StepRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StepRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}run_id\0\u{3}function_id\0\u{1}events\0\u{1}steps\0\u{1}attempt\0\u{3}max_attempts\0\u{3}lease_deadline_unix_ms\0\u{3}function_slug\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}run_id\0\u{3}function_id\0\u{1}events\0\u{1}steps\0\u{1}attempt\0\u{3}max_attempts\0\u{3}lease_deadline_unix_ms\0\u{3}function_slug\0\u{3}target_step_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -432,6 +620,7 @@ nonisolated extension Tether_V1_StepRequest: SwiftProtobuf.Message, SwiftProtobu
       case 7: try { try decoder.decodeSingularUInt32Field(value: &self.maxAttempts) }()
       case 8: try { try decoder.decodeSingularInt64Field(value: &self.leaseDeadlineUnixMs) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.functionSlug) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.targetStepID) }()
       default: break
       }
     }
@@ -465,6 +654,9 @@ nonisolated extension Tether_V1_StepRequest: SwiftProtobuf.Message, SwiftProtobu
     if !self.functionSlug.isEmpty {
       try visitor.visitSingularStringField(value: self.functionSlug, fieldNumber: 9)
     }
+    if !self.targetStepID.isEmpty {
+      try visitor.visitSingularStringField(value: self.targetStepID, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -478,6 +670,7 @@ nonisolated extension Tether_V1_StepRequest: SwiftProtobuf.Message, SwiftProtobu
     if lhs.maxAttempts != rhs.maxAttempts {return false}
     if lhs.leaseDeadlineUnixMs != rhs.leaseDeadlineUnixMs {return false}
     if lhs.functionSlug != rhs.functionSlug {return false}
+    if lhs.targetStepID != rhs.targetStepID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -616,9 +809,330 @@ nonisolated extension Tether_V1_StepFailed: SwiftProtobuf.Message, SwiftProtobuf
   }
 }
 
+nonisolated extension Tether_V1_StepOp: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StepOp"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}step_id\0\u{1}run\0\u{1}sleep\0\u{3}wait_for_event\0\u{3}send_event\0\u{1}invoke\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.stepID) }()
+      case 2: try {
+        var v: Tether_V1_RunOp?
+        var hadOneofValue = false
+        if let current = self.op {
+          hadOneofValue = true
+          if case .run(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.op = .run(v)
+        }
+      }()
+      case 3: try {
+        var v: Tether_V1_SleepOp?
+        var hadOneofValue = false
+        if let current = self.op {
+          hadOneofValue = true
+          if case .sleep(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.op = .sleep(v)
+        }
+      }()
+      case 4: try {
+        var v: Tether_V1_WaitForEventOp?
+        var hadOneofValue = false
+        if let current = self.op {
+          hadOneofValue = true
+          if case .waitForEvent(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.op = .waitForEvent(v)
+        }
+      }()
+      case 5: try {
+        var v: Tether_V1_SendEventOp?
+        var hadOneofValue = false
+        if let current = self.op {
+          hadOneofValue = true
+          if case .sendEvent(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.op = .sendEvent(v)
+        }
+      }()
+      case 6: try {
+        var v: Tether_V1_InvokeOp?
+        var hadOneofValue = false
+        if let current = self.op {
+          hadOneofValue = true
+          if case .invoke(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.op = .invoke(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.stepID.isEmpty {
+      try visitor.visitSingularStringField(value: self.stepID, fieldNumber: 1)
+    }
+    switch self.op {
+    case .run?: try {
+      guard case .run(let v)? = self.op else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case .sleep?: try {
+      guard case .sleep(let v)? = self.op else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
+    case .waitForEvent?: try {
+      guard case .waitForEvent(let v)? = self.op else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    }()
+    case .sendEvent?: try {
+      guard case .sendEvent(let v)? = self.op else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    }()
+    case .invoke?: try {
+      guard case .invoke(let v)? = self.op else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tether_V1_StepOp, rhs: Tether_V1_StepOp) -> Bool {
+    if lhs.stepID != rhs.stepID {return false}
+    if lhs.op != rhs.op {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tether_V1_RunOp: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RunOp"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tether_V1_RunOp, rhs: Tether_V1_RunOp) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tether_V1_SleepOp: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SleepOp"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}duration_ms\0\u{3}until_unix_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.durationMs) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.untilUnixMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.durationMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.durationMs, fieldNumber: 1)
+    }
+    if self.untilUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.untilUnixMs, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tether_V1_SleepOp, rhs: Tether_V1_SleepOp) -> Bool {
+    if lhs.durationMs != rhs.durationMs {return false}
+    if lhs.untilUnixMs != rhs.untilUnixMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tether_V1_WaitForEventOp: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WaitForEventOp"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}event\0\u{1}match\0\u{3}timeout_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.event) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.match) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.timeoutMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.event.isEmpty {
+      try visitor.visitSingularStringField(value: self.event, fieldNumber: 1)
+    }
+    if !self.match.isEmpty {
+      try visitor.visitSingularStringField(value: self.match, fieldNumber: 2)
+    }
+    if self.timeoutMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.timeoutMs, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tether_V1_WaitForEventOp, rhs: Tether_V1_WaitForEventOp) -> Bool {
+    if lhs.event != rhs.event {return false}
+    if lhs.match != rhs.match {return false}
+    if lhs.timeoutMs != rhs.timeoutMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tether_V1_SendEventOp: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SendEventOp"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}events\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.events.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.events, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tether_V1_SendEventOp, rhs: Tether_V1_SendEventOp) -> Bool {
+    if lhs.events != rhs.events {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tether_V1_InvokeOp: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".InvokeOp"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}function_id\0\u{1}data\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.functionID) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.data) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.functionID.isEmpty {
+      try visitor.visitSingularStringField(value: self.functionID, fieldNumber: 1)
+    }
+    if !self.data.isEmpty {
+      try visitor.visitSingularBytesField(value: self.data, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tether_V1_InvokeOp, rhs: Tether_V1_InvokeOp) -> Bool {
+    if lhs.functionID != rhs.functionID {return false}
+    if lhs.data != rhs.data {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tether_V1_StepsPlanned: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StepsPlanned"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}executed\0\u{1}ops\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._executed) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.ops) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._executed {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.ops.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.ops, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tether_V1_StepsPlanned, rhs: Tether_V1_StepsPlanned) -> Bool {
+    if lhs._executed != rhs._executed {return false}
+    if lhs.ops != rhs.ops {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Tether_V1_StepResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StepResult"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}run_id\0\u{3}step_completed\0\u{3}run_completed\0\u{3}step_failed\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}run_id\0\u{3}step_completed\0\u{3}run_completed\0\u{3}step_failed\0\u{3}steps_planned\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -667,6 +1181,19 @@ nonisolated extension Tether_V1_StepResult: SwiftProtobuf.Message, SwiftProtobuf
           self.outcome = .stepFailed(v)
         }
       }()
+      case 6: try {
+        var v: Tether_V1_StepsPlanned?
+        var hadOneofValue = false
+        if let current = self.outcome {
+          hadOneofValue = true
+          if case .stepsPlanned(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.outcome = .stepsPlanned(v)
+        }
+      }()
       default: break
       }
     }
@@ -695,6 +1222,10 @@ nonisolated extension Tether_V1_StepResult: SwiftProtobuf.Message, SwiftProtobuf
     case .stepFailed?: try {
       guard case .stepFailed(let v)? = self.outcome else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    }()
+    case .stepsPlanned?: try {
+      guard case .stepsPlanned(let v)? = self.outcome else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
     }()
     case nil: break
     }

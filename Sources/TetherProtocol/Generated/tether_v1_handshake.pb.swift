@@ -104,11 +104,38 @@ public nonisolated struct Tether_V1_FunctionConfig: Sendable {
   /// Clears the value of `retries`. Subsequent reads from it will return its default value.
   public mutating func clearRetries() {self._retries = nil}
 
+  /// Events that cancel a running run of this function.
+  public var cancelOn: [Tether_V1_CancelOn] = []
+
+  /// Cancel a run not started within this long of its creation (0: no limit).
+  public var timeoutStartMs: Int64 = 0
+
+  /// Cancel a run not finished within this long of its start (0: no limit).
+  public var timeoutFinishMs: Int64 = 0
+
+  /// Expression over `event`: at most one run per distinct value per 24 h.
+  public var idempotency: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _retries: UInt32? = nil
+}
+
+public nonisolated struct Tether_V1_CancelOn: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var event: String = String()
+
+  /// Expression over `event` (the run's trigger) and `async` (the cancelling event).
+  public var match: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 public nonisolated struct Tether_V1_Trigger: Sendable {
@@ -358,7 +385,7 @@ nonisolated extension Tether_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._Mes
 
 nonisolated extension Tether_V1_FunctionConfig: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".FunctionConfig"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}triggers\0\u{1}retries\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}triggers\0\u{1}retries\0\u{3}cancel_on\0\u{3}timeout_start_ms\0\u{3}timeout_finish_ms\0\u{1}idempotency\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -370,6 +397,10 @@ nonisolated extension Tether_V1_FunctionConfig: SwiftProtobuf.Message, SwiftProt
       case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.triggers) }()
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self._retries) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.cancelOn) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.timeoutStartMs) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.timeoutFinishMs) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.idempotency) }()
       default: break
       }
     }
@@ -392,6 +423,18 @@ nonisolated extension Tether_V1_FunctionConfig: SwiftProtobuf.Message, SwiftProt
     try { if let v = self._retries {
       try visitor.visitSingularUInt32Field(value: v, fieldNumber: 4)
     } }()
+    if !self.cancelOn.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.cancelOn, fieldNumber: 5)
+    }
+    if self.timeoutStartMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.timeoutStartMs, fieldNumber: 6)
+    }
+    if self.timeoutFinishMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.timeoutFinishMs, fieldNumber: 7)
+    }
+    if !self.idempotency.isEmpty {
+      try visitor.visitSingularStringField(value: self.idempotency, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -400,6 +443,45 @@ nonisolated extension Tether_V1_FunctionConfig: SwiftProtobuf.Message, SwiftProt
     if lhs.name != rhs.name {return false}
     if lhs.triggers != rhs.triggers {return false}
     if lhs._retries != rhs._retries {return false}
+    if lhs.cancelOn != rhs.cancelOn {return false}
+    if lhs.timeoutStartMs != rhs.timeoutStartMs {return false}
+    if lhs.timeoutFinishMs != rhs.timeoutFinishMs {return false}
+    if lhs.idempotency != rhs.idempotency {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tether_V1_CancelOn: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CancelOn"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}event\0\u{1}match\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.event) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.match) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.event.isEmpty {
+      try visitor.visitSingularStringField(value: self.event, fieldNumber: 1)
+    }
+    if !self.match.isEmpty {
+      try visitor.visitSingularStringField(value: self.match, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tether_V1_CancelOn, rhs: Tether_V1_CancelOn) -> Bool {
+    if lhs.event != rhs.event {return false}
+    if lhs.match != rhs.match {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

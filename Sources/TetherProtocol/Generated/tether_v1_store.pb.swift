@@ -98,6 +98,22 @@ public nonisolated struct Tether_V1_StoredStep: Sendable {
 
   public var endedAtUnixMs: Int64 = 0
 
+  /// run | sleep | waitForEvent | sendEvent | invoke (empty: run).
+  public var kind: String = String()
+
+  /// When a sleep wakes, or a wait times out (0: never).
+  public var dueAtUnixMs: Int64 = 0
+
+  /// Earliest next attempt of a retrying parallel step.
+  public var nextAttemptAtUnixMs: Int64 = 0
+
+  public var waitEvent: String = String()
+
+  public var waitMatch: String = String()
+
+  /// The run an invoke step started.
+  public var childRunID: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -203,6 +219,17 @@ public nonisolated struct Tether_V1_StoredRun: @unchecked Sendable {
   public var lastRequestID: String {
     get {_storage._lastRequestID}
     set {_uniqueStorage()._lastRequestID = newValue}
+  }
+
+  /// Set on a run started by `step.invoke`: the step of the parent run it resolves.
+  public var parentRunID: String {
+    get {_storage._parentRunID}
+    set {_uniqueStorage()._parentRunID = newValue}
+  }
+
+  public var parentStepID: String {
+    get {_storage._parentStepID}
+    set {_uniqueStorage()._parentStepID = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -320,7 +347,7 @@ nonisolated extension Tether_V1_StoredEvent: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Tether_V1_StoredStep: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StoredStep"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}status\0\u{1}attempts\0\u{1}output\0\u{1}error\0\u{1}worker\0\u{3}started_at_unix_ms\0\u{3}ended_at_unix_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}status\0\u{1}attempts\0\u{1}output\0\u{1}error\0\u{1}worker\0\u{3}started_at_unix_ms\0\u{3}ended_at_unix_ms\0\u{1}kind\0\u{3}due_at_unix_ms\0\u{3}next_attempt_at_unix_ms\0\u{3}wait_event\0\u{3}wait_match\0\u{3}child_run_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -336,6 +363,12 @@ nonisolated extension Tether_V1_StoredStep: SwiftProtobuf.Message, SwiftProtobuf
       case 6: try { try decoder.decodeSingularStringField(value: &self.worker) }()
       case 7: try { try decoder.decodeSingularInt64Field(value: &self.startedAtUnixMs) }()
       case 8: try { try decoder.decodeSingularInt64Field(value: &self.endedAtUnixMs) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      case 10: try { try decoder.decodeSingularInt64Field(value: &self.dueAtUnixMs) }()
+      case 11: try { try decoder.decodeSingularInt64Field(value: &self.nextAttemptAtUnixMs) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.waitEvent) }()
+      case 13: try { try decoder.decodeSingularStringField(value: &self.waitMatch) }()
+      case 14: try { try decoder.decodeSingularStringField(value: &self.childRunID) }()
       default: break
       }
     }
@@ -370,6 +403,24 @@ nonisolated extension Tether_V1_StoredStep: SwiftProtobuf.Message, SwiftProtobuf
     if self.endedAtUnixMs != 0 {
       try visitor.visitSingularInt64Field(value: self.endedAtUnixMs, fieldNumber: 8)
     }
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 9)
+    }
+    if self.dueAtUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.dueAtUnixMs, fieldNumber: 10)
+    }
+    if self.nextAttemptAtUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.nextAttemptAtUnixMs, fieldNumber: 11)
+    }
+    if !self.waitEvent.isEmpty {
+      try visitor.visitSingularStringField(value: self.waitEvent, fieldNumber: 12)
+    }
+    if !self.waitMatch.isEmpty {
+      try visitor.visitSingularStringField(value: self.waitMatch, fieldNumber: 13)
+    }
+    if !self.childRunID.isEmpty {
+      try visitor.visitSingularStringField(value: self.childRunID, fieldNumber: 14)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -382,6 +433,12 @@ nonisolated extension Tether_V1_StoredStep: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.worker != rhs.worker {return false}
     if lhs.startedAtUnixMs != rhs.startedAtUnixMs {return false}
     if lhs.endedAtUnixMs != rhs.endedAtUnixMs {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.dueAtUnixMs != rhs.dueAtUnixMs {return false}
+    if lhs.nextAttemptAtUnixMs != rhs.nextAttemptAtUnixMs {return false}
+    if lhs.waitEvent != rhs.waitEvent {return false}
+    if lhs.waitMatch != rhs.waitMatch {return false}
+    if lhs.childRunID != rhs.childRunID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -389,7 +446,7 @@ nonisolated extension Tether_V1_StoredStep: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Tether_V1_StoredRun: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StoredRun"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}function_id\0\u{1}app\0\u{1}status\0\u{1}events\0\u{1}output\0\u{1}error\0\u{3}created_at_unix_ms\0\u{3}started_at_unix_ms\0\u{3}ended_at_unix_ms\0\u{1}attempt\0\u{3}max_attempts\0\u{3}step_count\0\u{3}function_slug\0\u{3}event_ids\0\u{3}next_attempt_at_unix_ms\0\u{3}last_request_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}function_id\0\u{1}app\0\u{1}status\0\u{1}events\0\u{1}output\0\u{1}error\0\u{3}created_at_unix_ms\0\u{3}started_at_unix_ms\0\u{3}ended_at_unix_ms\0\u{1}attempt\0\u{3}max_attempts\0\u{3}step_count\0\u{3}function_slug\0\u{3}event_ids\0\u{3}next_attempt_at_unix_ms\0\u{3}last_request_id\0\u{3}parent_run_id\0\u{3}parent_step_id\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -409,6 +466,8 @@ nonisolated extension Tether_V1_StoredRun: SwiftProtobuf.Message, SwiftProtobuf.
     var _eventIds: [String] = []
     var _nextAttemptAtUnixMs: Int64 = 0
     var _lastRequestID: String = String()
+    var _parentRunID: String = String()
+    var _parentStepID: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -436,6 +495,8 @@ nonisolated extension Tether_V1_StoredRun: SwiftProtobuf.Message, SwiftProtobuf.
       _eventIds = source._eventIds
       _nextAttemptAtUnixMs = source._nextAttemptAtUnixMs
       _lastRequestID = source._lastRequestID
+      _parentRunID = source._parentRunID
+      _parentStepID = source._parentStepID
     }
   }
 
@@ -471,6 +532,8 @@ nonisolated extension Tether_V1_StoredRun: SwiftProtobuf.Message, SwiftProtobuf.
         case 15: try { try decoder.decodeRepeatedStringField(value: &_storage._eventIds) }()
         case 16: try { try decoder.decodeSingularInt64Field(value: &_storage._nextAttemptAtUnixMs) }()
         case 17: try { try decoder.decodeSingularStringField(value: &_storage._lastRequestID) }()
+        case 18: try { try decoder.decodeSingularStringField(value: &_storage._parentRunID) }()
+        case 19: try { try decoder.decodeSingularStringField(value: &_storage._parentStepID) }()
         default: break
         }
       }
@@ -534,6 +597,12 @@ nonisolated extension Tether_V1_StoredRun: SwiftProtobuf.Message, SwiftProtobuf.
       if !_storage._lastRequestID.isEmpty {
         try visitor.visitSingularStringField(value: _storage._lastRequestID, fieldNumber: 17)
       }
+      if !_storage._parentRunID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._parentRunID, fieldNumber: 18)
+      }
+      if !_storage._parentStepID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._parentStepID, fieldNumber: 19)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -560,6 +629,8 @@ nonisolated extension Tether_V1_StoredRun: SwiftProtobuf.Message, SwiftProtobuf.
         if _storage._eventIds != rhs_storage._eventIds {return false}
         if _storage._nextAttemptAtUnixMs != rhs_storage._nextAttemptAtUnixMs {return false}
         if _storage._lastRequestID != rhs_storage._lastRequestID {return false}
+        if _storage._parentRunID != rhs_storage._parentRunID {return false}
+        if _storage._parentStepID != rhs_storage._parentStepID {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -117,6 +117,7 @@ extension Tether_V1_StepResult {
         case .stepCompleted: "stepCompleted"
         case .runCompleted: "runCompleted"
         case .stepFailed: "stepFailed"
+        case .stepsPlanned: "stepsPlanned"
         case nil: "none"
         }
     }
