@@ -318,7 +318,7 @@ final class CoordinatorRuntime: @unchecked Sendable {
     }
 
     private func armRetryTimer() {
-        guard let due = core.nextRetryDeadline, due < retryTimerDeadline else { return }
+        guard let due = core.nextTimerDeadline, due < retryTimerDeadline else { return }
         retryTimer?.cancel()
         retryTimerDeadline = due
         let delay = max(0, due - WallClock.nowMilliseconds())

@@ -1,19 +1,33 @@
 extension CoordinatorCore {
-    /// Cancels an active run: it dispatches nothing more and ends as `cancelled`.
+    /// Cancels an active run: it dispatches nothing more and ends as `cancelled`; its timers
+    /// and waits are removed.
     ///
     /// A step in flight keeps its worker slot until its result arrives (the worker is still
     /// running it); that result is then acknowledged as not accepted. Returns nil when the run
     /// is not active here (unknown, or already ended): the caller tells which from the store.
     public mutating func cancel(runId: String, now: Int64) -> (run: RunRecord, effects: Effects)? {
-        guard var run = runs[runId] else { return nil }
         var effects = Effects()
-        run.status = .cancelled
+        let error = RunError(code: ErrorCode.cancelled.rawValue, message: "the run was cancelled")
+        guard let run = end(runId: runId, status: .cancelled, error: error, now: now, into: &effects) else {
+            return nil
+        }
+        pump(now: now, into: &effects)
+        return (run, effects)
+    }
+
+    /// Ends an active run with `status` and `error` (cancellation, timeouts). Returns the
+    /// ended run, or nil when it was not active.
+    @discardableResult
+    mutating func end(runId: String, status: RunStatus, error: RunError?, now: Int64, into effects: inout Effects)
+        -> RunRecord?
+    {
+        guard var run = runs[runId] else { return nil }
+        run.status = status
         run.endedAtMilliseconds = now
-        run.error = RunError(code: "cancelled", message: "the run was cancelled")
-        readySince[runId] = nil
+        run.error = error
         // A lease stays (with the worker's slot) until the worker answers or the lease expires.
         runLeases[runId] = nil
-        finish(run, changedSteps: [], into: &effects)
-        return (run, effects)
+        finish(run, changedSteps: [], now: now, into: &effects)
+        return run
     }
 }

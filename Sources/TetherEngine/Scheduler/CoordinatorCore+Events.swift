@@ -20,32 +20,53 @@ extension CoordinatorCore {
                 receipts.append(EventReceipt(eventId: id, runIds: runIds, duplicate: true))
                 continue
             }
-            let id = event.id ?? ids.next(nowMilliseconds: now)
-            let record = EventRecord(
-                id: id, name: event.name, data: event.data, timestampMilliseconds: event.timestampMilliseconds ?? now,
-                version: event.version)
-            var runIds: [String] = []
-            var document: JSONValue?
-            for functionId in matchingFunctions(eventName: event.name) {
-                guard let entry = functions[functionId], triggers(of: entry, match: record, document: &document) else {
-                    continue
-                }
-                let definition = entry.definition
-                let runId = ids.next(nowMilliseconds: now)
-                let run = RunRecord(
-                    id: runId, functionId: functionId, app: definition.app, functionSlug: definition.slug,
-                    status: .queued, events: [record], createdAtMilliseconds: now, maxAttempts: definition.maxAttempts)
-                runs[runId] = run
-                runIds.append(runId)
-                effects.writes.append(.putRun(run, stepIndices: [], created: true))
-                enqueue(runId: runId, now: now, atFront: false)
-            }
-            effects.writes.append(.putEvent(record, runIds: runIds, receivedAtMilliseconds: now))
-            remember(eventId: id, runIds: runIds)
-            receipts.append(EventReceipt(eventId: id, runIds: runIds))
+            receipts.append(accept(event, now: now, into: &effects))
         }
         pump(now: now, into: &effects)
         return (receipts, effects)
+    }
+
+    /// Accepts one new event: it resolves the waits and `cancelOn`s it matches, then starts a
+    /// run of every function whose trigger matches it. Events sent by steps and emitted by the
+    /// coordinator come through here too.
+    mutating func accept(_ event: IncomingEvent, now: Int64, into effects: inout Effects) -> EventReceipt {
+        if let id = event.id, let runIds = recentEvents[id] {
+            return EventReceipt(eventId: id, runIds: runIds, duplicate: true)
+        }
+        let id = event.id ?? ids.next(nowMilliseconds: now)
+        let record = EventRecord(
+            id: id, name: event.name, data: event.data, timestampMilliseconds: event.timestampMilliseconds ?? now,
+            version: event.version)
+        // Waits first: a run this event starts must not be cancelled by its own trigger.
+        resolveWaits(for: record, now: now, into: &effects)
+        var runIds: [String] = []
+        var document: JSONValue?
+        for functionId in matchingFunctions(eventName: event.name) {
+            guard let entry = functions[functionId], triggers(of: entry, match: record, document: &document) else {
+                continue
+            }
+            runIds.append(startRun(of: entry.definition, events: [record], now: now, into: &effects).id)
+        }
+        effects.writes.append(.putEvent(record, runIds: runIds, receivedAtMilliseconds: now))
+        remember(eventId: id, runIds: runIds)
+        return EventReceipt(eventId: id, runIds: runIds)
+    }
+
+    /// Creates a run of `definition` for `events`, queued, with its timeouts and `cancelOn`.
+    mutating func startRun(
+        of definition: FunctionDefinition, events: [EventRecord], parentRunId: String = "", parentStepId: String = "",
+        now: Int64, into effects: inout Effects
+    ) -> RunRecord {
+        let run = RunRecord(
+            id: ids.next(nowMilliseconds: now), functionId: definition.id, app: definition.app,
+            functionSlug: definition.slug, status: .queued, events: events, createdAtMilliseconds: now,
+            maxAttempts: definition.maxAttempts, parentRunId: parentRunId, parentStepId: parentStepId)
+        runs[run.id] = run
+        effects.writes.append(.putRun(run, stepIndices: [], created: true))
+        armRunTimers(run)
+        registerCancelOn(runId: run.id)
+        enqueue(.next(run.id), now: now, atFront: false)
+        return run
     }
 
     /// Function ids whose event triggers match `eventName`, sorted for determinism.

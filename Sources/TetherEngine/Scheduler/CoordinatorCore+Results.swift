@@ -18,56 +18,64 @@ extension CoordinatorCore {
             effects.messages.append(.resultAck(connectionId: connectionId, requestId: requestId, accepted: true))
             return effects
         }
-        if let lease = leases.removeValue(forKey: requestId) {
-            workers[lease.connectionId]?.inFlight.remove(requestId)
-            runLeases[lease.runId] = nil
+        if let lease = releaseLease(requestId) {
             accepted = apply(
-                outcome, runId: lease.runId, requestId: requestId, connectionId: connectionId, now: now, into: &effects)
+                outcome, runId: lease.runId, target: lease.item.stepId, requestId: requestId, connectionId: connectionId,
+                now: now, into: &effects)
             if !accepted, runs[lease.runId] != nil {
-                // The lease is gone either way: the run must be dispatched again.
-                enqueue(runId: lease.runId, now: now, atFront: true)
+                // The lease is gone either way: the work must be dispatched again.
+                enqueue(lease.item, now: now, atFront: true)
+                advance(runId: lease.runId, now: now)
             }
         } else if runs[runId] != nil, runLeases[runId] == nil {
-            // A late result for a run waiting to be dispatched again.
-            readySince[runId] = nil
-            removeDelayed(runId: runId)
-            accepted = apply(outcome, runId: runId, requestId: requestId, connectionId: connectionId, now: now, into: &effects)
-            if !accepted, let run = runs[runId] {
-                schedule(runId: runId, notBefore: run.nextAttemptAtMilliseconds, now: now)
-            }
+            // A late result (its lease expired, its connection died, or the coordinator
+            // restarted) for a run with nothing in flight: used if it still fits.
+            accepted = apply(
+                outcome, runId: runId, target: Self.target(of: outcome, in: runs[runId]!), requestId: requestId,
+                connectionId: connectionId, now: now, into: &effects)
         }
         effects.messages.append(.resultAck(connectionId: connectionId, requestId: requestId, accepted: accepted))
         pump(now: now, into: &effects)
         return effects
     }
 
-    /// Applies an outcome to an active run. Returns false when the result could not be used
-    /// (a step reported again, an unknown run).
+    /// The parallel step a late result is about, if it reports one still pending.
+    static func target(of outcome: StepOutcome, in run: RunRecord) -> String {
+        let stepId: String
+        switch outcome {
+        case .stepCompleted(let completion): stepId = completion.stepId
+        case .stepFailed(let failure): stepId = failure.stepId
+        case .runCompleted, .stepsPlanned: return ""
+        }
+        return run.steps.contains { $0.id == stepId && $0.status == .pending } ? stepId : ""
+    }
+
+    /// Applies an outcome to an active run. `target` is the parallel step the request was
+    /// for (empty: the run's continuation). Returns false when the result could not be used
+    /// (a step reported again, a result that does not fit the request, an unknown run).
     mutating func apply(
-        _ outcome: StepOutcome, runId: String, requestId: String, connectionId: String, now: Int64,
+        _ outcome: StepOutcome, runId: String, target: String, requestId: String, connectionId: String, now: Int64,
         into effects: inout Effects
     ) -> Bool {
         guard var run = runs[runId] else { return false }
-        run.lastRequestId = requestId
         let worker = workers[connectionId]?.registration.instanceId ?? ""
+        if !target.isEmpty {
+            return applyTargeted(outcome, run: run, target: target, requestId: requestId, worker: worker, now: now, into: &effects)
+        }
+        guard !Self.hasOutstandingSteps(run) else { return false }
+        run.lastRequestId = requestId
         switch outcome {
         case .stepCompleted(let completion):
-            guard let index = record(completion, in: &run, worker: worker, now: now, effects: &effects) else {
+            guard let index = record(completion, in: &run, attempts: run.attempt + 1, worker: worker, now: now) else {
                 return false
             }
             run.attempt = 0
             run.nextAttemptAtMilliseconds = 0
-            runs[runId] = run
-            if run.status.isTerminal {
-                finish(run, changedSteps: [index], into: &effects)
-            } else {
-                effects.writes.append(.putRun(run, stepIndices: [index], created: false))
-                enqueue(runId: runId, now: now, atFront: false)
-            }
+            commit(run, changedSteps: [index], now: now, into: &effects)
         case .runCompleted(let lastStep, let output):
             var changed: [Int] = []
             if let lastStep {
-                guard let index = record(lastStep, in: &run, worker: worker, now: now, effects: &effects) else {
+                guard let index = record(lastStep, in: &run, attempts: run.attempt + 1, worker: worker, now: now) else {
                     return false
                 }
                 changed.append(index)
@@ -84,14 +92,14 @@ extension CoordinatorCore {
                 }
             }
             run.endedAtMilliseconds = now
-            finish(run, changedSteps: changed, into: &effects)
+            finish(run, changedSteps: changed, now: now, into: &effects)
         case .stepFailed(let failure):
             let attempts = run.attempt + 1
             let final = failure.nonRetriable || attempts >= run.maxAttempts
             var changed: [Int] = []
             if !failure.stepId.isEmpty {
                 if let existing = run.steps.firstIndex(where: { $0.id == failure.stepId }) {
-                    guard run.steps[existing].status != .completed else { return false }
+                    guard !run.steps[existing].status.isMemoized else { return false }
                     run.steps[existing].status = final ? .failed : .retrying
                     run.steps[existing].attempts = attempts
                     run.steps[existing].error = failure.error
@@ -113,41 +121,101 @@ extension CoordinatorCore {
                 run.status = .failed
                 run.error = failure.error
                 run.endedAtMilliseconds = now
-                finish(run, changedSteps: changed, into: &effects)
+                finish(run, changedSteps: changed, now: now, into: &effects)
             } else if final {
                 // The step failed for good: memoized as failed, the function runs again and
                 // sees the error thrown from the step, so it can catch it and compensate.
                 run.attempt = 0
                 run.nextAttemptAtMilliseconds = 0
-                runs[runId] = run
-                effects.writes.append(.putRun(run, stepIndices: changed, created: false))
-                enqueue(runId: runId, now: now, atFront: false)
+                commit(run, changedSteps: changed, now: now, into: &effects)
             } else {
                 run.attempt = attempts
                 let backoff = configuration.retry.delay(afterFailedAttempts: attempts, using: &random)
                 run.nextAttemptAtMilliseconds = max(failure.retryAtMilliseconds ?? 0, now + backoff)
-                runs[runId] = run
-                effects.writes.append(.putRun(run, stepIndices: changed, created: false))
-                schedule(runId: runId, notBefore: run.nextAttemptAtMilliseconds, now: now)
+                commit(run, changedSteps: changed, now: now, into: &effects)
             }
-        case .stepsPlanned:
-            // Not handled yet (work in progress on issue 3).
-            return false
+        case .stepsPlanned(let executed, let planned):
+            var changed: [Int] = []
+            if let executed {
+                guard let index = record(executed, in: &run, attempts: run.attempt + 1, worker: worker, now: now) else {
+                    return false
+                }
+                changed.append(index)
+            }
+            run.attempt = 0
+            run.nextAttemptAtMilliseconds = 0
+            if run.status.isTerminal {
+                finish(run, changedSteps: changed, now: now, into: &effects)
+                return true
+            }
+            plan(planned, in: &run, changed: &changed, now: now, into: &effects)
         }
         return true
+    }
+
+    /// Applies the result of a request for one parallel step.
+    mutating func applyTargeted(
+        _ outcome: StepOutcome, run original: RunRecord, target: String, requestId: String, worker: String, now: Int64,
+        into effects: inout Effects
+    ) -> Bool {
+        var run = original
+        guard let index = run.steps.firstIndex(where: { $0.id == target }), run.steps[index].status == .pending else {
+            return false
+        }
+        let attempts = run.steps[index].attempts + 1
+        switch outcome {
+        case .stepCompleted(let completion) where completion.stepId == target,
+            .runCompleted(.some(let completion), _) where completion.stepId == target,
+            .stepsPlanned(.some(let completion), _) where completion.stepId == target:
+            // Only the target counts: whatever else the replay reached is already planned.
+            guard record(completion, in: &run, attempts: attempts, worker: worker, now: now) != nil else { return false }
+        case .stepFailed(let failure) where failure.stepId == target:
+            let final = failure.nonRetriable || attempts >= run.maxAttempts
+            run.steps[index].attempts = attempts
+            run.steps[index].error = failure.error
+            run.steps[index].worker = worker
+            run.steps[index].startedAtMilliseconds = failure.startedAtMilliseconds
+            run.steps[index].endedAtMilliseconds = failure.endedAtMilliseconds
+            if final {
+                run.steps[index].status = .failed
+            } else {
+                let backoff = configuration.retry.delay(afterFailedAttempts: attempts, using: &random)
+                run.steps[index].nextAttemptAtMilliseconds = max(failure.retryAtMilliseconds ?? 0, now + backoff)
+            }
+        default:
+            return false
+        }
+        run.lastRequestId = requestId
+        if run.status.isTerminal {
+            finish(run, changedSteps: [index], now: now, into: &effects)
+        } else {
+            commit(run, changedSteps: [index], now: now, into: &effects)
+        }
+        return true
+    }
+
+    /// Stores an active run that changed and decides what it does next.
+    mutating func commit(_ run: RunRecord, changedSteps: [Int], now: Int64, into effects: inout Effects) {
+        if run.status.isTerminal {
+            finish(run, changedSteps: changedSteps, now: now, into: &effects)
+            return
+        }
+        runs[run.id] = run
+        advance(runId: run.id, now: now)
+        effects.writes.append(.putRun(runs[run.id]!, stepIndices: changedSteps, created: false))
     }
 
     /// Memoizes a completed step. Returns its index, or nil when the step was already
     /// completed (a duplicate or a non-deterministic function). Enforces the step limits by
     /// failing the run.
     mutating func record(
-        _ completion: StepCompletion, in run: inout RunRecord, worker: String, now: Int64, effects: inout Effects
+        _ completion: StepCompletion, in run: inout RunRecord, attempts: Int, worker: String, now: Int64
     ) -> Int? {
         let limits = configuration.limits
         let existing = run.steps.firstIndex(where: { $0.id == completion.stepId })
-        if let existing, run.steps[existing].status == .completed { return nil }
+        if let existing, run.steps[existing].status.isMemoized || run.steps[existing].kind != .run { return nil }
         var step = StepRecord(
-            id: completion.stepId, status: .completed, attempts: run.attempt + 1, output: completion.output,
+            id: completion.stepId, status: .completed, attempts: attempts, output: completion.output,
             worker: worker, startedAtMilliseconds: completion.startedAtMilliseconds,
             endedAtMilliseconds: completion.endedAtMilliseconds)
         let overLimit: RunError? =
@@ -192,18 +260,5 @@ extension CoordinatorCore {
                 $0 + $1.output.count + $1.id.utf8.count + ($1.error.map { $0.message.utf8.count + $0.code.utf8.count } ?? 0)
                     + 16
             }
-    }
-
-    /// Writes a run that reached a terminal status and forgets it.
-    mutating func finish(_ run: RunRecord, changedSteps: [Int], into effects: inout Effects) {
-        runs[run.id] = nil
-        readySince[run.id] = nil
-        effects.writes.append(.putRun(run, stepIndices: changedSteps, created: false))
-        effects.finishedRuns.append(run.id)
-    }
-
-    mutating func removeDelayed(runId: String) {
-        guard delayed.unordered.contains(where: { $0.runId == runId }) else { return }
-        delayed = Heap(delayed.unordered.filter { $0.runId != runId })
     }
 }

@@ -42,14 +42,19 @@ extension CoordinatorCore {
                     inFlight: worker.inFlight.count, functions: worker.registration.functions.map(\.id).sorted())
             }
         var queued: [String: (count: Int, oldest: Int64)] = [:]
-        for (runId, since) in readySince {
-            guard let functionId = runs[runId]?.functionId else { continue }
+        for (item, since) in readySince {
+            guard let functionId = runs[item.runId]?.functionId else { continue }
             let current = queued[functionId] ?? (0, since)
             queued[functionId] = (current.count + 1, min(current.oldest, since))
         }
-        for item in delayed.unordered {
-            guard let functionId = runs[item.runId]?.functionId else { continue }
-            let current = queued[functionId] ?? (0, item.dueMilliseconds)
+        var retrying = 0
+        for timer in timers.unordered where timer.kind == .retry || timer.kind == .stepRetry {
+            guard let run = runs[timer.runId],
+                timer.kind == .stepRetry || run.nextAttemptAtMilliseconds == timer.dueMilliseconds
+            else { continue }
+            let functionId = run.functionId
+            retrying += 1
+            let current = queued[functionId] ?? (0, timer.dueMilliseconds)
             queued[functionId] = (current.count + 1, current.oldest)
         }
         var running: [String: Int] = [:]
@@ -67,7 +72,7 @@ extension CoordinatorCore {
         return SchedulerStatus(
             workers: workerList, functions: functionList,
             capacityTotal: workers.values.reduce(0) { $0 + $1.capacity },
-            inFlight: leases.count, queueDepth: readySince.count + delayed.count,
+            inFlight: leases.count, queueDepth: readySince.count + retrying,
             oldestQueuedAgeMilliseconds: oldest, activeRuns: runs.count)
     }
 }

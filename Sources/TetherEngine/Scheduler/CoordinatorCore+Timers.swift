@@ -1,13 +1,12 @@
 extension CoordinatorCore {
-    /// Time-driven work at `now`: retry timers that are due, leases that expired, and
-    /// connections silent for too long (closed; their steps re-queued without consuming an
-    /// attempt).
+    /// Time-driven work at `now`: timers that are due (retries, sleeps, wait timeouts, run
+    /// timeouts), leases that expired, and connections silent for too long (closed; their
+    /// steps re-queued without consuming an attempt).
     public mutating func tick(now: Int64) -> Effects {
         var effects = Effects()
-        while let top = delayed.min, top.dueMilliseconds <= now {
-            _ = delayed.removeMin()
-            guard let run = runs[top.runId], run.nextAttemptAtMilliseconds == top.dueMilliseconds else { continue }
-            enqueue(runId: top.runId, now: now, atFront: false)
+        while let top = timers.min, top.dueMilliseconds <= now {
+            _ = timers.removeMin()
+            fire(top, now: now, into: &effects)
         }
 
         let timing = configuration.timing
@@ -23,19 +22,64 @@ extension CoordinatorCore {
 
         let expired = leases.filter { $0.value.deadlineMilliseconds <= now }
         for (requestId, lease) in expired.sorted(by: { $0.key < $1.key }) {
-            leases[requestId] = nil
-            runLeases[lease.runId] = nil
-            workers[lease.connectionId]?.inFlight.remove(requestId)
-            enqueue(runId: lease.runId, now: now, atFront: true)
+            releaseLease(requestId)
+            enqueue(lease.item, now: now, atFront: true)
+            advance(runId: lease.runId, now: now)
         }
         pump(now: now, into: &effects)
         return effects
     }
 
-    /// The next time `tick` has work to do, if any: the earliest retry timer, lease deadline
-    /// or heartbeat expiry.
+    /// Carries out one due timer, unless its run moved on since it was armed.
+    mutating func fire(_ timer: Timer, now: Int64, into effects: inout Effects) {
+        guard var run = runs[timer.runId] else { return }
+        let index = timer.stepId.isEmpty ? nil : run.steps.firstIndex { $0.id == timer.stepId }
+        switch timer.kind {
+        case .retry:
+            guard run.nextAttemptAtMilliseconds == timer.dueMilliseconds else { return }
+            enqueue(.next(run.id), now: now, atFront: false)
+        case .stepRetry:
+            guard let index, run.steps[index].status == .pending,
+                run.steps[index].nextAttemptAtMilliseconds == timer.dueMilliseconds
+            else { return }
+            enqueue(WorkItem(runId: run.id, stepId: timer.stepId), now: now, atFront: false)
+        case .sleep, .waitTimeout:
+            let status: StepStatus = timer.kind == .sleep ? .sleeping : .waiting
+            guard let index, run.steps[index].status == status,
+                run.steps[index].dueAtMilliseconds == timer.dueMilliseconds
+            else { return }
+            if status == .waiting {
+                unindexWait(runId: run.id, stepId: timer.stepId, event: run.steps[index].waitEvent)
+            }
+            // A sleep returns nothing; a wait that timed out returns nil.
+            run.steps[index].status = .completed
+            run.steps[index].output = Array("null".utf8)
+            run.steps[index].endedAtMilliseconds = now
+            runs[run.id] = run
+            advance(runId: run.id, now: now)
+            effects.writes.append(.putRun(runs[run.id]!, stepIndices: [index], created: false))
+        case .startTimeout:
+            guard run.status == .queued, run.startedAtMilliseconds == 0 else { return }
+            end(
+                runId: run.id, status: .cancelled,
+                error: RunError(
+                    code: ErrorCode.runTimedOut.rawValue,
+                    message: "the run did not start within its timeouts.start of \(timer.dueMilliseconds - run.createdAtMilliseconds) ms"),
+                now: now, into: &effects)
+        case .finishTimeout:
+            end(
+                runId: run.id, status: .cancelled,
+                error: RunError(
+                    code: ErrorCode.runTimedOut.rawValue,
+                    message: "the run did not finish within its timeouts.finish"),
+                now: now, into: &effects)
+        }
+    }
+
+    /// The next time `tick` has work to do, if any: the earliest timer, lease deadline or
+    /// heartbeat expiry.
     public var nextDeadline: Int64? {
-        var next = delayed.min?.dueMilliseconds
+        var next = timers.min?.dueMilliseconds
         func consider(_ value: Int64) {
             next = next.map { min($0, value) } ?? value
         }
@@ -50,6 +94,6 @@ extension CoordinatorCore {
         return next
     }
 
-    /// The earliest retry timer only (cheap; for the I/O layer's timer).
-    public var nextRetryDeadline: Int64? { delayed.min?.dueMilliseconds }
+    /// The earliest timer only (cheap; for the I/O layer's timer).
+    public var nextTimerDeadline: Int64? { timers.min?.dueMilliseconds }
 }

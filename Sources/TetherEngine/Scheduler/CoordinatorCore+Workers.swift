@@ -53,9 +53,9 @@ extension CoordinatorCore {
             functions[function.id]?.connections.remove(connectionId)
         }
         for requestId in worker.inFlight.sorted().reversed() {
-            guard let lease = leases.removeValue(forKey: requestId) else { continue }
-            runLeases[lease.runId] = nil
-            enqueue(runId: lease.runId, now: now, atFront: true)
+            guard let lease = releaseLease(requestId) else { continue }
+            enqueue(lease.item, now: now, atFront: true)
+            advance(runId: lease.runId, now: now)
         }
         pump(now: now, into: &effects)
         return effects

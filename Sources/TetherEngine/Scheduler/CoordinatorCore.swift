@@ -33,20 +33,56 @@ public struct CoordinatorCore: Sendable {
         var connections: Set<String> = []
         /// Event triggers with their parsed match expressions.
         var eventTriggers: [(name: String, expression: Expression?)] = []
+        /// `cancelOn` entries with their parsed match expressions.
+        var cancelOn: [(event: String, expression: Expression?)] = []
+        /// The parsed idempotency key expression.
+        var idempotency: Expression?
+    }
+
+    /// Something to dispatch: a run to continue (`stepId` empty: replay to the next new step)
+    /// or one of its parallel steps to execute.
+    struct WorkItem: Hashable, Sendable {
+        var runId: String
+        var stepId: String
+
+        static func next(_ runId: String) -> WorkItem { WorkItem(runId: runId, stepId: "") }
     }
 
     struct Lease: Sendable {
-        var runId: String
+        var item: WorkItem
         var connectionId: String
         var deadlineMilliseconds: Int64
         var dispatchedAtMilliseconds: Int64
+        var runId: String { item.runId }
     }
 
-    struct DelayedRun: Comparable, Sendable {
+    /// A durable deadline kept in memory: every timer is derived from a stored run, so a
+    /// restart rebuilds them all. Entries are checked against the run when they fire, so a
+    /// stale one (the run moved on) is dropped.
+    struct Timer: Comparable, Sendable {
+        enum Kind: Int, Sendable {
+            /// The run's next dispatch after a failed attempt (`nextAttemptAtMilliseconds`).
+            case retry
+            /// A parallel step's next attempt.
+            case stepRetry
+            /// A `step.sleep` wakes.
+            case sleep
+            /// A `waitForEvent` times out.
+            case waitTimeout
+            /// The run's `timeouts.start`.
+            case startTimeout
+            /// The run's `timeouts.finish`.
+            case finishTimeout
+        }
+
         var dueMilliseconds: Int64
+        var kind: Kind
         var runId: String
+        var stepId: String = ""
+
         static func < (lhs: Self, rhs: Self) -> Bool {
-            (lhs.dueMilliseconds, lhs.runId) < (rhs.dueMilliseconds, rhs.runId)
+            (lhs.dueMilliseconds, lhs.kind.rawValue, lhs.runId, lhs.stepId)
+                < (rhs.dueMilliseconds, rhs.kind.rawValue, rhs.runId, rhs.stepId)
         }
     }
 
@@ -59,18 +95,24 @@ public struct CoordinatorCore: Sendable {
     public internal(set) var workers: [String: WorkerState] = [:]
     /// Runs that have not ended, by id.
     public internal(set) var runs: [String: RunRecord] = [:]
-    /// Ready runs per function, in order; entries of runs no longer ready are skipped lazily.
-    var queues: [String: Deque<String>] = [:]
-    /// Runs that are in a ready queue, with the time they entered it.
-    var readySince: [String: Int64] = [:]
+    /// Ready work per function, in order; entries no longer ready are skipped lazily.
+    var queues: [String: Deque<WorkItem>] = [:]
+    /// Work that is in a ready queue, with the time it entered it.
+    var readySince: [WorkItem: Int64] = [:]
     /// Functions with a non-empty ready queue, visited round-robin.
     var backlog: Deque<String> = []
     var inBacklog: Set<String> = []
-    /// Runs waiting for a retry time.
-    var delayed: Heap<DelayedRun> = []
+    /// Retry times, sleeps, wait timeouts and run timeouts.
+    var timers: Heap<Timer> = []
     var leases: [String: Lease] = [:]
-    /// Run id → the request id it is leased under.
-    var runLeases: [String: String] = [:]
+    /// Run id → the request ids it is leased under (several for parallel steps).
+    var runLeases: [String: Set<String>] = [:]
+    /// Work item → the request id it is leased under.
+    var leasedItems: [WorkItem: String] = [:]
+    /// Waits (`waitForEvent` and `cancelOn`) by event name.
+    var waitIndex: [String: WaitBucket] = [:]
+    /// Parsed expressions by source, shared by the waits that use them.
+    var expressionCache: [String: Expression] = [:]
     /// Recently accepted event ids and the runs they started, oldest first for eviction.
     var recentEvents: [String: [String]] = [:]
     var recentEventOrder: Deque<String> = []
@@ -105,15 +147,32 @@ public struct CoordinatorCore: Sendable {
     }
 
     /// Restores state read from the store at start: known functions and every run that had
-    /// not ended. Runs become ready at once (or at their retry time).
+    /// not ended, with their timers, waits and parallel steps. Work in flight when the
+    /// coordinator stopped becomes ready again without consuming an attempt; timers already
+    /// due fire on the first tick.
     public mutating func restore(functions definitions: [FunctionDefinition], runs active: [RunRecord], now: Int64) {
         for definition in definitions {
             install(definition)
         }
-        for var run in active.sorted(by: { $0.id < $1.id }) where !run.status.isTerminal {
-            if run.status != .queued { run.status = .running }
+        for run in active.sorted(by: { $0.id < $1.id }) where !run.status.isTerminal {
             runs[run.id] = run
-            schedule(runId: run.id, notBefore: run.nextAttemptAtMilliseconds, now: now)
+            armRunTimers(runs[run.id]!)
+            registerCancelOn(runId: run.id)
+            for step in run.steps {
+                switch step.status {
+                case .sleeping:
+                    timers.insert(Timer(dueMilliseconds: step.dueAtMilliseconds, kind: .sleep, runId: run.id, stepId: step.id))
+                case .waiting:
+                    indexWait(runId: run.id, step: step)
+                    if step.dueAtMilliseconds > 0 {
+                        timers.insert(
+                            Timer(dueMilliseconds: step.dueAtMilliseconds, kind: .waitTimeout, runId: run.id, stepId: step.id))
+                    }
+                case .retrying, .completed, .failed, .pending, .invoking:
+                    break
+                }
+            }
+            advance(runId: run.id, now: now)
         }
     }
 
@@ -129,6 +188,10 @@ public struct CoordinatorCore: Sendable {
             // (restored from an older store) matches on the name alone.
             return (name, source.flatMap { $0.isEmpty ? nil : try? Expression(parsing: $0) })
         }
+        functions[id]?.cancelOn = definition.cancelOn.map { entry in
+            (entry.event, entry.match.flatMap { try? Expression(parsing: $0) })
+        }
+        functions[id]?.idempotency = definition.idempotency.flatMap { try? Expression(parsing: $0) }
         for trigger in definition.triggers {
             guard case .event(let name, _) = trigger else { continue }
             if name.hasSuffix("/*") {

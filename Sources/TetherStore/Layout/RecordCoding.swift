@@ -44,6 +44,12 @@ enum RecordCoding {
         message.worker = step.worker
         message.startedAtUnixMs = step.startedAtMilliseconds
         message.endedAtUnixMs = step.endedAtMilliseconds
+        message.kind = step.kind == .run ? "" : step.kind.rawValue
+        message.dueAtUnixMs = step.dueAtMilliseconds
+        message.nextAttemptAtUnixMs = step.nextAttemptAtMilliseconds
+        message.waitEvent = step.waitEvent
+        message.waitMatch = step.waitMatch
+        message.childRunID = step.childRunId
         return message
     }
 
@@ -52,7 +58,9 @@ enum RecordCoding {
             id: message.id, status: StepStatus(rawValue: message.status) ?? .failed, attempts: Int(message.attempts),
             output: Array(message.output), error: message.hasError ? decode(message.error) : nil,
             worker: message.worker, startedAtMilliseconds: message.startedAtUnixMs,
-            endedAtMilliseconds: message.endedAtUnixMs)
+            endedAtMilliseconds: message.endedAtUnixMs, kind: StepKind(rawValue: message.kind) ?? .run,
+            dueAtMilliseconds: message.dueAtUnixMs, nextAttemptAtMilliseconds: message.nextAttemptAtUnixMs,
+            waitEvent: message.waitEvent, waitMatch: message.waitMatch, childRunId: message.childRunID)
     }
 
     static func encodeHeader(_ run: RunRecord) -> Tether_V1_StoredRun {
@@ -73,6 +81,8 @@ enum RecordCoding {
         message.stepCount = UInt32(clamping: run.steps.count)
         message.nextAttemptAtUnixMs = run.nextAttemptAtMilliseconds
         message.lastRequestID = run.lastRequestId
+        message.parentRunID = run.parentRunId
+        message.parentStepID = run.parentStepId
         return message
     }
 
@@ -86,7 +96,8 @@ enum RecordCoding {
             error: message.hasError ? decode(message.error) : nil, createdAtMilliseconds: message.createdAtUnixMs,
             startedAtMilliseconds: message.startedAtUnixMs, endedAtMilliseconds: message.endedAtUnixMs,
             attempt: Int(message.attempt), maxAttempts: Int(message.maxAttempts),
-            nextAttemptAtMilliseconds: message.nextAttemptAtUnixMs, steps: [], lastRequestId: message.lastRequestID)
+            nextAttemptAtMilliseconds: message.nextAttemptAtUnixMs, steps: [], lastRequestId: message.lastRequestID,
+            parentRunId: message.parentRunID, parentStepId: message.parentStepID)
     }
 
     static func encode(_ function: FunctionDefinition, updatedAt: Int64) -> Tether_V1_StoredFunction {

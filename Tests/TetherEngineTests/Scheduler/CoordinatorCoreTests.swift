@@ -179,7 +179,7 @@ struct CoordinatorCoreTests {
             outcome: .stepCompleted(StepCompletion(stepId: "a", output: Array("1".utf8))), now: h.now)
         #expect(other.messages.contains(.resultAck(connectionId: "c1", requestId: second.requestId, accepted: false)))
         #expect(h.core.runs[first.run.id]?.steps.count == 1)
-        #expect(h.core.runLeases[first.run.id] != second.requestId, "the run is dispatched again")
+        #expect(h.core.runLeases[first.run.id]?.contains(second.requestId) != true, "the run is dispatched again")
     }
 
     @Test("failed steps retry with backoff; after the last attempt the step is memoized as failed for the function to handle")
@@ -195,7 +195,7 @@ struct CoordinatorCoreTests {
                 outcome: .stepFailed(failure), now: h.now)
             if attempt < 3 {
                 #expect(CoreHarness.dispatches(effects).isEmpty, "no retry before the backoff")
-                let due = try #require(h.core.nextRetryDeadline)
+                let due = try #require(h.core.nextTimerDeadline)
                 #expect(due > h.now)
                 h.now = due
                 dispatch = try #require(CoreHarness.dispatches(h.core.tick(now: h.now)).first)
@@ -215,12 +215,21 @@ struct CoordinatorCoreTests {
         let effects = h.core.handleResult(
             connectionId: "c1", requestId: dispatch.requestId, runId: dispatch.run.id, outcome: .stepFailed(uncaught),
             now: h.now)
-        guard case .putRun(let run, _, false) = effects.writes.last else {
+        guard case .putRun(let run, _, false) = effects.writes.first else {
             Issue.record("expected a run write")
             return
         }
         #expect(run.status == .failed)
         #expect(run.error?.message == "card declined 3")
+        // The failure is announced for `onFailure` handlers.
+        guard case .putEvent(let failed, _, _) = effects.writes.last else {
+            Issue.record("expected the failure event")
+            return
+        }
+        #expect(failed.name == "tether/function.failed")
+        let data = try JSONValue(parsing: failed.data)
+        #expect(data["run_id"] == .string(run.id))
+        #expect(data["error"]?["message"] == .string("card declined 3"))
         #expect(run.steps.first?.status == .failed)
     }
 
@@ -435,8 +444,11 @@ struct RunLimitTests {
     }
 
     static func failure(_ effects: Effects) -> RunError? {
-        guard case .putRun(let run, _, _) = effects.writes.last, run.status == .failed else { return nil }
-        return run.error
+        // The run's own write; a failed run also emits `tether/function.failed` after it.
+        for case .putRun(let run, _, false) in effects.writes where run.status == .failed {
+            return run.error
+        }
+        return nil
     }
 
     @Test("a step output over the limit fails the run with output_too_large")
