@@ -2,40 +2,6 @@ import Testing
 
 @testable import TetherEngine
 
-/// Helpers to drive the core with a manual clock.
-struct CoreHarness {
-    var core: CoordinatorCore
-    var now: Int64 = 1_700_000_000_000
-
-    init(configuration: CoordinatorCore.Configuration = .init()) {
-        core = CoordinatorCore(configuration: configuration, seed: 42)
-    }
-
-    static func orderFunction(retries: Int = 4) -> FunctionDefinition {
-        FunctionDefinition(
-            app: "shop", slug: "process-order", name: "Process order",
-            triggers: [.event(name: "order/created", expression: nil)], retries: retries)
-    }
-
-    mutating func connect(_ connectionId: String, capacity: Int, functions: [FunctionDefinition] = [orderFunction()])
-        throws -> Effects
-    {
-        try core.register(
-            WorkerRegistration(
-                connectionId: connectionId, instanceId: "instance-\(connectionId)", app: "shop", appVersion: "1.0.0",
-                capacity: capacity, functions: functions), now: now)
-    }
-
-    mutating func send(_ count: Int, name: String = "order/created") -> (receipts: [EventReceipt], effects: Effects) {
-        let events = (0..<count).map { IncomingEvent(name: name, data: Array(#"{"n":\#($0)}"#.utf8)) }
-        return core.ingest(events, now: now)
-    }
-
-    static func dispatches(_ effects: Effects) -> [StepDispatch] {
-        effects.messages.compactMap { if case .dispatch(let d) = $0 { d } else { nil } }
-    }
-}
-
 @Suite("Coordinator core")
 struct CoordinatorCoreTests {
     @Test("an event starts a run and dispatches it to the worker")
