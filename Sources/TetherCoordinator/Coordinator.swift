@@ -95,10 +95,12 @@ public final class Coordinator: Service, Sendable {
         }
         defer { store.close() }
 
-        let (functions, runs) = try await threadPool.runIfActive { (try store.loadFunctions(), try store.loadActiveRuns()) }
+        let (functions, runs, cronTicks) = try await threadPool.runIfActive {
+            (try store.loadFunctions(), try store.loadActiveRuns(), try store.loadCronTicks())
+        }
         var core = CoordinatorCore(
             configuration: .init(limits: configuration.limits, timing: configuration.timing, retry: configuration.retry))
-        core.restore(functions: functions, runs: runs, now: WallClock.nowMilliseconds())
+        core.restore(functions: functions, runs: runs, cronTicks: cronTicks, now: WallClock.nowMilliseconds())
         logger.info(
             "store opened",
             metadata: [

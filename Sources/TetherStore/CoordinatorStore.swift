@@ -69,6 +69,9 @@ public final class CoordinatorStore: Sendable {
                 }
             case .putFunction(let function, let updatedAt):
                 batch.put(KeyLayout.function(function.id), serialize(RecordCoding.encode(function, updatedAt: updatedAt)))
+            case .putCronTick(let key, let firedAt):
+                let value = UInt64(bitPattern: firedAt)
+                batch.put(KeyLayout.cronTick(key), (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) })
             }
         }
         return batch
@@ -94,6 +97,19 @@ public final class CoordinatorStore: Sendable {
             return true
         }
         return functions
+    }
+
+    /// The last tick each cron trigger fired, by trigger key.
+    public func loadCronTicks() throws -> [String: Int64] {
+        var ticks: [String: Int64] = [:]
+        let prefixLength = KeyLayout.prefix(.cronTick).count
+        try db.forEach(prefix: KeyLayout.prefix(.cronTick)) { key, value in
+            guard value.count == 8 else { return true }
+            let raw = value.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            ticks[KeyLayout.id(of: key, droppingPrefix: prefixLength)] = Int64(bitPattern: raw)
+            return true
+        }
+        return ticks
     }
 
     /// Every run that has not ended, complete with events and steps, oldest first.

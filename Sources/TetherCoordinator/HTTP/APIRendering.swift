@@ -41,12 +41,32 @@ enum APIRendering {
     }
 
     static func step(_ step: StepRecord) -> JSONValue {
-        [
-            "id": .string(step.id), "status": .string(step.status.rawValue), "attempts": .int(Int64(step.attempts)),
+        // A parallel step that failed and will run again reads as retrying, like any other.
+        let status = step.status == .pending && step.attempts > 0 ? StepStatus.retrying : step.status
+        var object: [String: JSONValue] = [
+            "id": .string(step.id), "kind": .string(step.kind.rawValue), "status": .string(status.rawValue),
+            "attempts": .int(Int64(step.attempts)),
             "output": step.status == .completed ? json(step.output) : .null, "error": error(step.error),
             "worker": step.worker.isEmpty ? .null : .string(step.worker),
             "startedAt": timestamp(step.startedAtMilliseconds), "endedAt": timestamp(step.endedAtMilliseconds),
         ]
+        switch step.kind {
+        case .sleep:
+            object["wakeAt"] = timestamp(step.dueAtMilliseconds)
+        case .waitForEvent:
+            object["waitFor"] = [
+                "event": .string(step.waitEvent), "match": step.waitMatch.isEmpty ? .null : .string(step.waitMatch),
+                "timeoutAt": timestamp(step.dueAtMilliseconds),
+            ]
+        case .invoke:
+            object["childRun"] = step.childRunId.isEmpty ? .null : .string(step.childRunId)
+        case .run, .sendEvent:
+            break
+        }
+        if step.nextAttemptAtMilliseconds > 0, step.status == .pending {
+            object["nextAttemptAt"] = timestamp(step.nextAttemptAtMilliseconds)
+        }
+        return .object(object)
     }
 
     /// A run in a listing: no steps, no event data.
@@ -67,7 +87,29 @@ enum APIRendering {
         object["output"] = run.status == .completed ? json(run.output) : .null
         object["attempt"] = .int(Int64(run.attempt))
         object["steps"] = .array(run.steps.map(step))
+        if !run.parentRunId.isEmpty {
+            object["parent"] = ["run": .string(run.parentRunId), "step": .string(run.parentStepId)]
+        }
         return .object(object)
+    }
+
+    /// A function's configuration (`GET /v1/functions`).
+    static func config(_ definition: FunctionDefinition) -> JSONValue {
+        var config: [String: JSONValue] = ["retries": .int(Int64(definition.retries))]
+        if !definition.cancelOn.isEmpty {
+            config["cancelOn"] = .array(
+                definition.cancelOn.map { ["event": .string($0.event), "match": $0.match.map(JSONValue.string) ?? .null] })
+        }
+        if definition.timeoutStartMilliseconds > 0 || definition.timeoutFinishMilliseconds > 0 {
+            config["timeouts"] = [
+                "startMs": definition.timeoutStartMilliseconds > 0 ? .int(definition.timeoutStartMilliseconds) : .null,
+                "finishMs": definition.timeoutFinishMilliseconds > 0 ? .int(definition.timeoutFinishMilliseconds) : .null,
+            ]
+        }
+        if let idempotency = definition.idempotency {
+            config["idempotency"] = .string(idempotency)
+        }
+        return .object(config)
     }
 
     static func trigger(_ trigger: TriggerDefinition) -> JSONValue {

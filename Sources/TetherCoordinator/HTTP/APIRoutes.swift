@@ -159,7 +159,7 @@ struct APIRoutes: Sendable {
             [
                 "id": .string(definition.id), "app": .string(definition.app), "slug": .string(definition.slug),
                 "name": .string(definition.name), "triggers": .array(definition.triggers.map(APIRendering.trigger)),
-                "config": ["retries": .int(Int64(definition.retries))],
+                "config": APIRendering.config(definition),
                 "workers": .array(workers.map { ["connectionId": .string($0.0), "instanceId": .string($0.1)] }),
             ]
         }

@@ -32,6 +32,10 @@ extension CoordinatorCore {
 
     /// Carries out one due timer, unless its run moved on since it was armed.
     mutating func fire(_ timer: Timer, now: Int64, into effects: inout Effects) {
+        if timer.kind == .cron {
+            fireCron(timer, now: now, into: &effects)
+            return
+        }
         guard var run = runs[timer.runId] else { return }
         let index = timer.stepId.isEmpty ? nil : run.steps.firstIndex { $0.id == timer.stepId }
         switch timer.kind {
@@ -73,6 +77,8 @@ extension CoordinatorCore {
                     code: ErrorCode.runTimedOut.rawValue,
                     message: "the run did not finish within its timeouts.finish"),
                 now: now, into: &effects)
+        case .cron:
+            break  // handled above
         }
     }
 

@@ -33,7 +33,7 @@ extension CoordinatorCore {
         for function in registration.functions {
             if functions[function.id]?.definition != function {
                 effects.writes.append(.putFunction(function, updatedAtMilliseconds: now))
-                install(function)
+                install(function, now: now)
             }
             functions[function.id]?.connections.insert(registration.connectionId)
         }

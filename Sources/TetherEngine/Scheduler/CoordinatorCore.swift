@@ -73,6 +73,8 @@ public struct CoordinatorCore: Sendable {
             case startTimeout
             /// The run's `timeouts.finish`.
             case finishTimeout
+            /// A cron trigger's tick: `runId` holds the function id, `stepId` the trigger's key.
+            case cron
         }
 
         var dueMilliseconds: Int64
@@ -113,6 +115,10 @@ public struct CoordinatorCore: Sendable {
     var waitIndex: [String: WaitBucket] = [:]
     /// Parsed expressions by source, shared by the waits that use them.
     var expressionCache: [String: Expression] = [:]
+    /// Cron triggers by key (see `cronKey`), the tick each last fired, and its next tick.
+    var cronSchedules: [String: CronSchedule] = [:]
+    var cronFired: [String: Int64] = [:]
+    var cronNext: [String: Int64] = [:]
     /// Recently accepted event ids and the runs they started, oldest first for eviction.
     var recentEvents: [String: [String]] = [:]
     var recentEventOrder: Deque<String> = []
@@ -150,9 +156,12 @@ public struct CoordinatorCore: Sendable {
     /// not ended, with their timers, waits and parallel steps. Work in flight when the
     /// coordinator stopped becomes ready again without consuming an attempt; timers already
     /// due fire on the first tick.
-    public mutating func restore(functions definitions: [FunctionDefinition], runs active: [RunRecord], now: Int64) {
+    public mutating func restore(
+        functions definitions: [FunctionDefinition], runs active: [RunRecord], cronTicks: [String: Int64] = [:], now: Int64
+    ) {
+        cronFired = cronTicks
         for definition in definitions {
-            install(definition)
+            install(definition, now: now)
         }
         for run in active.sorted(by: { $0.id < $1.id }) where !run.status.isTerminal {
             runs[run.id] = run
@@ -176,7 +185,7 @@ public struct CoordinatorCore: Sendable {
         }
     }
 
-    mutating func install(_ definition: FunctionDefinition) {
+    mutating func install(_ definition: FunctionDefinition, now: Int64) {
         let id = definition.id
         if let old = functions[id]?.definition {
             for trigger in old.triggers { unindex(trigger, functionId: id) }
@@ -192,6 +201,7 @@ public struct CoordinatorCore: Sendable {
             (entry.event, entry.match.flatMap { try? Expression(parsing: $0) })
         }
         functions[id]?.idempotency = definition.idempotency.flatMap { try? Expression(parsing: $0) }
+        armCron(definition, now: now)
         for trigger in definition.triggers {
             guard case .event(let name, _) = trigger else { continue }
             if name.hasSuffix("/*") {

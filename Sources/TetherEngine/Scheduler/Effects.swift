@@ -7,6 +7,9 @@ public enum StoreMutation: Sendable, Equatable {
     case putRun(RunRecord, stepIndices: [Int], created: Bool)
     /// A function definition registered (or changed) by a worker.
     case putFunction(FunctionDefinition, updatedAtMilliseconds: Int64)
+    /// A cron trigger (by key) fired its tick at `firedAtMilliseconds`: written with the run
+    /// it started, so a tick fires once even across restarts.
+    case putCronTick(key: String, firedAtMilliseconds: Int64)
 }
 
 /// A message for one worker connection.

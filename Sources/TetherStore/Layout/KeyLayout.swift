@@ -18,6 +18,8 @@ public enum KeyKind: UInt8, Sendable, CaseIterable {
     case functionRun = 0x23
     /// `function` + function id → `StoredFunction`.
     case function = 0x30
+    /// `cronTick` + trigger key (function id, schedule, time zone) → u64 BE: the last tick fired.
+    case cronTick = 0x31
 }
 
 /// Builds and parses the coordinator's keys.
@@ -39,6 +41,7 @@ public enum KeyLayout {
     static func run(_ id: String) -> [UInt8] { key(.run, id) }
     static func activeRun(_ id: String) -> [UInt8] { key(.activeRun, id) }
     static func function(_ id: String) -> [UInt8] { key(.function, id) }
+    static func cronTick(_ key: String) -> [UInt8] { Self.key(.cronTick, key) }
 
     static func stepPrefix(runId: String) -> [UInt8] {
         var key = Self.key(.step, runId)

@@ -1,0 +1,80 @@
+import Foundation
+
+extension CoordinatorCore {
+    /// The event a cron trigger starts its run with.
+    public static let cronEvent = "tether/cron"
+
+    /// The key of one cron trigger of a function: `functionId` NUL `schedule` NUL `timeZone`.
+    static func cronKey(functionId: String, schedule: String, timeZone: String) -> String {
+        "\(functionId)\u{0}\(schedule)\u{0}\(timeZone)"
+    }
+
+    /// Arms the cron triggers of a function just installed (or changed).
+    ///
+    /// A trigger that fired before resumes after its last tick: if ticks were missed while the
+    /// coordinator was down, the latest of them fires once, at once. A new trigger starts from
+    /// `now`.
+    mutating func armCron(_ definition: FunctionDefinition, now: Int64) {
+        let prefix = definition.id + "\u{0}"
+        for key in cronSchedules.keys where key.hasPrefix(prefix) {
+            cronSchedules[key] = nil
+            cronNext[key] = nil
+        }
+        for trigger in definition.triggers {
+            guard case .cron(let expression, let timeZone) = trigger,
+                let schedule = try? CronSchedule(parsing: expression, timeZone: timeZone.isEmpty ? nil : timeZone)
+            else { continue }
+            let key = Self.cronKey(functionId: definition.id, schedule: expression, timeZone: timeZone)
+            cronSchedules[key] = schedule
+            var due: Int64?
+            if let last = cronFired[key] {
+                // The latest tick not after now that has not fired yet, if any.
+                var tick = Self.cronTick(schedule, after: last)
+                var missed: Int64?
+                var steps = 0
+                while let current = tick, current <= now, steps < 100_000 {
+                    missed = current
+                    tick = Self.cronTick(schedule, after: current)
+                    steps += 1
+                }
+                due = missed ?? tick
+            } else {
+                due = Self.cronTick(schedule, after: now)
+            }
+            guard let due else { continue }
+            cronNext[key] = due
+            timers.insert(Timer(dueMilliseconds: due, kind: .cron, runId: definition.id, stepId: key))
+        }
+    }
+
+    static func cronTick(_ schedule: CronSchedule, after milliseconds: Int64) -> Int64? {
+        schedule.next(after: Date(timeIntervalSince1970: Double(milliseconds) / 1_000)).map {
+            Int64(($0.timeIntervalSince1970 * 1_000).rounded())
+        }
+    }
+
+    /// A cron tick came due: start one run, record the tick in the same write, arm the next.
+    mutating func fireCron(_ timer: Timer, now: Int64, into effects: inout Effects) {
+        let key = timer.stepId
+        guard cronNext[key] == timer.dueMilliseconds, let schedule = cronSchedules[key],
+            let definition = functions[timer.runId]?.definition
+        else { return }
+        let parts = key.split(separator: "\u{0}", omittingEmptySubsequences: false)
+        let data: JSONValue = [
+            "cron": .string(parts.count > 1 ? String(parts[1]) : schedule.expression),
+            "timezone": .string(schedule.timeZone.identifier), "scheduledAt": .int(timer.dueMilliseconds),
+        ]
+        let event = EventRecord(
+            id: ids.next(nowMilliseconds: now), name: Self.cronEvent, data: data.serialized(),
+            timestampMilliseconds: timer.dueMilliseconds)
+        let run = startRun(of: definition, events: [event], now: now, into: &effects)
+        effects.writes.append(.putEvent(event, runIds: [run.id], receivedAtMilliseconds: now))
+        effects.writes.append(.putCronTick(key: key, firedAtMilliseconds: timer.dueMilliseconds))
+        cronFired[key] = timer.dueMilliseconds
+        cronNext[key] = nil
+        if let next = Self.cronTick(schedule, after: max(timer.dueMilliseconds, now)) {
+            cronNext[key] = next
+            timers.insert(Timer(dueMilliseconds: next, kind: .cron, runId: timer.runId, stepId: key))
+        }
+    }
+}
