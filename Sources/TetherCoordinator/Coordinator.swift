@@ -95,12 +95,16 @@ public final class Coordinator: Service, Sendable {
         }
         defer { store.close() }
 
-        let (functions, runs, cronTicks) = try await threadPool.runIfActive {
-            (try store.loadFunctions(), try store.loadActiveRuns(), try store.loadCronTicks())
+        let (functions, runs, cronTicks, idempotencyKeys) = try await threadPool.runIfActive {
+            (
+                try store.loadFunctions(), try store.loadActiveRuns(), try store.loadCronTicks(),
+                try store.loadIdempotencyKeys()
+            )
         }
         var core = CoordinatorCore(
             configuration: .init(limits: configuration.limits, timing: configuration.timing, retry: configuration.retry))
-        core.restore(functions: functions, runs: runs, cronTicks: cronTicks, now: WallClock.nowMilliseconds())
+        core.restore(functions: functions, runs: runs, cronTicks: cronTicks, idempotencyKeys: idempotencyKeys,
+            now: WallClock.nowMilliseconds())
         logger.info(
             "store opened",
             metadata: [

@@ -25,6 +25,8 @@ public struct Limits: Sendable, Equatable {
     public var maxIdentifierBytes: Int = 256
     /// Longest durable timer: `step.sleep`, a `waitForEvent` timeout (a year).
     public var maxSleepMilliseconds: Int64 = 366 * 24 * 3_600_000
+    /// How long an event `id` and a function's idempotency key dedupe (24 h).
+    public var idempotencyWindowMilliseconds: Int64 = 24 * 3_600_000
     /// Most events one `step.sendEvent` may send.
     public var maxEventsPerSend: Int = 1_000
 

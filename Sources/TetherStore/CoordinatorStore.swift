@@ -70,8 +70,11 @@ public final class CoordinatorStore: Sendable {
             case .putFunction(let function, let updatedAt):
                 batch.put(KeyLayout.function(function.id), serialize(RecordCoding.encode(function, updatedAt: updatedAt)))
             case .putCronTick(let key, let firedAt):
-                let value = UInt64(bitPattern: firedAt)
-                batch.put(KeyLayout.cronTick(key), (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) })
+                batch.put(KeyLayout.cronTick(key), bigEndian(firedAt))
+            case .putIdempotencyKey(let key, let at):
+                batch.put(KeyLayout.idempotencyKey(key), bigEndian(at))
+            case .deleteIdempotencyKey(let key):
+                batch.delete(KeyLayout.idempotencyKey(key))
             }
         }
         return batch
@@ -101,15 +104,30 @@ public final class CoordinatorStore: Sendable {
 
     /// The last tick each cron trigger fired, by trigger key.
     public func loadCronTicks() throws -> [String: Int64] {
-        var ticks: [String: Int64] = [:]
-        let prefixLength = KeyLayout.prefix(.cronTick).count
-        try db.forEach(prefix: KeyLayout.prefix(.cronTick)) { key, value in
+        try loadTimes(.cronTick)
+    }
+
+    /// Idempotency keys with the time their run started (expired ones included: the
+    /// coordinator deletes them on its first tick).
+    public func loadIdempotencyKeys() throws -> [String: Int64] {
+        try loadTimes(.idempotencyKey)
+    }
+
+    private func loadTimes(_ kind: KeyKind) throws -> [String: Int64] {
+        var times: [String: Int64] = [:]
+        let prefixLength = KeyLayout.prefix(kind).count
+        try db.forEach(prefix: KeyLayout.prefix(kind)) { key, value in
             guard value.count == 8 else { return true }
             let raw = value.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-            ticks[KeyLayout.id(of: key, droppingPrefix: prefixLength)] = Int64(bitPattern: raw)
+            times[KeyLayout.id(of: key, droppingPrefix: prefixLength)] = Int64(bitPattern: raw)
             return true
         }
-        return ticks
+        return times
+    }
+
+    private static func bigEndian(_ time: Int64) -> [UInt8] {
+        let value = UInt64(bitPattern: time)
+        return (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) }
     }
 
     /// Every run that has not ended, complete with events and steps, oldest first.
@@ -149,10 +167,10 @@ public final class CoordinatorStore: Sendable {
     }
 
     /// An accepted event and the runs it started.
-    public func event(id: String) throws -> (event: EventRecord, runIds: [String])? {
+    public func event(id: String) throws -> (event: EventRecord, runIds: [String], receivedAtMilliseconds: Int64)? {
         guard let bytes = try db.get(KeyLayout.event(id)) else { return nil }
         let stored = try Tether_V1_StoredEvent(serializedBytes: bytes)
-        return (RecordCoding.decode(stored.event), stored.runIds)
+        return (RecordCoding.decode(stored.event), stored.runIds, stored.receivedAtUnixMs)
     }
 
     /// One page of runs, newest first, optionally of one function and one status.

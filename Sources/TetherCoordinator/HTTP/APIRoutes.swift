@@ -37,16 +37,18 @@ struct APIRoutes: Sendable {
         let events = try EventParsing.parse(body, limits: configuration.limits)
         // Ids sent before: first the recent ones in memory, then the store (outside the loop).
         let withIds = events.compactMap(\.id)
-        var known: [String: [String]] = [:]
+        var known: [String: KnownEvent] = [:]
         if !withIds.isEmpty {
             let runtime = self.runtime
             let recent = try await runtime.loop.submit { runtime.recentEvents(withIds) }.get()
             let unknown = withIds.filter { recent[$0] == nil }
             let store = self.store
             known = try await threadPool.runIfActive {
-                var found: [String: [String]] = [:]
+                var found: [String: KnownEvent] = [:]
                 for id in unknown {
-                    if let stored = try store.event(id: id) { found[id] = stored.runIds }
+                    if let stored = try store.event(id: id) {
+                        found[id] = KnownEvent(runIds: stored.runIds, receivedAtMilliseconds: stored.receivedAtMilliseconds)
+                    }
                 }
                 return found
             }

@@ -160,7 +160,7 @@ final class CoordinatorRuntime: @unchecked Sendable {
 
     /// Accepts events; `completion` runs on the loop once they are durable.
     func ingest(
-        _ events: [IncomingEvent], known: [String: [String]],
+        _ events: [IncomingEvent], known: [String: KnownEvent],
         completion: @escaping (Result<[EventReceipt], TetherError>) -> Void
     ) {
         loop.preconditionInEventLoop()
@@ -180,9 +180,10 @@ final class CoordinatorRuntime: @unchecked Sendable {
 
     /// Ids among `ids` already accepted recently (in memory).
     func recentEvents(_ ids: [String]) -> [String: [String]] {
+        let now = WallClock.nowMilliseconds()
         var found: [String: [String]] = [:]
         for id in ids {
-            if let runs = core.recentEventRuns(id) { found[id] = runs }
+            if let runs = core.recentEventRuns(id, now: now) { found[id] = runs }
         }
         return found
     }

@@ -36,6 +36,17 @@ public struct IncomingEvent: Sendable, Equatable {
     }
 }
 
+/// An event id the store already holds: the runs it started and when it was accepted.
+public struct KnownEvent: Sendable, Equatable {
+    public var runIds: [String]
+    public var receivedAtMilliseconds: Int64
+
+    public init(runIds: [String], receivedAtMilliseconds: Int64) {
+        self.runIds = runIds
+        self.receivedAtMilliseconds = receivedAtMilliseconds
+    }
+}
+
 /// What the coordinator did with one sent event.
 public struct EventReceipt: Sendable, Equatable {
     public var eventId: String

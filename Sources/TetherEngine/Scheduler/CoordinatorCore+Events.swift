@@ -1,24 +1,30 @@
 extension CoordinatorCore {
     /// The event ids already accepted among `ids`, with the runs they started; the I/O layer
     /// looks up the others in the store.
-    public func recentEventRuns(_ id: String) -> [String]? {
-        recentEvents[id]
+    public func recentEventRuns(_ id: String, now: Int64) -> [String]? {
+        guard let recent = recentEvents[id], now - recent.receivedAtMilliseconds < configuration.limits.idempotencyWindowMilliseconds
+        else { return nil }
+        return recent.runIds
     }
 
     /// Accepts events: each one starts a run of every function whose trigger matches it.
     ///
-    /// `known` holds events whose id the store already has (from an earlier send): they are
-    /// answered with their original runs and start nothing.
+    /// `known` holds events whose id the store already has (from an earlier send): within the
+    /// idempotency window (24 h) they are answered with their original runs and start nothing;
+    /// after it, the event is accepted as new under a fresh id (the old one keeps its id).
     public mutating func ingest(
-        _ incoming: [IncomingEvent], known: [String: [String]] = [:], now: Int64
+        _ incoming: [IncomingEvent], known: [String: KnownEvent] = [:], now: Int64
     ) -> (receipts: [EventReceipt], effects: Effects) {
         var effects = Effects()
         var receipts: [EventReceipt] = []
         receipts.reserveCapacity(incoming.count)
-        for event in incoming {
-            if let id = event.id, let runIds = recentEvents[id] ?? known[id] {
-                receipts.append(EventReceipt(eventId: id, runIds: runIds, duplicate: true))
-                continue
+        for var event in incoming {
+            if let id = event.id, recentEvents[id] == nil, let stored = known[id] {
+                if now - stored.receivedAtMilliseconds < configuration.limits.idempotencyWindowMilliseconds {
+                    receipts.append(EventReceipt(eventId: id, runIds: stored.runIds, duplicate: true))
+                    continue
+                }
+                event.id = nil  // the id's window has passed: a new event, with a new id
             }
             receipts.append(accept(event, now: now, into: &effects))
         }
@@ -30,8 +36,12 @@ extension CoordinatorCore {
     /// run of every function whose trigger matches it. Events sent by steps and emitted by the
     /// coordinator come through here too.
     mutating func accept(_ event: IncomingEvent, now: Int64, into effects: inout Effects) -> EventReceipt {
-        if let id = event.id, let runIds = recentEvents[id] {
-            return EventReceipt(eventId: id, runIds: runIds, duplicate: true)
+        var event = event
+        if let id = event.id, let recent = recentEvents[id] {
+            if now - recent.receivedAtMilliseconds < configuration.limits.idempotencyWindowMilliseconds {
+                return EventReceipt(eventId: id, runIds: recent.runIds, duplicate: true)
+            }
+            event.id = nil  // the id's window has passed: a new event, with a new id
         }
         let id = event.id ?? ids.next(nowMilliseconds: now)
         let record = EventRecord(
@@ -45,10 +55,18 @@ extension CoordinatorCore {
             guard let entry = functions[functionId], triggers(of: entry, match: record, document: &document) else {
                 continue
             }
+            if let key = idempotencyKey(of: entry, for: document ?? Self.document(of: record)) {
+                if let at = idempotencyKeys[key], now - at < configuration.limits.idempotencyWindowMilliseconds {
+                    continue  // this key already ran within the window
+                }
+                idempotencyKeys[key] = now
+                idempotencyOrder.append((key, now))
+                effects.writes.append(.putIdempotencyKey(key: key, atMilliseconds: now))
+            }
             runIds.append(startRun(of: entry.definition, events: [record], now: now, into: &effects).id)
         }
         effects.writes.append(.putEvent(record, runIds: runIds, receivedAtMilliseconds: now))
-        remember(eventId: id, runIds: runIds)
+        remember(eventId: id, runIds: runIds, now: now)
         return EventReceipt(eventId: id, runIds: runIds)
     }
 
@@ -103,9 +121,30 @@ extension CoordinatorCore {
         ]
     }
 
-    mutating func remember(eventId: String, runIds: [String]) {
+    /// The idempotency key of a run of `entry` for an event, or nil when the function has
+    /// none or the key's value is `null` (such runs are not deduplicated).
+    func idempotencyKey(of entry: FunctionEntry, for event: JSONValue) -> String? {
+        guard let expression = entry.idempotency else { return nil }
+        let value = expression.evaluate(event: event)
+        if value.isNull { return nil }
+        return entry.definition.id + "\u{0}" + String(decoding: value.serialized(), as: UTF8.self)
+    }
+
+    /// Forgets idempotency keys older than the window, in memory and in the store.
+    mutating func expireIdempotencyKeys(now: Int64, into effects: inout Effects) {
+        let window = configuration.limits.idempotencyWindowMilliseconds
+        while let oldest = idempotencyOrder.first, now - oldest.at >= window {
+            idempotencyOrder.removeFirst()
+            guard idempotencyKeys[oldest.key] == oldest.at else { continue }
+            idempotencyKeys[oldest.key] = nil
+            effects.writes.append(.deleteIdempotencyKey(key: oldest.key))
+        }
+    }
+
+    mutating func remember(eventId: String, runIds: [String], now: Int64) {
         guard configuration.recentEventIdCapacity > 0 else { return }
-        if recentEvents.updateValue(runIds, forKey: eventId) == nil {
+        let known = KnownEvent(runIds: runIds, receivedAtMilliseconds: now)
+        if recentEvents.updateValue(known, forKey: eventId) == nil {
             recentEventOrder.append(eventId)
         }
         while recentEventOrder.count > configuration.recentEventIdCapacity, let oldest = recentEventOrder.popFirst() {

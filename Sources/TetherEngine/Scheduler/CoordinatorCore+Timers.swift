@@ -8,6 +8,7 @@ extension CoordinatorCore {
             _ = timers.removeMin()
             fire(top, now: now, into: &effects)
         }
+        expireIdempotencyKeys(now: now, into: &effects)
 
         let timing = configuration.timing
         let silence = Int64(timing.heartbeatIntervalMilliseconds * timing.missedHeartbeatsBeforeDead)

@@ -120,8 +120,12 @@ public struct CoordinatorCore: Sendable {
     var cronFired: [String: Int64] = [:]
     var cronNext: [String: Int64] = [:]
     /// Recently accepted event ids and the runs they started, oldest first for eviction.
-    var recentEvents: [String: [String]] = [:]
+    var recentEvents: [String: KnownEvent] = [:]
     var recentEventOrder: Deque<String> = []
+    /// Idempotency keys (function id NUL key value) → when their run started; oldest first
+    /// in `idempotencyOrder` for expiry.
+    var idempotencyKeys: [String: Int64] = [:]
+    var idempotencyOrder: Deque<(key: String, at: Int64)> = []
     var ids: IDGenerator
     var random: SplitMix64
 
@@ -157,9 +161,14 @@ public struct CoordinatorCore: Sendable {
     /// coordinator stopped becomes ready again without consuming an attempt; timers already
     /// due fire on the first tick.
     public mutating func restore(
-        functions definitions: [FunctionDefinition], runs active: [RunRecord], cronTicks: [String: Int64] = [:], now: Int64
+        functions definitions: [FunctionDefinition], runs active: [RunRecord], cronTicks: [String: Int64] = [:],
+        idempotencyKeys keys: [String: Int64] = [:], now: Int64
     ) {
         cronFired = cronTicks
+        for (key, at) in keys.sorted(by: { ($0.value, $0.key) < ($1.value, $1.key) }) {
+            idempotencyKeys[key] = at
+            idempotencyOrder.append((key, at))
+        }
         for definition in definitions {
             install(definition, now: now)
         }

@@ -10,6 +10,10 @@ public enum StoreMutation: Sendable, Equatable {
     /// A cron trigger (by key) fired its tick at `firedAtMilliseconds`: written with the run
     /// it started, so a tick fires once even across restarts.
     case putCronTick(key: String, firedAtMilliseconds: Int64)
+    /// A function's idempotency key (function id NUL value) started a run at `atMilliseconds`.
+    case putIdempotencyKey(key: String, atMilliseconds: Int64)
+    /// An idempotency key whose window has passed.
+    case deleteIdempotencyKey(key: String)
 }
 
 /// A message for one worker connection.

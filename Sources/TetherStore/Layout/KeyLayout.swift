@@ -20,6 +20,8 @@ public enum KeyKind: UInt8, Sendable, CaseIterable {
     case function = 0x30
     /// `cronTick` + trigger key (function id, schedule, time zone) → u64 BE: the last tick fired.
     case cronTick = 0x31
+    /// `idempotencyKey` + function id NUL key value → u64 BE: when its run started (24 h window).
+    case idempotencyKey = 0x32
 }
 
 /// Builds and parses the coordinator's keys.
@@ -42,6 +44,7 @@ public enum KeyLayout {
     static func activeRun(_ id: String) -> [UInt8] { key(.activeRun, id) }
     static func function(_ id: String) -> [UInt8] { key(.function, id) }
     static func cronTick(_ key: String) -> [UInt8] { Self.key(.cronTick, key) }
+    static func idempotencyKey(_ key: String) -> [UInt8] { Self.key(.idempotencyKey, key) }
 
     static func stepPrefix(runId: String) -> [UInt8] {
         var key = Self.key(.step, runId)
