@@ -156,12 +156,25 @@ struct RunsCommand: AsyncParsableCommand {
             }
             let steps = run["steps"]?.arrayValue ?? []
             print("\nsteps (\(steps.count)):")
-            print("  " + pad("STEP", 24) + pad("STATUS", 10) + pad("ATTEMPTS", 10) + pad("WORKER", 28) + "DURATION")
+            print(
+                "  " + pad("STEP", 24) + pad("KIND", 14) + pad("STATUS", 10) + pad("ATTEMPTS", 10) + pad("WORKER", 28)
+                    + "DURATION")
             for step in steps {
                 print(
-                    "  " + pad(step["id"]?.stringValue ?? "", 24) + pad(step["status"]?.stringValue ?? "", 10)
-                        + pad(String(step["attempts"]?.int64Value ?? 0), 10) + pad(step["worker"]?.stringValue ?? "-", 28)
+                    "  " + pad(step["id"]?.stringValue ?? "", 24) + pad(step["kind"]?.stringValue ?? "run", 14)
+                        + pad(step["status"]?.stringValue ?? "", 10) + pad(String(step["attempts"]?.int64Value ?? 0), 10)
+                        + pad(step["worker"]?.stringValue ?? "-", 28)
                         + duration(step["startedAt"]?.stringValue, step["endedAt"]?.stringValue))
+                if let wake = step["wakeAt"]?.stringValue {
+                    print("      wakes at \(wake)")
+                }
+                if let wait = step["waitFor"], !wait.isNull {
+                    let match = wait["match"]?.stringValue.map { " matching \($0)" } ?? ""
+                    print("      waits for '\(wait["event"]?.stringValue ?? "")'\(match) until \(wait["timeoutAt"]?.stringValue ?? "-")")
+                }
+                if let child = step["childRun"]?.stringValue {
+                    print("      invoked run \(child)")
+                }
                 if let error = step["error"], !error.isNull {
                     print("      error: \(error["message"]?.stringValue ?? "")")
                 }
