@@ -61,11 +61,14 @@ extension CoordinatorCore {
     /// `step.invoke` resolves its parent's step; a failed run emits `tether/function.failed`.
     mutating func finish(_ run: RunRecord, changedSteps: [Int], now: Int64, into effects: inout Effects) {
         runs[run.id] = nil
-        for item in readySince.keys where item.runId == run.id {
-            readySince[item] = nil
-        }
-        for step in run.steps where step.status == .waiting {
-            unindexWait(runId: run.id, stepId: step.id, event: step.waitEvent)
+        // Queue entries of the run are dropped when they reach the head of their queue.
+        readySince[.next(run.id)] = nil
+        for step in run.steps {
+            switch step.status {
+            case .waiting: unindexWait(runId: run.id, stepId: step.id, event: step.waitEvent)
+            case .pending: readySince[WorkItem(runId: run.id, stepId: step.id)] = nil
+            case .completed, .failed, .retrying, .sleeping, .invoking: break
+            }
         }
         unregisterCancelOn(runId: run.id, functionId: run.functionId)
         effects.writes.append(.putRun(run, stepIndices: changedSteps, created: false))
