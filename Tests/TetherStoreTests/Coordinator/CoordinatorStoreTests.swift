@@ -24,6 +24,50 @@ struct CoordinatorStoreTests {
         try await store.writer.write(CoordinatorStore.batch(for: mutations))
     }
 
+    @Test("durable primitives round-trip: step kinds, timers, waits, invokes, cron ticks, idempotency keys")
+    func primitivesRoundTrip() async throws {
+        try await withTemporaryDirectory { directory in
+            var function = Self.function
+            function.cancelOn = [CancelOnDefinition(event: "order/cancelled", match: "async.data.id == event.data.id")]
+            function.timeoutStartMilliseconds = 60_000
+            function.timeoutFinishMilliseconds = 3_600_000
+            function.idempotency = "event.data.id"
+            var run = Self.run("01B", status: .waiting)
+            run.parentRunId = "01P"
+            run.parentStepId = "child"
+            run.steps = [
+                StepRecord(id: "nap", status: .sleeping, attempts: 0, kind: .sleep, dueAtMilliseconds: 50_000),
+                StepRecord(
+                    id: "approval", status: .waiting, attempts: 0, kind: .waitForEvent, dueAtMilliseconds: 90_000,
+                    waitEvent: "order/approved", waitMatch: "async.data.id == event.data.id"),
+                StepRecord(id: "pay", status: .invoking, attempts: 0, kind: .invoke, childRunId: "01C"),
+                StepRecord(id: "b", status: .pending, attempts: 2, kind: .run, nextAttemptAtMilliseconds: 77_000),
+            ]
+            do {
+                let store = try CoordinatorStore(directory: directory, durability: .strict)
+                try await commit(
+                    store,
+                    [
+                        .putFunction(function, updatedAtMilliseconds: 5),
+                        .putEvent(Self.event("e-01B"), runIds: ["01B"], receivedAtMilliseconds: 7),
+                        .putRun(run, stepIndices: [0, 1, 2, 3], created: true),
+                        .putCronTick(key: "shop:process-order\u{0}*/5 * * * *\u{0}", firedAtMilliseconds: 1_700_000_100_000),
+                        .putIdempotencyKey(key: "shop:process-order\u{0}\"a\"", atMilliseconds: 42),
+                        .putIdempotencyKey(key: "shop:process-order\u{0}\"b\"", atMilliseconds: 43),
+                    ])
+                try await commit(store, [.deleteIdempotencyKey(key: "shop:process-order\u{0}\"b\"")])
+                store.close()
+            }
+            let store = try CoordinatorStore(directory: directory, durability: .relaxed)
+            defer { store.close() }
+            #expect(try store.loadFunctions() == [function])
+            #expect(try store.loadActiveRuns() == [run])
+            #expect(try store.loadCronTicks() == ["shop:process-order\u{0}*/5 * * * *\u{0}": 1_700_000_100_000])
+            #expect(try store.loadIdempotencyKeys() == ["shop:process-order\u{0}\"a\"": 42])
+            #expect(try store.event(id: "e-01B")?.receivedAtMilliseconds == 7)
+        }
+    }
+
     @Test("events, runs, steps and functions round-trip through RocksDB and a reopen")
     func roundTrip() async throws {
         try await withTemporaryDirectory { directory in
