@@ -1,4 +1,7 @@
+import Foundation
 import Logging
+import TetherEngine
+import TetherProtocol
 
 /// What a function's body receives: the triggering event, the run, and the step API.
 ///
@@ -11,7 +14,8 @@ public struct Context<E: Decodable & Sendable>: Sendable {
     public let events: [Event<E>]
     /// The run's id, the same on every replay of it.
     public let runId: String
-    /// The attempt of the step about to run: 1 the first time, 2 on the first retry, and so on.
+    /// The attempt of the step about to run: 1 the first time, 2 on the first retry, and so on. (When parallel
+    /// steps are dispatched one by one, it counts the attempts of the step this request executes.)
     public let attempt: Int
     /// Runs durable, memoized steps: `try await ctx.step.run("charge") { … }`.
     public let step: Step
@@ -20,16 +24,58 @@ public struct Context<E: Decodable & Sendable>: Sendable {
 
     /// Creates a context, for example to call a function's body directly in a unit test.
     ///
-    /// Steps of such a context are not durable: each `step.run` executes its closure and returns its value.
-    public init(events: [Event<E>], runId: String = "test-run", attempt: Int = 1, logger: Logger? = nil) {
+    /// Steps of such a context are not durable, and nothing reaches a coordinator:
+    /// - `step.run` executes its closure and returns its value (a thrown error is rethrown as is);
+    /// - `step.sleep` returns at once;
+    /// - `step.waitForEvent` returns nil, as at its timeout;
+    /// - `step.sendEvent` sends nothing and returns each event's `id`, or a generated one;
+    /// - `step.invoke` throws `TetherError`, since no other function runs.
+    ///
+    /// A step whose id is in `stepOutputs` returns that output instead, as if an earlier run had stored it:
+    ///
+    /// ```swift
+    /// let ctx = Context(
+    ///     events: [Event(name: "order/created", data: order)],
+    ///     stepOutputs: [
+    ///         "wait-for-payment": ["name": "payment/received", "data": ["orderId": "o-1"], "ts": 0],
+    ///         "print-label": ["url": "https://labels.example/o-1.pdf"],
+    ///     ])
+    /// let receipt = try await processOrderBody(ctx)
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - events: The run's events; the first is `event`.
+    ///   - runId: The run's id.
+    ///   - attempt: The attempt number the body sees.
+    ///   - logger: The context's logger.
+    ///   - stepOutputs: Outputs by step id (with its `:n` suffix if the id repeats): a `run`'s or `invoke`'s
+    ///     value, a `waitForEvent`'s event as `{"id","name","data","ts","v"}` (`ts` in Unix milliseconds) or
+    ///     `null`, a `sendEvent`'s `{"ids": […]}`.
+    public init(
+        events: [Event<E>],
+        runId: String = "test-run",
+        attempt: Int = 1,
+        logger: Logger? = nil,
+        stepOutputs: [String: JSONValue] = [:]
+    ) {
         precondition(!events.isEmpty, "A context needs at least one event")
         self.init(
             events: events,
             runId: runId,
             attempt: attempt,
-            step: Step(state: ExecutionState(memoized: [], executesEveryStep: true)),
+            step: Step(state: ExecutionState(memoized: Self.memoized(stepOutputs), executesEveryStep: true)),
             logger: logger ?? Logger(label: "tether.function")
         )
+    }
+
+    /// `stepOutputs` as stored steps.
+    static func memoized(_ stepOutputs: [String: JSONValue]) -> [Tether_V1_MemoizedStep] {
+        stepOutputs.map { id, output in
+            var step = Tether_V1_MemoizedStep()
+            step.id = id
+            step.output = Data(output.serialized())
+            return step
+        }
     }
 
     init(events: [Event<E>], runId: String, attempt: Int, step: Step, logger: Logger) {

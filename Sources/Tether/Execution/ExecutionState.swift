@@ -2,275 +2,174 @@ import Foundation
 import TetherEngine
 import TetherProtocol
 
-/// The mutable state of one execution of a function (one StepRequest), shared by its `Step` values.
+/// The mutable state of one execution of a function (one StepRequest), shared by its `Step` values and the
+/// tasks of its body (`async let`, task groups).
 ///
-/// It is only touched from the task running the function, but `Step` is `Sendable`, so it's guarded by a
-/// lock.
+/// It carries out the decisions of its `StepPlan`: runs the closure of the step that executes, and suspends
+/// (parks) every step call that can't go on, so that concurrent siblings are collected rather than cancelled.
+/// The executor waits, with `awaitEnd()`, until the body has ended or the request is quiescent (no closure
+/// running, at least one step parked), then takes the result and interrupts the parked steps.
 final class ExecutionState: @unchecked Sendable {
-    /// What the execution did, read by the executor once the body has ended.
-    struct Progress {
-        /// The new step this request executed successfully, if any.
-        var executed: Tether_V1_StepCompleted?
-        /// The next new step, reached after `executed` and not run.
-        var discovered: String?
-        /// A failure that ends this request, whatever the body did after it.
-        var failure: Tether_V1_StepFailed?
-    }
+    /// The step whose closure the current task is running, to reject a step nested in it. A task local rather
+    /// than state, so that concurrent steps (`async let`) aren't mistaken for nested ones.
+    @TaskLocal static var currentStepId: String?
 
-    /// The step whose closure the current task is running, to reject a `step.run` nested in it. A task
-    /// local rather than state, so that concurrent steps (`async let`) aren't mistaken for nested ones.
-    @TaskLocal private static var currentStepId: String?
+    /// How many times the executor yields to let sibling tasks reach their steps before it ends a quiescent
+    /// request. Each yield puts it behind every task already enqueued, such as the other children of an
+    /// `async let` group. A sibling that still misses the window isn't lost: the next replay reaches it. Each
+    /// yield costs about a microsecond on an idle worker.
+    static let settleYields = 16
 
     private let lock = NSLock()
-    private let memoized: [String: Tether_V1_MemoizedStep]
-    private var occurrences: [String: Int] = [:]
-    private var seenIds: Set<String> = []
-    private var runningStepId: String?
-    private var stopped = false
-    private var progress = Progress()
+    private var plan: StepPlan
+    private var parked: [CheckedContinuation<Void, any Error>] = []
+    private var bodyEnded = false
+    private var watcher: CheckedContinuation<Void, Never>?
 
     let limits: Limits
-    /// When true (a `Context` built for a unit test), every new step runs instead of the request stopping
-    /// at the second one.
+    /// When true (a `Context` built for a unit test), every `run` step executes, planned steps are carried out
+    /// locally, and mistakes are thrown to the caller.
     let executesEveryStep: Bool
-    private let now: @Sendable () -> Date
+    let now: @Sendable () -> Date
     /// The JSON coders of this execution, shared with the event decoding and the return value's encoding.
     let encoder = JSONCoding.makeEncoder()
     let decoder = JSONCoding.makeDecoder()
 
     init(
         memoized: [Tether_V1_MemoizedStep],
+        target: String? = nil,
         limits: Limits = .default,
         executesEveryStep: Bool = false,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
-        self.memoized = Dictionary(memoized.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        self.plan = StepPlan(
+            memoized: memoized, target: target, limits: limits, executesEveryStep: executesEveryStep)
         self.limits = limits
         self.executesEveryStep = executesEveryStep
         self.now = now
     }
 
-    var snapshot: Progress {
-        lock.withLock { progress }
-    }
+    // MARK: Step calls
 
-    // MARK: Running a step
-
-    private enum Decision {
-        case replay(Tether_V1_MemoizedStep)
-        case execute(stepId: String)
-        case stop
-    }
-
-    /// Replays, executes or stops at the step `userId`, as the replay model says.
-    func runStep<T: Codable & Sendable>(_ userId: String, _ body: @Sendable () async throws -> T) async throws -> T {
+    /// Decides what the step call `method("userId")` does (see `StepPlan.reach`).
+    func reach(_ userId: String, method: String, operation: StepPlan.OperationBuilder? = nil) -> StepPlan.Action {
         let enclosingStepId = Self.currentStepId
-        switch lock.withLock({ decide(userId, enclosingStepId: enclosingStepId) }) {
-        case .stop:
-            throw StepInterrupt()
-        case .replay(let step):
-            return try replay(step, as: T.self)
-        case .execute(let stepId):
-            return try await execute(stepId, body)
+        let now = self.now()
+        return lock.withLock {
+            plan.reach(
+                userId, method: method, operation: operation, enclosingStepId: enclosingStepId, now: now)
         }
     }
 
-    /// Must be called with the lock held.
-    private func decide(_ userId: String, enclosingStepId: String?) -> Decision {
-        if stopped {
-            return .stop
-        }
-        if let outer = enclosingStepId {
-            fail(
-                stepId: outer,
-                code: .invalidInput,
-                message: "step.run(\"\(userId)\") was called inside step \"\(outer)\"; steps can't be nested. "
-                    + "Call it from the function's body instead.",
-                nonRetriable: true
-            )
-            return .stop
-        }
-        if userId.isEmpty || userId.utf8.count > limits.maxIdentifierBytes {
-            let shown = userId.isEmpty ? "an empty id" : "an id of \(userId.utf8.count) bytes"
-            fail(
-                stepId: "",
-                code: .invalidInput,
-                message: "step.run was given \(shown); step ids must be 1 to \(limits.maxIdentifierBytes) bytes.",
-                nonRetriable: true
-            )
-            return .stop
-        }
-        let stepId = resolve(userId)
-        if let step = memoized[stepId] {
-            return .replay(step)
-        }
-        // A step already ran, or is running in a concurrent child task (`async let`): this one is next.
-        if (progress.executed != nil || runningStepId != nil) && !executesEveryStep {
-            progress.discovered = progress.discovered ?? stepId
-            stopped = true
-            return .stop
-        }
-        if seenIds.count > limits.maxStepsPerRun {
-            fail(
-                stepId: stepId,
-                code: .tooManySteps,
-                message: "step \"\(stepId)\" would be step \(seenIds.count) of this run; a run may have at most "
-                    + "\(limits.maxStepsPerRun). Split the work into several functions (or send events).",
-                nonRetriable: true
-            )
-            return .stop
-        }
-        runningStepId = stepId
-        return .execute(stepId: stepId)
-    }
-
-    /// The id a step is stored under: the user's id, then `id:1`, `id:2`… when it repeats in the run.
-    /// Must be called with the lock held.
-    private func resolve(_ userId: String) -> String {
-        var n = occurrences[userId, default: 0]
-        var stepId = n == 0 ? userId : "\(userId):\(n)"
-        while seenIds.contains(stepId) {  // A user id such as "charge:1" already took the suffixed id.
-            n += 1
-            stepId = "\(userId):\(n)"
-        }
-        occurrences[userId] = n + 1
-        seenIds.insert(stepId)
-        return stepId
-    }
-
-    private func replay<T: Decodable>(_ step: Tether_V1_MemoizedStep, as type: T.Type) throws -> T {
-        if step.hasError {
-            throw StepError(
-                stepId: step.id,
-                code: step.error.code.isEmpty ? ErrorCode.stepFailed.rawValue : step.error.code,
-                message: step.error.message,
-                errorType: step.error.errorType
-            )
-        }
-        do {
-            return try decoder.decode(T.self, from: step.output.isEmpty ? JSONCoding.null : step.output)
-        } catch {
-            let reason = (error as? DecodingError)?.reason(root: "output") ?? String(describing: error)
-            lock.withLock {
-                fail(
-                    stepId: "",
-                    code: .nonDeterministic,
-                    message: "the stored output of step \"\(step.id)\" doesn't decode as \(T.self): \(reason). "
-                        + "Did the step's type change while runs were in flight? Give the changed step a new id.",
-                    nonRetriable: true
-                )
-            }
-            throw StepInterrupt()
-        }
-    }
-
-    private func execute<T: Codable & Sendable>(
-        _ stepId: String,
-        _ body: @Sendable () async throws -> T
-    ) async throws -> T {
-        let startedAt = now()
-        let value: T
-        do {
-            value = try await Self.$currentStepId.withValue(stepId) { try await body() }
-        } catch {
-            let endedAt = now()
-            if executesEveryStep {
-                lock.withLock { runningStepId = nil }
-                throw error
-            }
-            lock.withLock {
-                runningStepId = nil
-                // A nested step.run has recorded its own failure; keep that one.
-                fail(stepId: stepId, error: Tether_V1_StepError(mapping: error), startedAt: startedAt, endedAt: endedAt)
-            }
-            throw StepInterrupt()
-        }
-        let endedAt = now()
-        let outcome = roundTrip(value, stepId: stepId)
-        return try lock.withLock {
-            runningStepId = nil
-            switch outcome {
-            case .success(let (output, decoded)):
-                var completed = Tether_V1_StepCompleted()
-                completed.stepID = stepId
-                completed.output = output
-                completed.startedAtUnixMs = startedAt.unixMilliseconds
-                completed.endedAtUnixMs = endedAt.unixMilliseconds
-                if progress.executed == nil {
-                    progress.executed = completed
+    /// Suspends the calling task until the request ends, then throws `StepInterrupt` so the body unwinds.
+    func park() async throws -> Never {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let ended = lock.withLock { () -> Bool in
+                if plan.finished {
+                    return true
                 }
-                return decoded
-            case .failure(let failure) where executesEveryStep:
-                let error = failure.error
-                throw StepError(stepId: stepId, code: error.code, message: error.message, errorType: error.errorType)
-            case .failure(let failure):
-                fail(stepId: stepId, error: failure.error, startedAt: startedAt, endedAt: endedAt)
-                throw StepInterrupt()
+                parked.append(continuation)
+                plan.noteParked()
+                signalIfOver()
+                return false
+            }
+            if ended {
+                continuation.resume(throwing: StepInterrupt())
+            }
+        }
+        // Parked tasks are only ever resumed by throwing.
+        throw StepInterrupt()
+    }
+
+    /// A closure started by `.execute` returned (`completed`) or threw (`failure`).
+    func closureEnded(completed: Tether_V1_StepCompleted? = nil, failure: Tether_V1_StepFailed? = nil) {
+        lock.withLock {
+            plan.closureEnded(completed: completed, failure: failure)
+            signalIfOver()
+        }
+    }
+
+    /// Records a failure found while replaying (such as a stored output that doesn't decode) and parks, or, in
+    /// a unit-test context, throws it.
+    func failAndPark(stepId: String, code: ErrorCode, message: String) async throws -> Never {
+        if executesEveryStep {
+            throw TetherError(code, message)
+        }
+        let at = now()
+        lock.withLock { plan.fail(stepId: stepId, code: code, message: message, at: at) }
+        try await park()
+    }
+
+    // MARK: The end of the request
+
+    /// Called by the executor once the function's body has returned or thrown.
+    func bodyDidEnd() {
+        lock.withLock {
+            bodyEnded = true
+            signalIfOver()
+        }
+    }
+
+    /// Waits until the request is over, takes its result, and interrupts every parked step.
+    ///
+    /// The request is over when no closure is running and either the body has ended or a step is parked
+    /// (quiescent). When quiescent, the executor yields a few times first, and goes on waiting if a sibling
+    /// task reached a step meanwhile.
+    ///
+    /// - Returns: What the request did, and whether the body had ended by then (if not, its outcome is ignored:
+    ///   it only unwinds from the interrupted steps).
+    func awaitEnd() async -> (progress: StepPlan.Progress, bodyEnded: Bool) {
+        while true {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let over = lock.withLock { () -> Bool in
+                    if isOver {
+                        return true
+                    }
+                    watcher = continuation
+                    return false
+                }
+                if over {
+                    continuation.resume()
+                }
+            }
+            let mark = lock.withLock { plan.changes }
+            var settled = true
+            if !lock.withLock({ bodyEnded }) {
+                for _ in 0..<Self.settleYields {
+                    await Task.yield()
+                    if lock.withLock({ plan.changes != mark }) {
+                        settled = false
+                        break
+                    }
+                }
+            }
+            let ended = lock.withLock { () -> (StepPlan.Progress, Bool, [CheckedContinuation<Void, any Error>])? in
+                // Re-checked under the lock: a sibling may have started a closure since.
+                guard settled, isOver else { return nil }
+                let progress = plan.finish()
+                let interrupted = parked
+                parked = []
+                return (progress, bodyEnded, interrupted)
+            }
+            if let (progress, bodyEnded, interrupted) = ended {
+                for continuation in interrupted {
+                    continuation.resume(throwing: StepInterrupt())
+                }
+                return (progress, bodyEnded)
             }
         }
     }
 
-    /// Encodes a step's value, checks its size, and decodes it back, so the body sees on this run exactly
-    /// the value every replay will see.
-    private func roundTrip<T: Codable>(_ value: T, stepId: String) -> Result<(Data, T), WireFailure> {
-        let output: Data
-        do {
-            output = try encoder.encode(value)
-        } catch {
-            var wire = Tether_V1_StepError(mapping: error)
-            wire.message = "the output of step \"\(stepId)\" (\(T.self)) doesn't encode as JSON: \(wire.message)"
-            return .failure(WireFailure(error: wire))
-        }
-        if output.count > limits.maxStepOutputBytes {
-            return .failure(
-                WireFailure(
-                    error: Tether_V1_StepError(
-                        code: .outputTooLarge,
-                        message: "the output of step \"\(stepId)\" is \(output.count) bytes of JSON; the limit is "
-                            + "\(limits.maxStepOutputBytes). Store large data elsewhere and return a reference to it.",
-                        nonRetriable: true,
-                        errorType: String(describing: T.self)
-                    ))
-            )
-        }
-        do {
-            return .success((output, try decoder.decode(T.self, from: output)))
-        } catch {
-            let reason = (error as? DecodingError)?.reason(root: "output") ?? String(describing: error)
-            return .failure(
-                WireFailure(
-                    error: Tether_V1_StepError(
-                        code: .stepFailed,
-                        message: "the output of step \"\(stepId)\" doesn't decode back as \(T.self): \(reason). "
-                            + "Make its Codable conformance symmetric.",
-                        nonRetriable: true,
-                        errorType: String(describing: T.self)
-                    ))
-            )
-        }
+    /// No closure is running, and the body has ended or a step waits. Must be called with the lock held.
+    private var isOver: Bool {
+        plan.executing == 0 && (bodyEnded || !parked.isEmpty)
     }
 
-    // MARK: Failures (lock held)
-
-    private func fail(stepId: String, code: ErrorCode, message: String, nonRetriable: Bool) {
-        let at = now()
-        fail(
-            stepId: stepId,
-            error: Tether_V1_StepError(code: code, message: message, nonRetriable: nonRetriable),
-            startedAt: at,
-            endedAt: at
-        )
-    }
-
-    /// Records the first failure of the request and stops it.
-    private func fail(stepId: String, error: Tether_V1_StepError, startedAt: Date, endedAt: Date) {
-        stopped = true
-        guard progress.failure == nil else { return }
-        var failed = Tether_V1_StepFailed()
-        failed.stepID = stepId
-        failed.error = error
-        failed.startedAtUnixMs = startedAt.unixMilliseconds
-        failed.endedAtUnixMs = endedAt.unixMilliseconds
-        progress.failure = failed
+    /// Wakes the executor when the request may be over. Must be called with the lock held.
+    private func signalIfOver() {
+        if isOver, let watcher {
+            self.watcher = nil
+            watcher.resume()
+        }
     }
 }

@@ -3,17 +3,20 @@ import Logging
 import TetherEngine
 import TetherProtocol
 
-/// Runs one StepRequest: replays the function with its memoized steps, executes the first new step, and
-/// reports what happened (DESIGN.md §4).
+/// Runs one StepRequest: replays the function with its memoized steps, executes at most one new `run` step,
+/// and reports what happened (DESIGN.md §4).
 ///
 /// - A memoized step returns its stored output (or throws its stored `StepError`) without running.
-/// - The first new step runs; the body then continues until it returns (`RunCompleted` with `last_step`)
-///   or reaches the next new step, which doesn't run (`StepCompleted`).
+/// - Untargeted request: the first new `run` step executes. Every other new step (a sleep, a wait, a send, an
+///   invoke, or a `run` reached alongside or after the executed one) doesn't execute: its task parks, and the
+///   step is reported as a planned operation.
+/// - Targeted request (`target_step_id`): only that `run` step executes; every other new step parks unreported.
+/// - The request ends when the body returns or throws, or when it is quiescent (no closure running, a step
+///   parked). Parked steps then throw `StepInterrupt` so the body unwinds; a running closure is never cancelled.
 /// - A step that throws gives `StepFailed` with its id; the body throwing outside steps gives `StepFailed`
 ///   with an empty step id.
 ///
-/// The body runs inline on the caller's task. The executor holds no mutable state, so one value serves
-/// any number of concurrent requests.
+/// The executor holds no mutable state, so one value serves any number of concurrent requests.
 struct FunctionExecutor: Sendable {
     let functions: [String: TetherFunction]
     let limits: Limits
@@ -21,8 +24,8 @@ struct FunctionExecutor: Sendable {
     let now: @Sendable () -> Date
 
     /// - Parameters:
-    ///   - functions: The worker's functions, by id; call `TetherFunction.validate` first (a repeated id
-    ///     keeps the first function).
+    ///   - functions: The worker's functions, by id, with their `onFailure` handlers (`<id>-failure`); call
+    ///     `TetherFunction.validate` first (a repeated id keeps the first function).
     ///   - limits: The step output limit (`maxStepOutputBytes`), step id length and steps per run.
     ///   - logger: The base of each run's `ctx.logger`.
     ///   - now: The wall clock for step timings.
@@ -32,7 +35,8 @@ struct FunctionExecutor: Sendable {
         logger: Logger = Logger(label: "tether.function"),
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
-        self.functions = Dictionary(functions.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let all = functions + functions.compactMap { $0.failureHandler(app: nil) }
+        self.functions = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         self.limits = limits
         self.logger = logger
         self.now = now
@@ -64,7 +68,8 @@ struct FunctionExecutor: Sendable {
         var logger = self.logger
         logger[metadataKey: "tether.function"] = "\(function.id)"
         logger[metadataKey: "tether.run"] = "\(request.runID)"
-        let state = ExecutionState(memoized: request.steps, limits: limits, now: now)
+        let target = request.targetStepID.isEmpty ? nil : request.targetStepID
+        let state = ExecutionState(memoized: request.steps, target: target, limits: limits, now: now)
         let invocation = Invocation(
             events: request.events,
             runId: request.runID,
@@ -74,65 +79,37 @@ struct FunctionExecutor: Sendable {
         )
 
         let startedAt = now()
-        let returned: Result<any Encodable & Sendable, any Error>
-        do {
-            returned = .success(try await function.invoke(invocation))
-        } catch {
-            returned = .failure(error)
-        }
+        // The body runs in a child task, so that this one can end the request once it is quiescent.
+        async let body = Self.run(function, invocation)
+        let (progress, bodyEnded) = await state.awaitEnd()
+        let returned = await body
         let endedAt = now()
-        result.outcome = outcome(
-            state.snapshot, returned, encoder: state.encoder, startedAt: startedAt, endedAt: endedAt)
+        let ending = Ending(
+            progress: progress,
+            returned: bodyEnded ? returned : nil,
+            target: target,
+            startedAt: startedAt,
+            endedAt: endedAt
+        )
+        result.outcome = outcome(ending, encoder: state.encoder)
         return result
     }
 
-    /// Decides what to report, from what the steps recorded and how the body ended.
-    ///
-    /// A step executed by this request is always reported, even if the body then failed: its output must be
-    /// stored so that it never runs again. A later failure shows up again on the next replay.
-    private func outcome(
-        _ progress: ExecutionState.Progress,
-        _ returned: Result<any Encodable & Sendable, any Error>,
-        encoder: JSONEncoder,
-        startedAt: Date,
-        endedAt: Date
-    ) -> Tether_V1_StepResult.OneOf_Outcome {
-        if let executed = progress.executed {
-            if progress.discovered == nil, progress.failure == nil, case .success(let value) = returned,
-                case .success(let output) = encodeOutput(value, encoder: encoder)
-            {
-                var completed = Tether_V1_RunCompleted()
-                completed.lastStep = executed
-                completed.output = output
-                return .runCompleted(completed)
-            }
-            return .stepCompleted(executed)
-        }
-        if let failure = progress.failure {
-            return .stepFailed(failure)
-        }
-        switch returned {
-        case .success(let value):
-            switch encodeOutput(value, encoder: encoder) {
-            case .success(let output):
-                var completed = Tether_V1_RunCompleted()
-                completed.output = output
-                return .runCompleted(completed)
-            case .failure(let failure):
-                return .stepFailed(failed(stepId: "", failure.error, startedAt: startedAt, endedAt: endedAt))
-            }
-        case .failure(let error as StepInterrupt):
-            // Only `step.run` throws it, and only after recording why; reaching here is an SDK bug.
-            let wire = Tether_V1_StepError(code: .internalError, message: error.description, nonRetriable: false)
-            return .stepFailed(failed(stepId: "", wire, startedAt: startedAt, endedAt: endedAt))
-        case .failure(let error):
-            let wire = Tether_V1_StepError(mapping: error)
-            return .stepFailed(failed(stepId: "", wire, startedAt: startedAt, endedAt: endedAt))
+    /// Runs the function's body and tells the state when it has ended.
+    private static func run(
+        _ function: TetherFunction,
+        _ invocation: Invocation
+    ) async -> Result<any Encodable & Sendable, any Error> {
+        defer { invocation.state.bodyDidEnd() }
+        do {
+            return .success(try await function.invoke(invocation))
+        } catch {
+            return .failure(error)
         }
     }
 
     /// The function's return value as JSON, within the step output limit.
-    private func encodeOutput(_ value: any Encodable & Sendable, encoder: JSONEncoder) -> Result<Data, WireFailure> {
+    func encodeOutput(_ value: any Encodable & Sendable, encoder: JSONEncoder) -> Result<Data, WireFailure> {
         let output: Data
         do {
             output = try encoder.encode(value)
@@ -156,7 +133,7 @@ struct FunctionExecutor: Sendable {
         return .success(output)
     }
 
-    private func failed(
+    func failed(
         stepId: String,
         _ error: Tether_V1_StepError,
         startedAt: Date,

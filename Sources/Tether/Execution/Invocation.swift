@@ -22,7 +22,10 @@ struct Invocation: Sendable {
         return Context(events: decoded, runId: runId, attempt: attempt, step: Step(state: state), logger: logger)
     }
 
-    private static func decode<E: Decodable & Sendable>(
+    /// Decodes an event's JSON `data` into `E`.
+    ///
+    /// - Throws: `EventDecodingError` naming the field that doesn't fit.
+    static func decode<E: Decodable & Sendable>(
         _ event: Tether_V1_Event,
         as type: E.Type,
         using decoder: JSONDecoder

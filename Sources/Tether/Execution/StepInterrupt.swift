@@ -1,7 +1,8 @@
 import TetherProtocol
 
-/// Thrown by `step.run` to unwind the function's body once the request's work is done: a new step was
-/// reached after the one this request executed, or a step failed.
+/// Thrown by step calls to unwind the function's body once the request's work is done: every step that
+/// couldn't go on (a new step that doesn't execute here, or any step after a failure) waited, parked, until the
+/// request ended, and is then resumed with this error; a step reached after the end throws it at once.
 ///
 /// User code may catch and swallow it; the executor doesn't rely on seeing it, it reads what the
 /// `ExecutionState` recorded.

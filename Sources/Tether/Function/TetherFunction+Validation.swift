@@ -19,16 +19,18 @@ extension TetherFunction {
                 "App name \"\(app)\" must be 1 to \(limits.maxIdentifierBytes) characters of A-Z a-z 0-9 . _ -."
             )
         }
-        if functions.count > limits.maxFunctionsPerWorker {
+        let handlers = functions.filter { $0.invokeOnFailure != nil }.count
+        if functions.count + handlers > limits.maxFunctionsPerWorker {
+            let counted = handlers == 0 ? "" : " (\(handlers) of them onFailure handlers)"
             throw TetherError(
                 .invalidConfig,
                 "A worker may register at most \(limits.maxFunctionsPerWorker) functions; "
-                    + "this one has \(functions.count)."
+                    + "this one has \(functions.count + handlers)\(counted)."
             )
         }
         var seen = Set<String>()
         for function in functions {
-            try function.validate(limits: limits)
+            try function.validate(app: app, limits: limits)
             if !seen.insert(function.id).inserted {
                 throw TetherError(
                     .invalidConfig,
@@ -36,10 +38,23 @@ extension TetherFunction {
                 )
             }
         }
+        for function in functions {
+            if let handlerId = function.failureHandlerId, seen.contains(handlerId) {
+                throw TetherError(
+                    .invalidConfig,
+                    "Function \"\(function.id)\" has an onFailure handler, registered as \"\(handlerId)\", but "
+                        + "another function already has that id; rename one of them."
+                )
+            }
+        }
     }
 
-    /// Checks one function's id, triggers and retries.
-    func validate(limits: Limits = .default) throws(TetherError) {
+    /// Checks one function's id, triggers, retries and configuration, and its `onFailure` handler's id.
+    ///
+    /// - Parameters:
+    ///   - app: The app name, when known; only used in the engine's messages.
+    ///   - limits: Identifier and duration limits.
+    func validate(app: String? = nil, limits: Limits = .default) throws(TetherError) {
         func invalid(_ problem: String) -> TetherError {
             TetherError(.invalidConfig, "Function \"\(id.count > 60 ? id.prefix(60) + "…" : id)\": \(problem)")
         }
@@ -63,15 +78,46 @@ extension TetherFunction {
         }
         for (index, trigger) in triggers.enumerated() {
             let which = triggers.count == 1 ? "its trigger" : "trigger \(index + 1)"
-            let definition: TriggerDefinition =
-                switch trigger.kind {
-                case .event(let name, let expression): .event(name: name, expression: expression)
-                case .cron(let schedule, let timeZone): .cron(schedule: schedule, timeZone: timeZone ?? "")
-                }
-            if let problem = definition.problem(limits: limits) {
+            if let problem = trigger.definition.problem(limits: limits) {
                 throw invalid("\(which): \(problem).")
             }
         }
+        if let handlerId = failureHandlerId, handlerId.utf8.count > limits.maxIdentifierBytes {
+            throw invalid(
+                "its onFailure handler is registered as \"\(id)\(Self.failureHandlerSuffix)\", \(handlerId.utf8.count) "
+                    + "bytes; the limit is \(limits.maxIdentifierBytes). Shorten the id.")
+        }
+        for (label, timeout) in [("start", timeouts?.start), ("finish", timeouts?.finish)] {
+            if let timeout, timeout <= .zero {
+                throw invalid("timeouts.\(label) is \(timeout); it must be positive (leave it nil for no limit).")
+            }
+        }
+        // The coordinator's own rules for the rest of the configuration (cancelOn, timeouts, idempotency).
+        let definition = definition(app: app)
+        do {
+            try definition.validate(limits: limits)
+        } catch {
+            let prefix = "function '\(definition.slug)' of app '\(definition.app)': "
+            let problem =
+                error.message.hasPrefix(prefix) ? String(error.message.dropFirst(prefix.count)) : error.message
+            throw invalid("\(problem).")
+        }
+    }
+
+    /// The function as the coordinator will see it once registered by `app` (a placeholder when unknown).
+    func definition(app: String?) -> FunctionDefinition {
+        let config = self.config
+        return FunctionDefinition(
+            app: app ?? "app",
+            slug: id,
+            name: name ?? id,
+            triggers: triggers.map(\.definition),
+            retries: retries ?? FunctionDefinition.defaultRetries,
+            cancelOn: cancelOn.map { CancelOnDefinition(event: $0.event, match: $0.match) },
+            timeoutStartMilliseconds: config.timeoutStartMs,
+            timeoutFinishMilliseconds: config.timeoutFinishMs,
+            idempotency: idempotency
+        )
     }
 
     /// Most triggers one function may have (the coordinator's rule).

@@ -1,3 +1,4 @@
+import TetherEngine
 import TetherProtocol
 
 /// What starts a run of a function: an event, or a cron schedule.
@@ -40,6 +41,14 @@ public struct Trigger: Sendable, Hashable, CustomStringConvertible {
             return expression.map { "event \"\(name)\" if \($0)" } ?? "event \"\(name)\""
         case .cron(let schedule, let timeZone):
             return timeZone.map { "cron \"\(schedule)\" (\($0))" } ?? "cron \"\(schedule)\""
+        }
+    }
+
+    /// The engine's form, to check it with the coordinator's rules.
+    var definition: TriggerDefinition {
+        switch kind {
+        case .event(let name, let expression): .event(name: name, expression: expression)
+        case .cron(let schedule, let timeZone): .cron(schedule: schedule, timeZone: timeZone ?? "")
         }
     }
 

@@ -68,7 +68,7 @@ extension Worker {
             $0.appVersion = options.appVersion
             $0.sdkName = "tether-swift"
             $0.sdkVersion = TetherSDK.version
-            $0.functions = functions.map(\.config)
+            $0.functions = functions.flatMap { $0.configs(app: app) }
             $0.capacity = UInt32(clamping: capacity)
             $0.labels = options.labels
             $0.proof = Data(HandshakeProof.compute(key: key, nonce: nonce, instanceId: options.instanceId))

@@ -35,6 +35,11 @@ final class Calls: @unchecked Sendable {
         lock.withLock { counts[name, default: 0] }
     }
 
+    /// Every recorded name, for failure messages.
+    var names: [String] {
+        lock.withLock { counts.keys.sorted() }
+    }
+
     var total: Int {
         lock.withLock { counts.values.reduce(0, +) }
     }
@@ -47,7 +52,8 @@ enum Fixtures {
         function: String = "process-order",
         data: String = orderJSON,
         steps: [Tether_V1_MemoizedStep] = [],
-        attempt: UInt32 = 1
+        attempt: UInt32 = 1,
+        target: String = ""
     ) -> Tether_V1_StepRequest {
         var event = Tether_V1_Event()
         event.id = "evt-1"
@@ -63,6 +69,7 @@ enum Fixtures {
         request.steps = steps
         request.attempt = attempt
         request.maxAttempts = 5
+        request.targetStepID = target
         return request
     }
 
@@ -75,13 +82,14 @@ enum Fixtures {
 
     static func memoizedFailure(
         _ id: String,
+        code: String = "step_failed",
         message: String = "card declined",
         errorType: String = "PaymentDeclined"
     ) -> Tether_V1_MemoizedStep {
         var step = Tether_V1_MemoizedStep()
         step.id = id
         var error = Tether_V1_StepError()
-        error.code = "step_failed"
+        error.code = code
         error.message = message
         error.errorType = errorType
         error.nonRetriable = true
@@ -111,6 +119,22 @@ enum Fixtures {
 }
 
 extension Tether_V1_StepResult {
+    /// The planned operations' step ids and kinds, such as `["b:run", "nap:sleep"]`.
+    var plannedOps: [String] {
+        stepsPlanned.ops.map { op in
+            let kind =
+                switch op.op {
+                case .run: "run"
+                case .sleep: "sleep"
+                case .waitForEvent: "waitForEvent"
+                case .sendEvent: "sendEvent"
+                case .invoke: "invoke"
+                case nil: "none"
+                }
+            return "\(op.stepID):\(kind)"
+        }
+    }
+
     /// The outcome's case name, for readable failures.
     var kind: String {
         switch outcome {
