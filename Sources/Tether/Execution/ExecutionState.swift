@@ -19,12 +19,17 @@ final class ExecutionState: @unchecked Sendable {
     /// `async let` group. A sibling that still misses the window isn't lost: the next replay reaches it. Each
     /// yield costs about a microsecond on an idle worker.
     static let settleYields = 16
+    /// How long a targeted request waits for its target once everything else is parked. The target was
+    /// reached before, concurrently with its siblings, so a deterministic replay reaches it again; under load
+    /// its task may just not have been scheduled yet.
+    static let targetGrace: Duration = .seconds(2)
 
     private let lock = NSLock()
     private var plan: StepPlan
     private var parked: [CheckedContinuation<Void, any Error>] = []
     private var bodyEnded = false
     private var watcher: CheckedContinuation<Void, Never>?
+    private var targetGraceExpired = false
 
     let limits: Limits
     /// When true (a `Context` built for a unit test), every `run` step executes, planned steps are carried out
@@ -119,6 +124,18 @@ final class ExecutionState: @unchecked Sendable {
     /// - Returns: What the request did, and whether the body had ended by then (if not, its outcome is ignored:
     ///   it only unwinds from the interrupted steps).
     func awaitEnd() async -> (progress: StepPlan.Progress, bodyEnded: Bool) {
+        let grace: Task<Void, Never>? =
+            lock.withLock { plan.target == nil }
+            ? nil
+            : Task { [weak self] in
+                try? await Task.sleep(for: Self.targetGrace)
+                guard let self, !Task.isCancelled else { return }
+                self.lock.withLock {
+                    self.targetGraceExpired = true
+                    self.signalIfOver()
+                }
+            }
+        defer { grace?.cancel() }
         while true {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let over = lock.withLock { () -> Bool in
@@ -162,7 +179,10 @@ final class ExecutionState: @unchecked Sendable {
 
     /// No closure is running, and the body has ended or a step waits. Must be called with the lock held.
     private var isOver: Bool {
-        plan.executing == 0 && (bodyEnded || !parked.isEmpty)
+        guard plan.executing == 0 else { return false }
+        if bodyEnded { return true }
+        // A targeted request also waits (for a while) for its target's task to reach it.
+        return !parked.isEmpty && (plan.targetReached || targetGraceExpired)
     }
 
     /// Wakes the executor when the request may be over. Must be called with the lock held.

@@ -99,11 +99,15 @@ extension FunctionExecutor {
                 message: "the request asks to execute step \"\(target)\", which already has a stored result",
                 nonRetriable: false)
         } else {
+            // The body ended without reaching it: the code changed. Still parked after the grace period: most
+            // likely a starved task, so the attempt is retried.
+            let ended = ending.returned != nil
             wire = Tether_V1_StepError(
                 code: .nonDeterministic,
-                message: "step \"\(target)\" was dispatched to run, but replaying the function didn't reach it. "
-                    + "Did the code change while runs were in flight? Give changed steps new ids.",
-                nonRetriable: true)
+                message: "step \"\(target)\" was dispatched to run, but replaying the function didn't reach it"
+                    + (ended ? "" : " within \(ExecutionState.targetGrace)")
+                    + ". Did the code change while runs were in flight? Give changed steps new ids.",
+                nonRetriable: ended)
         }
         return .stepFailed(failed(stepId: target, wire, startedAt: ending.startedAt, endedAt: ending.endedAt))
     }

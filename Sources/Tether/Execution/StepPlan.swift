@@ -47,6 +47,9 @@ struct StepPlan {
     let memoized: [String: Tether_V1_MemoizedStep]
     /// The only step a targeted request may execute.
     let target: String?
+
+    /// Whether the replay has reached the target (always true for an untargeted request).
+    var targetReached: Bool { target.map { seenIds.contains($0) } ?? true }
     let limits: Limits
     /// A `Context` built for a unit test: every `run` step executes and planned steps are carried out locally.
     let executesEveryStep: Bool

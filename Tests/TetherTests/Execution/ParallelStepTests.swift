@@ -148,9 +148,23 @@ struct ParallelStepTests {
         #expect(result.kind == "stepFailed")
         #expect(result.stepFailed.stepID == "b")
         #expect(result.stepFailed.error.code == "non_deterministic")
-        #expect(result.stepFailed.error.nonRetriable)
-        #expect(result.stepFailed.error.message.contains("didn't reach it"))
+        // Parked until the grace period ended: maybe a starved task, so retried rather than fatal.
+        #expect(!result.stepFailed.error.nonRetriable)
+        #expect(result.stepFailed.error.message.contains("didn't reach it within"))
         #expect(calls.total == 0)
+    }
+
+    @Test func bodyEndingWithoutTheTargetIsNonRetriable() async throws {
+        let function = TetherFunction("gone", trigger: .event("e")) { (ctx: Context<OrderCreated>) -> Int in
+            try await ctx.step.run("a") { 1 }
+        }
+        let result = await FunctionExecutor(functions: [function]).execute(
+            Fixtures.request(function: "gone", steps: [Fixtures.memoized("a", "1")], target: "b"))
+
+        #expect(result.kind == "stepFailed")
+        #expect(result.stepFailed.stepID == "b")
+        #expect(result.stepFailed.error.code == "non_deterministic")
+        #expect(result.stepFailed.error.nonRetriable)
     }
 
     @Test func targetReachedAsAnotherKindIsNonDeterministic() async throws {
@@ -191,14 +205,19 @@ struct ParallelStepTests {
             }()
             _ = try await (nap, late)
         }
+        // Catching it depends on the scheduler (the settle window is a few yields, not a sleep), so this
+        // counts: without the window it is never caught; with it, almost always. A miss only costs
+        // parallelism: the sibling is not executed, and the next replay reaches it.
+        var caught = 0
         for _ in 0..<20 {
             let result = await FunctionExecutor(functions: [function]).execute(
                 Fixtures.request(function: "late-sibling"))
             #expect(result.kind == "stepsPlanned")
-            #expect(result.stepsPlanned.executed.stepID == "late")
             #expect(result.plannedOps == ["nap:sleep"])
+            if result.stepsPlanned.executed.stepID == "late" { caught += 1 }
         }
-        #expect(calls.count("late") == 20)
+        #expect(caught >= 10, "caught \(caught) of 20")
+        #expect(calls.count("late") == caught)
     }
 
     @Test func aParkedSiblingDoesNotCancelTheRunningStep() async throws {
