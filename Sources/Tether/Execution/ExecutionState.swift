@@ -14,11 +14,6 @@ final class ExecutionState: @unchecked Sendable {
     /// than state, so that concurrent steps (`async let`) aren't mistaken for nested ones.
     @TaskLocal static var currentStepId: String?
 
-    /// How many times the executor yields to let sibling tasks reach their steps before it ends a quiescent
-    /// request. Each yield puts it behind every task already enqueued, such as the other children of an
-    /// `async let` group. A sibling that still misses the window isn't lost: the next replay reaches it. Each
-    /// yield costs about a microsecond on an idle worker.
-    static let settleYields = 16
     /// How long a targeted request waits for its target once everything else is parked. The target was
     /// reached before, concurrently with its siblings, so a deterministic replay reaches it again; under load
     /// its task may just not have been scheduled yet.
@@ -30,6 +25,12 @@ final class ExecutionState: @unchecked Sendable {
     private var bodyEnded = false
     private var watcher: CheckedContinuation<Void, Never>?
     private var targetGraceExpired = false
+    /// The executor the body's tasks run on; nil in a unit-test context (never quiescent-checked there).
+    var executor: RequestExecutor? {
+        get { lock.withLock { requestExecutor } }
+        set { lock.withLock { requestExecutor = newValue } }
+    }
+    private var requestExecutor: RequestExecutor?
 
     let limits: Limits
     /// When true (a `Context` built for a unit test), every `run` step executes, planned steps are carried out
@@ -118,7 +119,7 @@ final class ExecutionState: @unchecked Sendable {
     /// Waits until the request is over, takes its result, and interrupts every parked step.
     ///
     /// The request is over when no closure is running and either the body has ended or a step is parked
-    /// (quiescent). When quiescent, the executor yields a few times first, and goes on waiting if a sibling
+    /// (quiescent: no task of the body can run, see `RequestExecutor`), and goes on waiting if a sibling
     /// task reached a step meanwhile.
     ///
     /// - Returns: What the request did, and whether the body had ended by then (if not, its outcome is ignored:
@@ -149,20 +150,9 @@ final class ExecutionState: @unchecked Sendable {
                     continuation.resume()
                 }
             }
-            let mark = lock.withLock { plan.changes }
-            var settled = true
-            if !lock.withLock({ bodyEnded }) {
-                for _ in 0..<Self.settleYields {
-                    await Task.yield()
-                    if lock.withLock({ plan.changes != mark }) {
-                        settled = false
-                        break
-                    }
-                }
-            }
             let ended = lock.withLock { () -> (StepPlan.Progress, Bool, [CheckedContinuation<Void, any Error>])? in
                 // Re-checked under the lock: a sibling may have started a closure since.
-                guard settled, isOver else { return nil }
+                guard isOver else { return nil }
                 let progress = plan.finish()
                 let interrupted = parked
                 parked = []
@@ -181,8 +171,15 @@ final class ExecutionState: @unchecked Sendable {
     private var isOver: Bool {
         guard plan.executing == 0 else { return false }
         if bodyEnded { return true }
-        // A targeted request also waits (for a while) for its target's task to reach it.
-        return !parked.isEmpty && (plan.targetReached || targetGraceExpired)
+        // Quiescent: a step parked and no task of the body can run. A targeted request also waits (for a while)
+        // for its target's task to reach it.
+        return !parked.isEmpty && (requestExecutor?.isIdle ?? true)
+            && (plan.targetReached || targetGraceExpired)
+    }
+
+    /// Every task of the body is suspended: the request may be over.
+    func executorBecameIdle() {
+        lock.withLock { signalIfOver() }
     }
 
     /// Wakes the executor when the request may be over. Must be called with the lock held.

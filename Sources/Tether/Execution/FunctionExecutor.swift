@@ -79,8 +79,12 @@ struct FunctionExecutor: Sendable {
         )
 
         let startedAt = now()
-        // The body runs in a child task, so that this one can end the request once it is quiescent.
-        async let body = Self.run(function, invocation)
+        // The body runs in a child task on the request's own executor, so that this one can end the request once
+        // it is quiescent: no job of the body's tasks runnable, every step parked or waiting.
+        let executor = RequestExecutor()
+        executor.setOnIdle { [weak state] in state?.executorBecameIdle() }
+        state.executor = executor
+        async let body = withTaskExecutorPreference(executor) { await Self.run(function, invocation) }
         let (progress, bodyEnded) = await state.awaitEnd()
         let returned = await body
         let endedAt = now()
