@@ -104,7 +104,7 @@ public final class Coordinator: Service, Sendable {
         var core = CoordinatorCore(
             configuration: .init(limits: configuration.limits, timing: configuration.timing, retry: configuration.retry))
         core.restore(functions: functions, runs: runs, cronTicks: cronTicks, idempotencyKeys: idempotencyKeys,
-            now: WallClock.nowMilliseconds())
+            now: configuration.clock())
         logger.info(
             "store opened",
             metadata: [

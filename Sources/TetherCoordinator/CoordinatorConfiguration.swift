@@ -6,6 +6,9 @@ import TetherStore
 public struct CoordinatorConfiguration: Sendable {
     /// Address the HTTP API and the worker port bind to.
     public var host: String = "127.0.0.1"
+    /// The scheduler's clock in Unix milliseconds: the wall clock. Tests may shift it (say, to just before a
+    /// cron tick); it must advance at the real rate, since leases and heartbeats are measured with it.
+    public var clock: @Sendable () -> Int64 = { WallClock.nowMilliseconds() }
     /// HTTP API and dashboard port; 0 picks a free port (tests).
     public var httpPort: Int = 7420
     /// Worker (TLS) port; 0 picks a free port (tests).

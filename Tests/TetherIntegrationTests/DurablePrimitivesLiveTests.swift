@@ -265,3 +265,61 @@ struct DurablePrimitivesLiveTests {
         await coordinator.shutdown()
     }
 }
+
+@Suite("Cron triggers, live", .serialized)
+struct CronLiveTests {
+    /// Runs of `function`, oldest first, with their cron tick.
+    static func cronRuns(_ client: TetherClient, function: String) async throws -> [(id: String, scheduledAt: Int64)] {
+        let list = try await client.request(.GET, "/v1/runs?function=\(function)&limit=50").json
+        var runs: [(String, Int64)] = []
+        for summary in list?["runs"]?.arrayValue ?? [] {
+            guard let id = summary["id"]?.stringValue else { continue }
+            let run = try await client.run(id)
+            runs.append((id, run["event"]?["data"]?["scheduledAt"]?.int64Value ?? 0))
+        }
+        return runs.sorted { $0.1 < $1.1 }
+    }
+
+    @Test("a cron tick starts one run; a restart neither repeats it nor loses the missed ticks (fired once)")
+    func cronAcrossRestarts() async throws {
+        let directory = try TemporaryDirectory("tether-cron")
+        let credentials = try TestCredentials(in: directory.path)
+        // The scheduler's clock is shifted so that a minute boundary comes 700 ms after the start; it
+        // runs at the real rate (leases and heartbeats are unaffected).
+        let wall = Int64(Date().timeIntervalSince1970 * 1_000)
+        let boundary = (wall / 60_000 + 1) * 60_000
+        let offset = boundary - 700 - wall
+        func start(shift: Int64) async throws -> TestCoordinator {
+            try await TestCoordinator(directory: directory.path, credentials: credentials) { configuration in
+                configuration.clock = { Int64(Date().timeIntervalSince1970 * 1_000) + offset + shift }
+            }
+        }
+
+        var coordinator = try await start(shift: 0)
+        let report = TetherFunction("report", trigger: .cron("* * * * *")) { (ctx: Context<[String: JSONValue]>) in }
+        let worker = TestWorker(functions: [report], options: coordinator.workerOptions(instanceId: "w", capacity: 1))
+        var client = try coordinator.client()
+        #expect(try await eventually { try await Self.cronRuns(client, function: "shop:report").count == 1 })
+        var runs = try await Self.cronRuns(client, function: "shop:report")
+        #expect(runs.map(\.scheduledAt) == [boundary])
+        #expect(try await client.run(runs[0].id)["event"]?["name"]?.stringValue == "tether/cron")
+        await worker.shutdown()
+        await coordinator.shutdown()
+
+        // Restarted right after the tick: it does not fire again.
+        coordinator = try await start(shift: 0)
+        client = try coordinator.client()
+        try await Task.sleep(for: .milliseconds(1_000))
+        #expect(try await Self.cronRuns(client, function: "shop:report").count == 1)
+        await coordinator.shutdown()
+
+        // Restarted as if it had been down for two more ticks: they fire once, as the latest.
+        coordinator = try await start(shift: 150_000)
+        client = try coordinator.client()
+        #expect(try await eventually { try await Self.cronRuns(client, function: "shop:report").count == 2 })
+        try await Task.sleep(for: .milliseconds(500))
+        runs = try await Self.cronRuns(client, function: "shop:report")
+        #expect(runs.map(\.scheduledAt) == [boundary, boundary + 120_000])
+        await coordinator.shutdown()
+    }
+}

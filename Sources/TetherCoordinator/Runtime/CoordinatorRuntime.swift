@@ -45,7 +45,7 @@ final class CoordinatorRuntime: @unchecked Sendable {
         self.configuration = configuration
         self.core = core
         self.logger = logger
-        self.startedAtMilliseconds = WallClock.nowMilliseconds()
+        self.startedAtMilliseconds = configuration.clock()
     }
 
     // MARK: Lifecycle
@@ -94,7 +94,7 @@ final class CoordinatorRuntime: @unchecked Sendable {
             return .failure(TetherError(.draining, "the coordinator is shutting down"))
         }
         do {
-            let effects = try core.register(registration, now: WallClock.nowMilliseconds())
+            let effects = try core.register(registration, now: configuration.clock())
             connections[connection.id] = connection
             let timing = configuration.timing
             var welcome = Tether_V1_Frame()
@@ -126,19 +126,19 @@ final class CoordinatorRuntime: @unchecked Sendable {
         loop.preconditionInEventLoop()
         guard connections.removeValue(forKey: connectionId) != nil else { return }
         logger.info("worker disconnected", metadata: ["connection": "\(connectionId)"])
-        perform(core.disconnect(connectionId: connectionId, now: WallClock.nowMilliseconds()))
+        perform(core.disconnect(connectionId: connectionId, now: configuration.clock()))
     }
 
     func heartbeat(connectionId: String, inFlight: [String]) {
-        core.heartbeat(connectionId: connectionId, inFlight: inFlight, now: WallClock.nowMilliseconds())
+        core.heartbeat(connectionId: connectionId, inFlight: inFlight, now: configuration.clock())
     }
 
     func updateCapacity(connectionId: String, capacity: Int) {
-        perform(core.updateCapacity(connectionId: connectionId, capacity: capacity, now: WallClock.nowMilliseconds()))
+        perform(core.updateCapacity(connectionId: connectionId, capacity: capacity, now: configuration.clock()))
     }
 
     func pause(connectionId: String) {
-        core.pause(connectionId: connectionId, now: WallClock.nowMilliseconds())
+        core.pause(connectionId: connectionId, now: configuration.clock())
     }
 
     func handleResult(connectionId: String, result: Tether_V1_StepResult) {
@@ -153,7 +153,7 @@ final class CoordinatorRuntime: @unchecked Sendable {
         perform(
             core.handleResult(
                 connectionId: connectionId, requestId: result.requestID, runId: result.runID, outcome: outcome,
-                now: WallClock.nowMilliseconds()))
+                now: configuration.clock()))
     }
 
     // MARK: Events
@@ -168,7 +168,7 @@ final class CoordinatorRuntime: @unchecked Sendable {
             completion(.failure(error))
             return
         }
-        let (receipts, effects) = core.ingest(events, known: known, now: WallClock.nowMilliseconds())
+        let (receipts, effects) = core.ingest(events, known: known, now: configuration.clock())
         perform(effects) { result in
             switch result {
             case .success: completion(.success(receipts))
@@ -180,7 +180,7 @@ final class CoordinatorRuntime: @unchecked Sendable {
 
     /// Ids among `ids` already accepted recently (in memory).
     func recentEvents(_ ids: [String]) -> [String: [String]] {
-        let now = WallClock.nowMilliseconds()
+        let now = configuration.clock()
         var found: [String: [String]] = [:]
         for id in ids {
             if let runs = core.recentEventRuns(id, now: now) { found[id] = runs }
@@ -196,7 +196,7 @@ final class CoordinatorRuntime: @unchecked Sendable {
             completion(.failure(error))
             return
         }
-        guard let (run, effects) = core.cancel(runId: runId, now: WallClock.nowMilliseconds()) else {
+        guard let (run, effects) = core.cancel(runId: runId, now: configuration.clock()) else {
             completion(.success(nil))
             return
         }
@@ -208,7 +208,7 @@ final class CoordinatorRuntime: @unchecked Sendable {
     // MARK: Reading
 
     func status() -> SchedulerStatus {
-        core.status(now: WallClock.nowMilliseconds())
+        core.status(now: configuration.clock())
     }
 
     /// The in-memory state of an active run (fresher than the store), if it is active.
@@ -227,7 +227,7 @@ final class CoordinatorRuntime: @unchecked Sendable {
     // MARK: Effects
 
     private func tick() {
-        perform(core.tick(now: WallClock.nowMilliseconds()))
+        perform(core.tick(now: configuration.clock()))
     }
 
     /// Carries out `effects`: writes first, then (once they and all earlier writes are
@@ -308,7 +308,7 @@ final class CoordinatorRuntime: @unchecked Sendable {
         for connection in connections.values {
             connection.close(after: .error(code: .storageUnavailable, message: "coordinator store failure: \(error.code)"))
             // Forget the worker now; nothing it sends could be stored anyway.
-            _ = core.disconnect(connectionId: connection.id, now: WallClock.nowMilliseconds())
+            _ = core.disconnect(connectionId: connection.id, now: configuration.clock())
         }
         connections.removeAll()
     }
@@ -322,7 +322,7 @@ final class CoordinatorRuntime: @unchecked Sendable {
         guard let due = core.nextTimerDeadline, due < retryTimerDeadline else { return }
         retryTimer?.cancel()
         retryTimerDeadline = due
-        let delay = max(0, due - WallClock.nowMilliseconds())
+        let delay = max(0, due - configuration.clock())
         retryTimer = loop.scheduleTask(in: .milliseconds(delay)) {
             self.retryTimerDeadline = .max
             self.tick()

@@ -79,7 +79,7 @@ final class WorkerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         case (.challenged(let nonce), .hello(let hello)):
             handleHello(hello, nonce: nonce, context: context)
         case (.registered, .heartbeat(let heartbeat)):
-            let deadline = WallClock.nowMilliseconds() + Int64(runtime.configuration.timing.leaseDurationMilliseconds)
+            let deadline = runtime.configuration.clock() + Int64(runtime.configuration.timing.leaseDurationMilliseconds)
             context.writeAndFlush(
                 wrapOutboundOut(
                     .with {
