@@ -1,16 +1,15 @@
 import Dispatch
 import Foundation
 
-/// Runs every task of one request (the function's body and its `async let` and task-group children) one job
-/// at a time, and tells when none of them can run.
+/// Runs every task of one request (the function's body and its `async let` and task-group children), and tells
+/// when none of them can run.
 ///
 /// Parallel steps are collected by letting the body run until it is quiescent: every task either parked at a
 /// step or waiting for something outside the request. Guessing that moment with a few `Task.yield()`s misses
-/// siblings the global executor starts late (a loaded machine); here it is observed: the request's job queue is
-/// empty. Only one step closure executes per request, so running the request's jobs serially costs no
-/// parallelism.
+/// siblings the global executor starts late (a loaded machine); here it is observed: no job of the request is
+/// queued or running. Jobs run on Dispatch's global queue, like the default executor's.
 final class RequestExecutor: TaskExecutor, @unchecked Sendable {
-    private let queue = DispatchQueue(label: "tether.request")
+    private let queue = DispatchQueue.global()
     private let lock = NSLock()
     private var pending = 0
     private var onIdle: (@Sendable () -> Void)?
