@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "TetherCoordinator", targets: ["TetherCoordinator"]),
         .executable(name: "tether", targets: ["tether"]),
         .executable(name: "tether-example", targets: ["TetherExample"]),
+        .executable(name: "tether-example-fulfilment", targets: ["TetherExampleFulfilment"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
@@ -111,6 +112,12 @@ let package = Package(
             name: "TetherExample",
             dependencies: ["Tether"],
             path: "Examples/OrderWorker",
+            exclude: ["README.md"]
+        ),
+        .executableTarget(
+            name: "TetherExampleFulfilment",
+            dependencies: ["Tether"],
+            path: "Examples/Fulfilment",
             exclude: ["README.md"]
         ),
         .testTarget(

@@ -29,7 +29,7 @@ extension CoordinatorCore {
     func isDispatchable(_ item: WorkItem) -> Bool {
         guard readySince[item] != nil, leasedItems[item] == nil, let run = runs[item.runId] else { return false }
         if item.stepId.isEmpty {
-            return runLeases[item.runId]?.isEmpty ?? true && !Self.hasOutstandingSteps(run)
+            return runLeases[item.runId] == nil && !Self.hasOutstandingSteps(run)
         }
         return run.steps.contains { $0.id == item.stepId && $0.status == .pending }
     }
@@ -73,7 +73,7 @@ extension CoordinatorCore {
         let deadline = now + Int64(configuration.timing.leaseDurationMilliseconds)
         leases[requestId] = Lease(
             item: item, connectionId: connectionId, deadlineMilliseconds: deadline, dispatchedAtMilliseconds: now)
-        runLeases[item.runId, default: []].insert(requestId)
+        runLeases[item.runId, default: 0] += 1
         leasedItems[item] = requestId
         workers[connectionId]?.inFlight.insert(requestId)
         workers[connectionId]?.dispatchedCount += 1
@@ -100,8 +100,9 @@ extension CoordinatorCore {
     mutating func releaseLease(_ requestId: String) -> Lease? {
         guard let lease = leases.removeValue(forKey: requestId) else { return nil }
         workers[lease.connectionId]?.inFlight.remove(requestId)
-        runLeases[lease.runId]?.remove(requestId)
-        if runLeases[lease.runId]?.isEmpty == true { runLeases[lease.runId] = nil }
+        if let count = runLeases[lease.runId] {
+            runLeases[lease.runId] = count > 1 ? count - 1 : nil
+        }
         if leasedItems[lease.item] == requestId { leasedItems[lease.item] = nil }
         return lease
     }

@@ -36,7 +36,7 @@ extension CoordinatorCore {
             case .completed, .failed, .retrying: break
             }
         }
-        let leased = !(runLeases[runId]?.isEmpty ?? true)
+        let leased = runLeases[runId] != nil
         if !pending && !waiting && !sleeping && !leased {
             schedule(.next(runId), notBefore: run.nextAttemptAtMilliseconds, now: now)
         }

@@ -107,8 +107,9 @@ public struct CoordinatorCore: Sendable {
     /// Retry times, sleeps, wait timeouts and run timeouts.
     var timers: Heap<Timer> = []
     var leases: [String: Lease] = [:]
-    /// Run id → the request ids it is leased under (several for parallel steps).
-    var runLeases: [String: Set<String>] = [:]
+    /// Run id → how many requests it has in flight (several for parallel steps). A count, not a
+    /// set: this is on the path of every dispatch and result.
+    var runLeases: [String: Int] = [:]
     /// Work item → the request id it is leased under.
     var leasedItems: [WorkItem: String] = [:]
     /// Waits (`waitForEvent` and `cancelOn`) by event name.
