@@ -91,8 +91,7 @@ extension CoordinatorCore {
             })
         else { return }
         if child.status == .completed {
-            parent.steps[index].status = .completed
-            parent.steps[index].output = child.output ?? Array("null".utf8)
+            parent.steps[index].complete(output: child.output ?? Array("null".utf8), at: now)
         } else {
             let cause = child.error ?? RunError(code: child.status.rawValue, message: "the run \(child.status.rawValue)")
             parent.steps[index].status = .failed
@@ -100,11 +99,9 @@ extension CoordinatorCore {
                 code: cause.code,
                 message: "invoked function '\(child.functionId)' run \(child.id) \(child.status.rawValue): \(cause.message)",
                 type: cause.type)
+            parent.steps[index].endedAtMilliseconds = now
         }
-        parent.steps[index].endedAtMilliseconds = now
-        runs[parentRunId] = parent
-        advance(runId: parentRunId, now: now)
-        effects.writes.append(.putRun(runs[parentRunId]!, stepIndices: [index], created: false))
+        commit(parent, changedSteps: [index], now: now, into: &effects)
     }
 
     /// Sends `tether/function.failed` for a run that failed: `onFailure` handlers and anyone

@@ -57,12 +57,8 @@ extension CoordinatorCore {
                 unindexWait(runId: run.id, stepId: timer.stepId, event: run.steps[index].waitEvent)
             }
             // A sleep returns nothing; a wait that timed out returns nil.
-            run.steps[index].status = .completed
-            run.steps[index].output = Array("null".utf8)
-            run.steps[index].endedAtMilliseconds = now
-            runs[run.id] = run
-            advance(runId: run.id, now: now)
-            effects.writes.append(.putRun(runs[run.id]!, stepIndices: [index], created: false))
+            run.steps[index].complete(output: Array("null".utf8), at: now)
+            commit(run, changedSteps: [index], now: now, into: &effects)
         case .startTimeout:
             guard run.status == .queued, run.startedAtMilliseconds == 0 else { return }
             end(

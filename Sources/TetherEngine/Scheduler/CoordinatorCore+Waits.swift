@@ -140,12 +140,8 @@ extension CoordinatorCore {
             }
             unindexWait(runId: ref.runId, stepId: ref.stepId, event: event.name)
             var updated = run
-            updated.steps[index].status = .completed
-            updated.steps[index].output = incoming.serialized()
-            updated.steps[index].endedAtMilliseconds = now
-            runs[ref.runId] = updated
-            advance(runId: ref.runId, now: now)
-            effects.writes.append(.putRun(runs[ref.runId]!, stepIndices: [index], created: false))
+            updated.steps[index].complete(output: incoming.serialized(), at: now)
+            commit(updated, changedSteps: [index], now: now, into: &effects)
         }
     }
 }
