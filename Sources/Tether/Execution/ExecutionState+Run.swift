@@ -72,7 +72,8 @@ extension ExecutionState {
             }
             // A nested step has recorded its own failure first; that one is kept.
             closureEnded(
-                failure: Self.failed(stepId, Tether_V1_StepError(mapping: error), startedAt: startedAt, endedAt: now()))
+                failure: Tether_V1_StepFailed(
+                    stepId: stepId, error: Tether_V1_StepError(mapping: error), startedAt: startedAt, endedAt: now()))
             try await park()
         }
         let endedAt = now()
@@ -90,7 +91,8 @@ extension ExecutionState {
             let error = failure.error
             throw StepError(stepId: stepId, code: error.code, message: error.message, errorType: error.errorType)
         case .failure(let failure):
-            closureEnded(failure: Self.failed(stepId, failure.error, startedAt: startedAt, endedAt: endedAt))
+            closureEnded(
+                failure: Tether_V1_StepFailed(stepId: stepId, error: failure.error, startedAt: startedAt, endedAt: endedAt))
             try await park()
         }
     }
@@ -133,19 +135,5 @@ extension ExecutionState {
                     ))
             )
         }
-    }
-
-    private static func failed(
-        _ stepId: String,
-        _ error: Tether_V1_StepError,
-        startedAt: Date,
-        endedAt: Date
-    ) -> Tether_V1_StepFailed {
-        var failed = Tether_V1_StepFailed()
-        failed.stepID = stepId
-        failed.error = error
-        failed.startedAtUnixMs = startedAt.unixMilliseconds
-        failed.endedAtUnixMs = endedAt.unixMilliseconds
-        return failed
     }
 }

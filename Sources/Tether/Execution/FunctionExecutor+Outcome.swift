@@ -13,6 +13,11 @@ extension FunctionExecutor {
         var target: String?
         var startedAt: Date
         var endedAt: Date
+
+        /// `step_failed` for `stepId` (empty: the body) over the request's time.
+        func failed(_ stepId: String, _ error: Tether_V1_StepError) -> Tether_V1_StepResult.OneOf_Outcome {
+            .stepFailed(Tether_V1_StepFailed(stepId: stepId, error: error, startedAt: startedAt, endedAt: endedAt))
+        }
     }
 
     /// Decides what to report.
@@ -52,8 +57,7 @@ extension FunctionExecutor {
                 return .runCompleted(completed)
             case .failure(let failure):
                 return progress.executed.map { .stepCompleted($0) }
-                    ?? .stepFailed(
-                        failed(stepId: "", failure.error, startedAt: ending.startedAt, endedAt: ending.endedAt))
+                    ?? ending.failed("", failure.error)
             }
         case .failure(let error)?:
             if let executed = progress.executed {
@@ -64,7 +68,7 @@ extension FunctionExecutor {
                 error is StepInterrupt
                 ? Tether_V1_StepError(code: .internalError, message: "\(error)", nonRetriable: false)
                 : Tether_V1_StepError(mapping: error)
-            return .stepFailed(failed(stepId: "", wire, startedAt: ending.startedAt, endedAt: ending.endedAt))
+            return ending.failed("", wire)
         case nil:
             // Quiescent without a failure or an operation: only a parked step can make it so, and steps only
             // park unreported after a failure or in a targeted request. An SDK bug.
@@ -74,7 +78,7 @@ extension FunctionExecutor {
             let wire = Tether_V1_StepError(
                 code: .internalError, message: "the function stopped at a step without reporting it",
                 nonRetriable: false)
-            return .stepFailed(failed(stepId: "", wire, startedAt: ending.startedAt, endedAt: ending.endedAt))
+            return ending.failed("", wire)
         }
     }
 
@@ -90,7 +94,7 @@ extension FunctionExecutor {
         if case .failure(let error)? = ending.returned, !(error is StepInterrupt) {
             // The body failed before reaching the target, as it will on the next replay.
             let wire = Tether_V1_StepError(mapping: error)
-            return .stepFailed(failed(stepId: "", wire, startedAt: ending.startedAt, endedAt: ending.endedAt))
+            return ending.failed("", wire)
         }
         let wire: Tether_V1_StepError
         if progress.targetWasMemoized {
@@ -109,6 +113,6 @@ extension FunctionExecutor {
                     + ". Did the code change while runs were in flight? Give changed steps new ids.",
                 nonRetriable: ended)
         }
-        return .stepFailed(failed(stepId: target, wire, startedAt: ending.startedAt, endedAt: ending.endedAt))
+        return ending.failed(target, wire)
     }
 }

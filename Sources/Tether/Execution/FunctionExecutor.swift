@@ -51,9 +51,9 @@ struct FunctionExecutor: Sendable {
         let slug = request.functionSlug.isEmpty ? request.functionID : request.functionSlug
         guard let function = functions[slug] else {
             let known = functions.keys.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
-            result.stepFailed = failed(
+            result.stepFailed = Tether_V1_StepFailed(
                 stepId: "",
-                Tether_V1_StepError(
+                error: Tether_V1_StepError(
                     code: .functionNotFound,
                     message: "this worker has no function \"\(slug)\"; it registers \(known.isEmpty ? "none" : known). "
                         + "Is an older or newer version of the app connected?",
@@ -135,19 +135,5 @@ struct FunctionExecutor: Sendable {
             )
         }
         return .success(output)
-    }
-
-    func failed(
-        stepId: String,
-        _ error: Tether_V1_StepError,
-        startedAt: Date,
-        endedAt: Date
-    ) -> Tether_V1_StepFailed {
-        var failed = Tether_V1_StepFailed()
-        failed.stepID = stepId
-        failed.error = error
-        failed.startedAtUnixMs = startedAt.unixMilliseconds
-        failed.endedAtUnixMs = endedAt.unixMilliseconds
-        return failed
     }
 }

@@ -227,12 +227,10 @@ struct StepPlan {
     }
 
     mutating func fail(stepId: String, code: ErrorCode, message: String, at now: Date) {
-        var failed = Tether_V1_StepFailed()
-        failed.stepID = stepId
-        failed.error = Tether_V1_StepError(code: code, message: message, nonRetriable: true)
-        failed.startedAtUnixMs = now.unixMilliseconds
-        failed.endedAtUnixMs = now.unixMilliseconds
-        record(failed)
+        record(
+            Tether_V1_StepFailed(
+                stepId: stepId, error: Tether_V1_StepError(code: code, message: message, nonRetriable: true),
+                startedAt: now, endedAt: now))
     }
 
     /// Keeps the first failure of the request: a nested step's failure outranks its enclosing step's.
