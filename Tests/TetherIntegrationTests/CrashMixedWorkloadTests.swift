@@ -75,20 +75,11 @@ struct CrashMixedWorkloadTests {
         let workerPort = try await freePort()
         var coordinator = try await ChildCoordinator.start(
             dataDirectory: data, httpPort: httpPort, workerPort: workerPort, logPath: directory.path + "/coordinator-0.log")
-        let key = try SigningKey(contentsOfFile: data + "/signing-key")
-        func options(_ id: String, _ capacity: Int) -> WorkerOptions {
-            var options = WorkerOptions(environment: [:])
-            options.coordinator = "127.0.0.1:\(workerPort)"
-            options.signingKey = key.text
-            options.caFile = data + "/tls/ca.pem"
-            options.instanceId = id
-            options.maxConcurrency = capacity
-            return options
-        }
+        let options = coordinator.workerOptions
         let counter = ExecutionCounter()
         let workers = [
-            TestWorker(app: "mixapp", functions: mixedFunctions(counter: counter), options: options("m1", 4)),
-            TestWorker(app: "mixapp", functions: mixedFunctions(counter: counter), options: options("m2", 6)),
+            TestWorker(app: "mixapp", functions: mixedFunctions(counter: counter), options: try options("m1", 4)),
+            TestWorker(app: "mixapp", functions: mixedFunctions(counter: counter), options: try options("m2", 6)),
         ]
         let client = try coordinator.client()
         #expect(try await eventually { try await client.request(.GET, "/v1/status").json?["workers"]?.arrayValue?.count == 2 })
@@ -125,12 +116,7 @@ struct CrashMixedWorkloadTests {
             try await Task.sleep(for: .milliseconds(Int64(150 + generator.next() % 900)))
             // A step in flight or whose result was not yet acknowledged may run again: its
             // result was never durable. Everything else must not.
-            for worker in workers {
-                worker.worker.state.withLock { state in
-                    exemptKeys.formUnion(state.inFlight.values)
-                    exemptKeys.formUnion(state.unacknowledged.values.map(\.stepResult.runID))
-                }
-            }
+            for worker in workers { exemptKeys.formUnion(worker.runsNotYetDurable) }
             let done = counter.snapshot.values.reduce(0, +)
             await coordinator.process.stop(signal: SIGKILL)
             kills += 1

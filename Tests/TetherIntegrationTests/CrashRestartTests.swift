@@ -16,20 +16,11 @@ struct CrashRestartTests {
         var coordinator = try await ChildCoordinator.start(
             dataDirectory: data, httpPort: httpPort, workerPort: workerPort, logPath: directory.path + "/coordinator-1.log")
 
-        let key = try SigningKey(contentsOfFile: data + "/signing-key")
-        func options(_ id: String, _ capacity: Int) -> WorkerOptions {
-            var options = WorkerOptions(environment: [:])
-            options.coordinator = "127.0.0.1:\(workerPort)"
-            options.signingKey = key.text
-            options.caFile = data + "/tls/ca.pem"
-            options.instanceId = id
-            options.maxConcurrency = capacity
-            return options
-        }
+        let options = coordinator.workerOptions
         let ledger = StepLedger()
         let workers = [
-            TestWorker(functions: [orderFunction(worker: "a", ledger: ledger, stepDelay: .milliseconds(25))], options: options("a", 3)),
-            TestWorker(functions: [orderFunction(worker: "b", ledger: ledger, stepDelay: .milliseconds(25))], options: options("b", 5)),
+            TestWorker(functions: [orderFunction(worker: "a", ledger: ledger, stepDelay: .milliseconds(25))], options: try options("a", 3)),
+            TestWorker(functions: [orderFunction(worker: "b", ledger: ledger, stepDelay: .milliseconds(25))], options: try options("b", 5)),
         ]
         let client = try coordinator.client()
         _ = try await eventually {
@@ -49,13 +40,7 @@ struct CrashRestartTests {
         let executedBeforeKill = ledger.executions
         // Runs with a step in flight or a result not yet acknowledged may legitimately run that
         // step again (its result was never durable); every other executed step was acknowledged.
-        var exemptRuns: Set<String> = []
-        for worker in workers {
-            worker.worker.state.withLock { state in
-                exemptRuns.formUnion(state.inFlight.values)
-                exemptRuns.formUnion(state.unacknowledged.values.map(\.stepResult.runID))
-            }
-        }
+        let exemptRuns = workers.reduce(into: Set<String>()) { $0.formUnion($1.runsNotYetDurable) }
         await coordinator.process.stop(signal: SIGKILL)
         #expect(!coordinator.process.isRunning)
 

@@ -1,7 +1,8 @@
 import Foundation
-import Tether
 import NIOCore
 import NIOPosix
+import Tether
+import TetherProtocol
 
 /// A program of this package run as a separate process (the `tether` CLI, the example
 /// worker), with its output in a log file, so tests can kill it like a crash would.
@@ -96,5 +97,17 @@ struct ChildCoordinator {
 
     func client() throws -> TetherClient {
         try TetherClient(url: "http://127.0.0.1:\(httpPort)")
+    }
+
+    /// Worker options for this coordinator, with the dev signing key and CA it created. They stay valid
+    /// across restarts on the same data directory and ports.
+    func workerOptions(instanceId: String, capacity: Int) throws -> WorkerOptions {
+        var options = WorkerOptions(environment: [:])
+        options.coordinator = "127.0.0.1:\(workerPort)"
+        options.signingKey = try SigningKey(contentsOfFile: dataDirectory + "/signing-key").text
+        options.caFile = dataDirectory + "/tls/ca.pem"
+        options.instanceId = instanceId
+        options.maxConcurrency = capacity
+        return options
     }
 }

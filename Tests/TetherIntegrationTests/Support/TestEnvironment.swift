@@ -3,7 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
-import Tether
+@testable import Tether
 import TetherCoordinator
 import TetherEngine
 import TetherProtocol
@@ -123,6 +123,14 @@ final class TestWorker: Sendable {
     func shutdown() async {
         await group.triggerGracefulShutdown()
         _ = try? await task.value
+    }
+
+    /// Runs with a step in flight here or a result not yet acknowledged: the steps a coordinator crash may
+    /// legitimately run again (their results were never durable).
+    var runsNotYetDurable: Set<String> {
+        worker.state.withLock { state in
+            Set(state.inFlight.values).union(state.unacknowledged.values.map(\.stepResult.runID))
+        }
     }
 }
 
