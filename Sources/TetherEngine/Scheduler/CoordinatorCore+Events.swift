@@ -2,8 +2,9 @@ extension CoordinatorCore {
     /// The event ids already accepted among `ids`, with the runs they started; the I/O layer
     /// looks up the others in the store.
     public func recentEventRuns(_ id: String, now: Int64) -> [String]? {
-        guard let recent = recentEvents[id], now - recent.receivedAtMilliseconds < configuration.limits.idempotencyWindowMilliseconds
-        else { return nil }
+        guard let recent = recentEvents[id], isWithinIdempotencyWindow(recent.receivedAtMilliseconds, now: now) else {
+            return nil
+        }
         return recent.runIds
     }
 
@@ -20,7 +21,7 @@ extension CoordinatorCore {
         receipts.reserveCapacity(incoming.count)
         for var event in incoming {
             if let id = event.id, recentEvents[id] == nil, let stored = known[id] {
-                if now - stored.receivedAtMilliseconds < configuration.limits.idempotencyWindowMilliseconds {
+                if isWithinIdempotencyWindow(stored.receivedAtMilliseconds, now: now) {
                     receipts.append(EventReceipt(eventId: id, runIds: stored.runIds, duplicate: true))
                     continue
                 }
@@ -38,7 +39,7 @@ extension CoordinatorCore {
     mutating func accept(_ event: IncomingEvent, now: Int64, into effects: inout Effects) -> EventReceipt {
         var event = event
         if let id = event.id, let recent = recentEvents[id] {
-            if now - recent.receivedAtMilliseconds < configuration.limits.idempotencyWindowMilliseconds {
+            if isWithinIdempotencyWindow(recent.receivedAtMilliseconds, now: now) {
                 return EventReceipt(eventId: id, runIds: recent.runIds, duplicate: true)
             }
             event.id = nil  // the id's window has passed: a new event, with a new id
@@ -56,7 +57,7 @@ extension CoordinatorCore {
                 continue
             }
             if let key = idempotencyKey(of: entry, for: document ?? Self.document(of: record)) {
-                if let at = idempotencyKeys[key], now - at < configuration.limits.idempotencyWindowMilliseconds {
+                if let at = idempotencyKeys[key], isWithinIdempotencyWindow(at, now: now) {
                     continue  // this key already ran within the window
                 }
                 idempotencyKeys[key] = now
@@ -130,10 +131,14 @@ extension CoordinatorCore {
         return entry.definition.id + "\u{0}" + String(decoding: value.serialized(), as: UTF8.self)
     }
 
+    /// Whether something that happened at `at` still dedupes at `now` (event ids and idempotency keys, 24 h).
+    func isWithinIdempotencyWindow(_ at: Int64, now: Int64) -> Bool {
+        now - at < configuration.limits.idempotencyWindowMilliseconds
+    }
+
     /// Forgets idempotency keys older than the window, in memory and in the store.
     mutating func expireIdempotencyKeys(now: Int64, into effects: inout Effects) {
-        let window = configuration.limits.idempotencyWindowMilliseconds
-        while let oldest = idempotencyOrder.first, now - oldest.at >= window {
+        while let oldest = idempotencyOrder.first, !isWithinIdempotencyWindow(oldest.at, now: now) {
             idempotencyOrder.removeFirst()
             guard idempotencyKeys[oldest.key] == oldest.at else { continue }
             idempotencyKeys[oldest.key] = nil
