@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
 # Sets up what is missing, builds everything (the CLI and the example worker are run by the
-# integration tests as child processes) and runs the whole test suite.
+# integration tests as child processes) and runs the whole test suite. When a test fails, the
+# failures are repeated at the end of the output, so the last lines of a CI log name them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 swift build --build-tests
-swift test --skip-build --no-parallel "$@"
+log="$(mktemp -t tether-test.XXXXXX.log)"
+status=0
+swift test --skip-build --no-parallel "$@" 2>&1 | tee "$log" || status=$?
+if [ "$status" -ne 0 ]; then
+    echo
+    echo "=== failures (full log: $log) ==="
+    grep -E '✘|recorded an issue|error: |: error|Fatal error|Expectation failed' "$log" | grep -v '^✘ Test run with' | head -60 || true
+fi
+exit "$status"

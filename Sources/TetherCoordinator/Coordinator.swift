@@ -95,16 +95,18 @@ public final class Coordinator: Service, Sendable {
         }
         defer { store.close() }
 
-        let (functions, runs, cronTicks, idempotencyKeys) = try await threadPool.runIfActive {
+        let (functions, runs, cronTicks, idempotencyKeys, flowStates, debounces, batches) = try await threadPool.runIfActive {
             (
                 try store.loadFunctions(), try store.loadActiveRuns(), try store.loadCronTicks(),
-                try store.loadIdempotencyKeys()
+                try store.loadIdempotencyKeys(), try store.loadFlowStates(), try store.loadDebounces(),
+                try store.loadBatches()
             )
         }
         var core = CoordinatorCore(
             configuration: .init(limits: configuration.limits, timing: configuration.timing, retry: configuration.retry))
-        core.restore(functions: functions, runs: runs, cronTicks: cronTicks, idempotencyKeys: idempotencyKeys,
-            now: configuration.clock())
+        core.restore(
+            functions: functions, runs: runs, cronTicks: cronTicks, idempotencyKeys: idempotencyKeys,
+            flowStates: flowStates, debounces: debounces, batches: batches, now: configuration.clock())
         logger.info(
             "store opened",
             metadata: [

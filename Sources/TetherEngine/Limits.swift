@@ -29,6 +29,11 @@ public struct Limits: Sendable, Equatable {
     public var idempotencyWindowMilliseconds: Int64 = 24 * 3_600_000
     /// Most events one `step.sendEvent` may send.
     public var maxEventsPerSend: Int = 1_000
+    /// Longest flow-control period: throttle, rate limit, debounce and batch timeouts (7 days).
+    public var maxFlowPeriodMilliseconds: Int64 = 7 * 24 * 3_600_000
+    /// Largest total event data of one batch (`batchEvents`): a batch that would grow past it
+    /// starts its run first.
+    public var maxBatchBytes: Int = 8 * 1024 * 1024
 
     public init() {}
 

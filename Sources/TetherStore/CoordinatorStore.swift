@@ -75,6 +75,28 @@ public final class CoordinatorStore: Sendable {
                 batch.put(KeyLayout.idempotencyKey(key), bigEndian(at))
             case .deleteIdempotencyKey(let key):
                 batch.delete(KeyLayout.idempotencyKey(key))
+            case .putFlowState(let key, let value):
+                batch.put(KeyLayout.flowState(key), bigEndian(value))
+            case .deleteFlowState(let key):
+                batch.delete(KeyLayout.flowState(key))
+            case .putDebounce(let record):
+                var stored = Tether_V1_StoredDebounce()
+                stored.functionID = record.functionId
+                stored.event = RecordCoding.encode(record.event)
+                stored.firstAtUnixMs = record.firstAtMilliseconds
+                stored.dueAtUnixMs = record.dueAtMilliseconds
+                batch.put(KeyLayout.debounce(record.key), serialize(stored))
+            case .deleteDebounce(let key):
+                batch.delete(KeyLayout.debounce(key))
+            case .putBatch(let record):
+                var stored = Tether_V1_StoredBatch()
+                stored.functionID = record.functionId
+                stored.eventIds = record.events.map(\.id)
+                stored.firstAtUnixMs = record.firstAtMilliseconds
+                stored.dueAtUnixMs = record.dueAtMilliseconds
+                batch.put(KeyLayout.batch(record.key), serialize(stored))
+            case .deleteBatch(let key):
+                batch.delete(KeyLayout.batch(key))
             }
         }
         return batch
@@ -111,6 +133,42 @@ public final class CoordinatorStore: Sendable {
     /// coordinator deletes them on its first tick).
     public func loadIdempotencyKeys() throws -> [String: Int64] {
         try loadTimes(.idempotencyKey)
+    }
+
+    /// Throttle and rate-limit states (GCRA arrival times) by key.
+    public func loadFlowStates() throws -> [String: Int64] {
+        try loadTimes(.flowState)
+    }
+
+    /// Debounces waiting for their events to go quiet.
+    public func loadDebounces() throws -> [DebounceRecord] {
+        var records: [DebounceRecord] = []
+        let prefixLength = KeyLayout.prefix(.debounce).count
+        try db.forEach(prefix: KeyLayout.prefix(.debounce)) { key, value in
+            let stored = try Tether_V1_StoredDebounce(serializedBytes: value)
+            records.append(
+                DebounceRecord(
+                    key: KeyLayout.id(of: key, droppingPrefix: prefixLength), functionId: stored.functionID,
+                    event: RecordCoding.decode(stored.event), firstAtMilliseconds: stored.firstAtUnixMs,
+                    dueAtMilliseconds: stored.dueAtUnixMs))
+            return true
+        }
+        return records
+    }
+
+    /// Batches being collected, with their events read back from the stored events.
+    public func loadBatches() throws -> [BatchRecord] {
+        var stored: [(key: String, batch: Tether_V1_StoredBatch)] = []
+        let prefixLength = KeyLayout.prefix(.batch).count
+        try db.forEach(prefix: KeyLayout.prefix(.batch)) { key, value in
+            stored.append((KeyLayout.id(of: key, droppingPrefix: prefixLength), try Tether_V1_StoredBatch(serializedBytes: value)))
+            return true
+        }
+        return try stored.map { key, batch in
+            BatchRecord(
+                key: key, functionId: batch.functionID, events: try events(ids: batch.eventIds),
+                firstAtMilliseconds: batch.firstAtUnixMs, dueAtMilliseconds: batch.dueAtUnixMs)
+        }
     }
 
     private func loadTimes(_ kind: KeyKind) throws -> [String: Int64] {

@@ -53,10 +53,14 @@ public struct EventReceipt: Sendable, Equatable {
     public var runIds: [String]
     /// True when the event's id had been seen before and nothing new was started.
     public var duplicate: Bool
+    /// Functions whose trigger matched but whose flow control started no run now: skipped
+    /// (rate limit, singleton, idempotency key) or held (debounce, batch).
+    public var flow: [FlowOutcome]
 
-    public init(eventId: String, runIds: [String], duplicate: Bool = false) {
+    public init(eventId: String, runIds: [String], duplicate: Bool = false, flow: [FlowOutcome] = []) {
         self.eventId = eventId
         self.runIds = runIds
         self.duplicate = duplicate
+        self.flow = flow
     }
 }

@@ -63,6 +63,8 @@ public struct FunctionDefinition: Sendable, Equatable {
     public var timeoutFinishMilliseconds: Int64
     /// Expression over `event` whose value keys runs: at most one run per value per 24 h.
     public var idempotency: String?
+    /// Concurrency, throttle, rate limit, debounce, batching, priority and singleton.
+    public var flow: FlowControl
 
     public static let defaultRetries = 4
     public static let maxRetries = 20
@@ -74,7 +76,7 @@ public struct FunctionDefinition: Sendable, Equatable {
     public init(
         app: String, slug: String, name: String, triggers: [TriggerDefinition], retries: Int = Self.defaultRetries,
         cancelOn: [CancelOnDefinition] = [], timeoutStartMilliseconds: Int64 = 0, timeoutFinishMilliseconds: Int64 = 0,
-        idempotency: String? = nil
+        idempotency: String? = nil, flow: FlowControl = .none
     ) {
         self.app = app
         self.slug = slug
@@ -85,6 +87,7 @@ public struct FunctionDefinition: Sendable, Equatable {
         self.timeoutStartMilliseconds = timeoutStartMilliseconds
         self.timeoutFinishMilliseconds = timeoutFinishMilliseconds
         self.idempotency = idempotency.flatMap { $0.isEmpty ? nil : $0 }
+        self.flow = flow
     }
 
     public static func makeID(app: String, slug: String) -> String { "\(app):\(slug)" }
@@ -131,16 +134,10 @@ extension FunctionDefinition {
                 throw fail("\(name) must be between 0 and \(Self.maxTimeoutMilliseconds) ms, got \(value)")
             }
         }
-        if let idempotency {
-            do {
-                let expression = try Expression(parsing: idempotency)
-                if !expression.paths(root: .async).isEmpty {
-                    throw ExpressionError("idempotency keys are computed from `event` only; `async` is not available", at: 0, in: Array(idempotency.prefix(80)))
-                }
-            } catch {
-                throw fail("invalid idempotency expression \"\(idempotency)\": \(error)")
-            }
+        if let idempotency, let problem = FlowControl.expressionProblem("idempotency", idempotency) {
+            throw fail(problem)
         }
+        if let problem = flow.problem(limits: limits) { throw fail(problem) }
     }
 
     static func isValidName(_ name: String, limits: Limits) -> Bool {

@@ -9,17 +9,18 @@ extension CoordinatorCore {
         }
     }
 
-    /// Puts work in its function's ready queue (once).
+    /// Puts work in its function's ready queue (once), in its run's lane, ranked by the time it
+    /// became ready less the run's priority; `atFront` (work whose worker was lost) goes first.
     mutating func enqueue(_ item: WorkItem, now: Int64, atFront: Bool) {
         guard let run = runs[item.runId], readySince[item] == nil, leasedItems[item] == nil else { return }
         readySince[item] = now
         let functionId = run.functionId
-        if atFront {
-            queues[functionId, default: []].prepend(item)
-        } else {
-            queues[functionId, default: []].append(item)
-        }
-        if inBacklog.insert(functionId).inserted {
+        let flow = runFlow[item.runId]
+        queueSequence &+= 1
+        let rank = atFront ? Int64.min : now - (flow?.priorityMilliseconds ?? 0)
+        queues[functionId, default: FunctionQueue()].push(
+            FunctionQueue.Entry(rank: rank, sequence: queueSequence, item: item), lane: flow?.lane ?? "")
+        if queues[functionId]!.parkedOn == nil, inBacklog.insert(functionId).inserted {
             backlog.append(functionId)
         }
     }
@@ -34,36 +35,70 @@ extension CoordinatorCore {
         return run.steps.contains { $0.id == item.stepId && $0.status == .pending }
     }
 
-    /// Dispatches ready work to workers with free slots, round-robin across functions, until
-    /// either the queues or the free slots run out.
+    /// Dispatches ready work to workers with free slots until either the queues or the free
+    /// slots run out: round-robin across functions, and within a function round-robin across
+    /// its lanes (fairness keys). A lane whose key is at its concurrency limit, or a function
+    /// at a function-wide limit, is parked until one of its steps ends.
     mutating func pump(now: Int64, into effects: inout Effects) {
         var blocked: [String] = []
         while let functionId = backlog.popFirst() {
-            // Mutate the queue in place: a copy of a large backlog per dispatch is quadratic.
-            // Drop entries that are no longer dispatchable (dispatched, ended, superseded).
-            while let head = queues[functionId]?.first, !isDispatchable(head) {
-                queues[functionId]!.removeFirst()
-                if leasedItems[head] == nil { readySince[head] = nil }
-            }
-            guard queues[functionId]?.isEmpty == false else {
-                queues[functionId] = nil
-                inBacklog.remove(functionId)
+            inBacklog.remove(functionId)
+            guard queues[functionId] != nil else { continue }
+            if let full = fullFunctionWideLimit(functionId) {
+                queues[functionId]!.parkedOn = full
+                parkedFunctions[full, default: []].insert(functionId)
                 continue
             }
             guard let connectionId = pickWorker(forFunction: functionId) else {
                 blocked.append(functionId)
                 continue
             }
-            let item = queues[functionId]!.removeFirst()
+            if let item = nextItem(of: functionId) {
+                dispatch(item, to: connectionId, now: now, into: &effects)
+            }
             if queues[functionId]!.isEmpty {
                 queues[functionId] = nil
-                inBacklog.remove(functionId)
-            } else {
+            } else if !queues[functionId]!.rotation.isEmpty {
+                inBacklog.insert(functionId)
                 backlog.append(functionId)
             }
-            dispatch(item, to: connectionId, now: now, into: &effects)
+            // Otherwise every lane is parked: a step ending puts the function back.
         }
-        backlog.append(contentsOf: blocked)
+        for functionId in blocked where inBacklog.insert(functionId).inserted {
+            backlog.append(functionId)
+        }
+    }
+
+    /// Takes the next dispatchable item of a function, visiting its lanes in rotation: entries
+    /// no longer dispatchable (dispatched, ended, superseded) are dropped, and a lane whose
+    /// head is over a keyed concurrency limit is parked.
+    mutating func nextItem(of functionId: String) -> WorkItem? {
+        while let lane = queues[functionId]!.rotation.popFirst() {
+            queues[functionId]!.lanes[lane]!.inRotation = false
+            // Mutate the queue in place: a copy of a large backlog per dispatch is quadratic.
+            while let head = queues[functionId]!.lanes[lane]!.entries.min, !isDispatchable(head.item) {
+                _ = queues[functionId]!.lanes[lane]!.entries.removeMin()
+                if leasedItems[head.item] == nil { readySince[head.item] = nil }
+            }
+            guard let head = queues[functionId]!.lanes[lane]!.entries.min else {
+                queues[functionId]!.lanes[lane] = nil
+                continue
+            }
+            if let full = fullKeyedLimit(of: head.item.runId) {
+                queues[functionId]!.lanes[lane]!.parkedOn = full
+                parkedLanes[full, default: []].append((functionId, lane))
+                continue
+            }
+            _ = queues[functionId]!.lanes[lane]!.entries.removeMin()
+            if queues[functionId]!.lanes[lane]!.entries.isEmpty {
+                queues[functionId]!.lanes[lane] = nil
+            } else {
+                queues[functionId]!.lanes[lane]!.inRotation = true
+                queues[functionId]!.rotation.append(lane)
+            }
+            return head.item
+        }
+        return nil
     }
 
     mutating func dispatch(_ item: WorkItem, to connectionId: String, now: Int64, into effects: inout Effects) {
@@ -71,8 +106,11 @@ extension CoordinatorCore {
         readySince[item] = nil
         let requestId = ids.next(nowMilliseconds: now)
         let deadline = now + Int64(configuration.timing.leaseDurationMilliseconds)
+        let constraints = runFlow[item.runId]?.constraints.map(\.key) ?? []
+        for key in constraints { constraintInFlight[key, default: 0] += 1 }
         leases[requestId] = Lease(
-            item: item, connectionId: connectionId, deadlineMilliseconds: deadline, dispatchedAtMilliseconds: now)
+            item: item, connectionId: connectionId, deadlineMilliseconds: deadline, dispatchedAtMilliseconds: now,
+            constraints: constraints)
         runLeases[item.runId, default: 0] += 1
         leasedItems[item] = requestId
         workers[connectionId]?.inFlight.insert(requestId)
@@ -96,6 +134,7 @@ extension CoordinatorCore {
     }
 
     /// Forgets a lease (answered, expired or its connection gone). Returns it, if it existed.
+    /// Its concurrency keys get a free slot: lanes and functions parked on them go back in rotation.
     @discardableResult
     mutating func releaseLease(_ requestId: String) -> Lease? {
         guard let lease = leases.removeValue(forKey: requestId) else { return nil }
@@ -104,6 +143,11 @@ extension CoordinatorCore {
             runLeases[lease.runId] = count > 1 ? count - 1 : nil
         }
         if leasedItems[lease.item] == requestId { leasedItems[lease.item] = nil }
+        for key in lease.constraints {
+            let count = constraintInFlight[key] ?? 0
+            constraintInFlight[key] = count > 1 ? count - 1 : nil
+            unpark(key)
+        }
         return lease
     }
 }

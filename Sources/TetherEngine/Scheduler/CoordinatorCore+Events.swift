@@ -51,40 +51,57 @@ extension CoordinatorCore {
         // Waits first: a run this event starts must not be cancelled by its own trigger.
         resolveWaits(for: record, now: now, into: &effects)
         var runIds: [String] = []
+        var flow: [FlowOutcome] = []
         var document: JSONValue?
         for functionId in matchingFunctions(eventName: event.name) {
             guard let entry = functions[functionId], triggers(of: entry, match: record, document: &document) else {
                 continue
             }
-            if let key = idempotencyKey(of: entry, for: document ?? Self.document(of: record)) {
+            if entry.idempotency == nil && entry.flow.definition.isEmpty {
+                runIds.append(startRun(of: entry.definition, events: [record], now: now, into: &effects).id)
+                continue
+            }
+            if document == nil { document = Self.document(of: record) }
+            if let key = idempotencyKey(of: entry, for: document!) {
                 if let at = idempotencyKeys[key], isWithinIdempotencyWindow(at, now: now) {
+                    flow.append(FlowOutcome(functionId: functionId, kind: .idempotent))
                     continue  // this key already ran within the window
                 }
                 idempotencyKeys[key] = now
                 idempotencyOrder.append((key, now))
                 effects.writes.append(.putIdempotencyKey(key: key, atMilliseconds: now))
             }
-            runIds.append(startRun(of: entry.definition, events: [record], now: now, into: &effects).id)
+            switch admit(record, to: entry, document: document!, now: now, into: &effects) {
+            case .started(let runId): runIds.append(runId)
+            case .held(let kind): flow.append(FlowOutcome(functionId: functionId, kind: kind))
+            }
         }
         effects.writes.append(.putEvent(record, runIds: runIds, receivedAtMilliseconds: now))
         remember(eventId: id, runIds: runIds, now: now)
-        return EventReceipt(eventId: id, runIds: runIds)
+        return EventReceipt(eventId: id, runIds: runIds, flow: flow)
     }
 
     /// Creates a run of `definition` for `events`, queued, with its timeouts and `cancelOn`.
+    /// Under a throttle its first dispatch waits for its slot (`nextAttemptAtMilliseconds`,
+    /// stored with the run, so the queue survives a restart).
     mutating func startRun(
         of definition: FunctionDefinition, events: [EventRecord], parentRunId: String = "", parentStepId: String = "",
         now: Int64, into effects: inout Effects
     ) -> RunRecord {
-        let run = RunRecord(
+        var run = RunRecord(
             id: ids.next(nowMilliseconds: now), functionId: definition.id, app: definition.app,
             functionSlug: definition.slug, status: .queued, events: events, createdAtMilliseconds: now,
             maxAttempts: definition.maxAttempts, parentRunId: parentRunId, parentStepId: parentStepId)
+        if definition.flow.throttle != nil {
+            let start = throttledStart(of: definition, event: events.first, now: now, into: &effects)
+            if start > now { run.nextAttemptAtMilliseconds = start }
+        }
         runs[run.id] = run
+        if !definition.flow.isEmpty { trackFlow(of: run) }
         effects.writes.append(.putRun(run, stepIndices: [], created: true))
         armRunTimers(run)
         registerCancelOn(runId: run.id)
-        enqueue(.next(run.id), now: now, atFront: false)
+        schedule(.next(run.id), notBefore: run.nextAttemptAtMilliseconds, now: now)
         return run
     }
 

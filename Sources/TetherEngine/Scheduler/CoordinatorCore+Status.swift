@@ -18,7 +18,26 @@ public struct SchedulerStatus: Sendable, Equatable {
         public var queued: Int
         public var running: Int
         public var oldestQueuedAgeMilliseconds: Int64
+        /// Queue depth per fairness key (the first keyed concurrency limit's value), deepest
+        /// first, at most `SchedulerStatus.maxKeysPerFunction`; empty for a function without one.
+        public var keys: [Key] = []
+        /// How many distinct keys have queued or running work (`keys` may show fewer).
+        public var keyCount: Int = 0
+        /// Debounces waiting for their events to go quiet.
+        public var debouncing: Int = 0
+        /// Events collected in batches that have not started their run.
+        public var batched: Int = 0
     }
+
+    /// One key of a function's queue.
+    public struct Key: Sendable, Equatable {
+        public var key: String
+        public var queued: Int
+        public var running: Int
+    }
+
+    /// Most keys listed per function.
+    public static let maxKeysPerFunction = 20
 
     public var workers: [Worker]
     public var functions: [Function]
@@ -62,11 +81,19 @@ extension CoordinatorCore {
             guard let functionId = runs[lease.runId]?.functionId else { continue }
             running[functionId, default: 0] += 1
         }
+        let keys = keyedQueues()
+        var debouncing: [String: Int] = [:]
+        for record in debounces.values { debouncing[record.functionId, default: 0] += 1 }
+        var batched: [String: Int] = [:]
+        for record in batches.values { batched[record.functionId, default: 0] += record.events.count }
         let functionList = functions.keys.sorted().map { id in
             let q = queued[id]
+            let functionKeys = keys[id] ?? []
             return SchedulerStatus.Function(
                 id: id, queued: q?.count ?? 0, running: running[id] ?? 0,
-                oldestQueuedAgeMilliseconds: q.map { max(0, now - $0.oldest) } ?? 0)
+                oldestQueuedAgeMilliseconds: q.map { max(0, now - $0.oldest) } ?? 0,
+                keys: Array(functionKeys.prefix(SchedulerStatus.maxKeysPerFunction)), keyCount: functionKeys.count,
+                debouncing: debouncing[id] ?? 0, batched: batched[id] ?? 0)
         }
         let oldest = readySince.values.min().map { max(0, now - $0) } ?? 0
         return SchedulerStatus(
@@ -74,5 +101,29 @@ extension CoordinatorCore {
             capacityTotal: workers.values.reduce(0) { $0 + $1.capacity },
             inFlight: leases.count, queueDepth: readySince.count + retrying,
             oldestQueuedAgeMilliseconds: oldest, activeRuns: runs.count)
+    }
+}
+
+extension CoordinatorCore {
+    /// Queued and running work per fairness key, for functions with a keyed concurrency limit,
+    /// deepest first.
+    func keyedQueues() -> [String: [SchedulerStatus.Key]] {
+        var counts: [String: [String: (queued: Int, running: Int)]] = [:]
+        for item in readySince.keys {
+            guard let flow = runFlow[item.runId], flow.constraints.contains(where: \.keyed),
+                let functionId = runs[item.runId]?.functionId
+            else { continue }
+            counts[functionId, default: [:]][flow.lane, default: (0, 0)].queued += 1
+        }
+        for lease in leases.values {
+            guard let flow = runFlow[lease.runId], flow.constraints.contains(where: \.keyed),
+                let functionId = runs[lease.runId]?.functionId
+            else { continue }
+            counts[functionId, default: [:]][flow.lane, default: (0, 0)].running += 1
+        }
+        return counts.mapValues { lanes in
+            lanes.map { SchedulerStatus.Key(key: $0.key, queued: $0.value.queued, running: $0.value.running) }
+                .sorted { ($0.queued, $0.running, $1.key) > ($1.queued, $1.running, $0.key) }
+        }
     }
 }

@@ -9,6 +9,7 @@ extension CoordinatorCore {
             fire(top, now: now, into: &effects)
         }
         expireIdempotencyKeys(now: now, into: &effects)
+        expireFlowStates(now: now, into: &effects)
 
         let timing = configuration.timing
         let silence = Int64(timing.heartbeatIntervalMilliseconds * timing.missedHeartbeatsBeforeDead)
@@ -33,9 +34,11 @@ extension CoordinatorCore {
 
     /// Carries out one due timer, unless its run moved on since it was armed.
     mutating func fire(_ timer: Timer, now: Int64, into effects: inout Effects) {
-        if timer.kind == .cron {
-            fireCron(timer, now: now, into: &effects)
-            return
+        switch timer.kind {
+        case .cron: return fireCron(timer, now: now, into: &effects)
+        case .debounce: return fireDebounce(timer, now: now, into: &effects)
+        case .batch: return fireBatch(timer, now: now, into: &effects)
+        case .retry, .stepRetry, .sleep, .waitTimeout, .startTimeout, .finishTimeout: break
         }
         guard var run = runs[timer.runId] else { return }
         let index = timer.stepId.isEmpty ? nil : run.steps.firstIndex { $0.id == timer.stepId }
@@ -74,7 +77,7 @@ extension CoordinatorCore {
                     code: ErrorCode.runTimedOut.rawValue,
                     message: "the run did not finish within its timeouts.finish"),
                 now: now, into: &effects)
-        case .cron:
+        case .cron, .debounce, .batch:
             break  // handled above
         }
     }

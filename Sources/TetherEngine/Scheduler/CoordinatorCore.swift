@@ -37,6 +37,8 @@ public struct CoordinatorCore: Sendable {
         var cancelOn: [(event: String, expression: Expression?)] = []
         /// The parsed idempotency key expression.
         var idempotency: Expression?
+        /// The parsed flow-control expressions.
+        var flow = FlowExpressions()
     }
 
     /// Something to dispatch: a run to continue (`stepId` empty: replay to the next new step)
@@ -53,6 +55,8 @@ public struct CoordinatorCore: Sendable {
         var connectionId: String
         var deadlineMilliseconds: Int64
         var dispatchedAtMilliseconds: Int64
+        /// The concurrency keys this step counts against while it runs.
+        var constraints: [String] = []
         var runId: String { item.runId }
     }
 
@@ -75,6 +79,10 @@ public struct CoordinatorCore: Sendable {
             case finishTimeout
             /// A cron trigger's tick: `runId` holds the function id, `stepId` the trigger's key.
             case cron
+            /// A debounce's quiet period (or timeout) ends: `runId` holds the debounce key.
+            case debounce
+            /// A batch's timeout: `runId` holds the batch key.
+            case batch
         }
 
         var dueMilliseconds: Int64
@@ -97,8 +105,10 @@ public struct CoordinatorCore: Sendable {
     public internal(set) var workers: [String: WorkerState] = [:]
     /// Runs that have not ended, by id.
     public internal(set) var runs: [String: RunRecord] = [:]
-    /// Ready work per function, in order; entries no longer ready are skipped lazily.
-    var queues: [String: Deque<WorkItem>] = [:]
+    /// Ready work per function, in lanes per fairness key; entries no longer ready are
+    /// skipped lazily.
+    var queues: [String: FunctionQueue] = [:]
+    var queueSequence: UInt64 = 0
     /// Work that is in a ready queue, with the time it entered it.
     var readySince: [WorkItem: Int64] = [:]
     /// Functions with a non-empty ready queue, visited round-robin.
@@ -127,6 +137,23 @@ public struct CoordinatorCore: Sendable {
     /// in `idempotencyOrder` for expiry.
     var idempotencyKeys: [String: Int64] = [:]
     var idempotencyOrder: Deque<(key: String, at: Int64)> = []
+    /// Flow-control facts of each active run (keys, limits, priority), from its first event.
+    var runFlow: [String: RunFlow] = [:]
+    /// Running steps per concurrency key (see `RunFlow.Constraint`).
+    var constraintInFlight: [String: Int] = [:]
+    /// Lanes waiting for a full keyed concurrency limit: concurrency key → (function, lane).
+    var parkedLanes: [String: [(functionId: String, lane: String)]] = [:]
+    /// Functions waiting for a full function-wide concurrency limit: concurrency key → functions.
+    var parkedFunctions: [String: Set<String>] = [:]
+    /// Throttle and rate-limit states (GCRA theoretical arrival times) by `FlowKey`, and when
+    /// each becomes idle again (then it is forgotten, in memory and in the store).
+    var flowStates: [String: Int64] = [:]
+    var flowStateExpiry: Heap<FlowStateExpiry> = []
+    /// Debounces and batches in progress, by key (function id NUL key value).
+    var debounces: [String: DebounceRecord] = [:]
+    var batches: [String: BatchRecord] = [:]
+    /// Singleton key → its active run.
+    var singletonRuns: [String: String] = [:]
     var ids: IDGenerator
     var random: SplitMix64
 
@@ -163,9 +190,22 @@ public struct CoordinatorCore: Sendable {
     /// due fire on the first tick.
     public mutating func restore(
         functions definitions: [FunctionDefinition], runs active: [RunRecord], cronTicks: [String: Int64] = [:],
-        idempotencyKeys keys: [String: Int64] = [:], now: Int64
+        idempotencyKeys keys: [String: Int64] = [:], flowStates states: [String: Int64] = [:],
+        debounces pendingDebounces: [DebounceRecord] = [], batches pendingBatches: [BatchRecord] = [], now: Int64
     ) {
         cronFired = cronTicks
+        for (key, tat) in states where tat > now {
+            flowStates[key] = tat
+            flowStateExpiry.insert(FlowStateExpiry(atMilliseconds: tat, key: key))
+        }
+        for record in pendingDebounces {
+            debounces[record.key] = record
+            timers.insert(Timer(dueMilliseconds: record.dueAtMilliseconds, kind: .debounce, runId: record.key))
+        }
+        for record in pendingBatches {
+            batches[record.key] = record
+            timers.insert(Timer(dueMilliseconds: record.dueAtMilliseconds, kind: .batch, runId: record.key))
+        }
         for (key, at) in keys.sorted(by: { ($0.value, $0.key) < ($1.value, $1.key) }) {
             idempotencyKeys[key] = at
             idempotencyOrder.append((key, at))
@@ -175,6 +215,7 @@ public struct CoordinatorCore: Sendable {
         }
         for run in active.sorted(by: { $0.id < $1.id }) where !run.status.isTerminal {
             runs[run.id] = run
+            trackFlow(of: run)
             armRunTimers(runs[run.id]!)
             registerCancelOn(runId: run.id)
             for step in run.steps {
@@ -211,6 +252,9 @@ public struct CoordinatorCore: Sendable {
             (entry.event, entry.match.flatMap { try? Expression(parsing: $0) })
         }
         functions[id]?.idempotency = definition.idempotency.flatMap { try? Expression(parsing: $0) }
+        let flowChanged = functions[id]?.flow.definition != definition.flow
+        functions[id]?.flow = FlowExpressions(definition.flow)
+        if flowChanged { flowConfigurationChanged(functionId: id) }
         armCron(definition, now: now)
         for trigger in definition.triggers {
             guard case .event(let name, _) = trigger else { continue }

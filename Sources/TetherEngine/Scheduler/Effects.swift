@@ -14,6 +14,18 @@ public enum StoreMutation: Sendable, Equatable {
     case putIdempotencyKey(key: String, atMilliseconds: Int64)
     /// An idempotency key whose window has passed.
     case deleteIdempotencyKey(key: String)
+    /// A throttle's or rate limit's state (`FlowKey`): its theoretical arrival time (GCRA).
+    case putFlowState(key: String, value: Int64)
+    /// A throttle or rate limit back to its idle state.
+    case deleteFlowState(key: String)
+    /// A debounce started or moved by a new event.
+    case putDebounce(DebounceRecord)
+    /// A debounce that started its run.
+    case deleteDebounce(key: String)
+    /// A batch that grew.
+    case putBatch(BatchRecord)
+    /// A batch that started its run.
+    case deleteBatch(key: String)
 }
 
 /// A message for one worker connection.

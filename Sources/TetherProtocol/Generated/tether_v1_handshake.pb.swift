@@ -82,45 +82,258 @@ public nonisolated struct Tether_V1_Hello: Sendable {
   public init() {}
 }
 
-public nonisolated struct Tether_V1_FunctionConfig: Sendable {
+public nonisolated struct Tether_V1_FunctionConfig: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// Unique within the app; the coordinator's function id is "app:id".
-  public var id: String = String()
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
 
-  public var name: String = String()
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
 
-  public var triggers: [Tether_V1_Trigger] = []
+  public var triggers: [Tether_V1_Trigger] {
+    get {_storage._triggers}
+    set {_uniqueStorage()._triggers = newValue}
+  }
 
   /// Retries per step after the first attempt; unset means the default (4).
   public var retries: UInt32 {
-    get {_retries ?? 0}
-    set {_retries = newValue}
+    get {_storage._retries ?? 0}
+    set {_uniqueStorage()._retries = newValue}
   }
   /// Returns true if `retries` has been explicitly set.
-  public var hasRetries: Bool {self._retries != nil}
+  public var hasRetries: Bool {_storage._retries != nil}
   /// Clears the value of `retries`. Subsequent reads from it will return its default value.
-  public mutating func clearRetries() {self._retries = nil}
+  public mutating func clearRetries() {_uniqueStorage()._retries = nil}
 
   /// Events that cancel a running run of this function.
-  public var cancelOn: [Tether_V1_CancelOn] = []
+  public var cancelOn: [Tether_V1_CancelOn] {
+    get {_storage._cancelOn}
+    set {_uniqueStorage()._cancelOn = newValue}
+  }
 
   /// Cancel a run not started within this long of its creation (0: no limit).
-  public var timeoutStartMs: Int64 = 0
+  public var timeoutStartMs: Int64 {
+    get {_storage._timeoutStartMs}
+    set {_uniqueStorage()._timeoutStartMs = newValue}
+  }
 
   /// Cancel a run not finished within this long of its start (0: no limit).
-  public var timeoutFinishMs: Int64 = 0
+  public var timeoutFinishMs: Int64 {
+    get {_storage._timeoutFinishMs}
+    set {_uniqueStorage()._timeoutFinishMs = newValue}
+  }
 
   /// Expression over `event`: at most one run per distinct value per 24 h.
-  public var idempotency: String = String()
+  public var idempotency: String {
+    get {_storage._idempotency}
+    set {_uniqueStorage()._idempotency = newValue}
+  }
+
+  /// Flow control (docs/flow-control.md). Keys are expressions over `event`; empty means
+  /// the limit applies to the whole function.
+  public var concurrency: [Tether_V1_ConcurrencyLimit] {
+    get {_storage._concurrency}
+    set {_uniqueStorage()._concurrency = newValue}
+  }
+
+  public var throttle: Tether_V1_Throttle {
+    get {_storage._throttle ?? Tether_V1_Throttle()}
+    set {_uniqueStorage()._throttle = newValue}
+  }
+  /// Returns true if `throttle` has been explicitly set.
+  public var hasThrottle: Bool {_storage._throttle != nil}
+  /// Clears the value of `throttle`. Subsequent reads from it will return its default value.
+  public mutating func clearThrottle() {_uniqueStorage()._throttle = nil}
+
+  public var rateLimit: Tether_V1_RateLimit {
+    get {_storage._rateLimit ?? Tether_V1_RateLimit()}
+    set {_uniqueStorage()._rateLimit = newValue}
+  }
+  /// Returns true if `rateLimit` has been explicitly set.
+  public var hasRateLimit: Bool {_storage._rateLimit != nil}
+  /// Clears the value of `rateLimit`. Subsequent reads from it will return its default value.
+  public mutating func clearRateLimit() {_uniqueStorage()._rateLimit = nil}
+
+  public var debounce: Tether_V1_Debounce {
+    get {_storage._debounce ?? Tether_V1_Debounce()}
+    set {_uniqueStorage()._debounce = newValue}
+  }
+  /// Returns true if `debounce` has been explicitly set.
+  public var hasDebounce: Bool {_storage._debounce != nil}
+  /// Clears the value of `debounce`. Subsequent reads from it will return its default value.
+  public mutating func clearDebounce() {_uniqueStorage()._debounce = nil}
+
+  public var batchEvents: Tether_V1_BatchEvents {
+    get {_storage._batchEvents ?? Tether_V1_BatchEvents()}
+    set {_uniqueStorage()._batchEvents = newValue}
+  }
+  /// Returns true if `batchEvents` has been explicitly set.
+  public var hasBatchEvents: Bool {_storage._batchEvents != nil}
+  /// Clears the value of `batchEvents`. Subsequent reads from it will return its default value.
+  public mutating func clearBatchEvents() {_uniqueStorage()._batchEvents = nil}
+
+  /// Expression over `event`: seconds of head start (-600..600) in the function's queue.
+  public var priority: String {
+    get {_storage._priority}
+    set {_uniqueStorage()._priority = newValue}
+  }
+
+  public var singleton: Tether_V1_Singleton {
+    get {_storage._singleton ?? Tether_V1_Singleton()}
+    set {_uniqueStorage()._singleton = newValue}
+  }
+  /// Returns true if `singleton` has been explicitly set.
+  public var hasSingleton: Bool {_storage._singleton != nil}
+  /// Clears the value of `singleton`. Subsequent reads from it will return its default value.
+  public mutating func clearSingleton() {_uniqueStorage()._singleton = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _retries: UInt32? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// At most `limit` steps running at once (per key).
+public nonisolated struct Tether_V1_ConcurrencyLimit: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var limit: UInt32 = 0
+
+  public var key: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// At most `limit` run starts per period (per key), `limit + burst` at once; excess is queued.
+public nonisolated struct Tether_V1_Throttle: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var limit: UInt32 = 0
+
+  public var periodMs: Int64 = 0
+
+  public var burst: UInt32 = 0
+
+  public var key: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// At most `limit` runs per period (per key); excess events start no run.
+public nonisolated struct Tether_V1_RateLimit: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var limit: UInt32 = 0
+
+  public var periodMs: Int64 = 0
+
+  public var key: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One run per quiet period (per key), with the last event; `timeout_ms` caps the wait (0: none).
+public nonisolated struct Tether_V1_Debounce: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var periodMs: Int64 = 0
+
+  public var key: String = String()
+
+  public var timeoutMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One run per `max_size` events or `timeout_ms` after the first (per key).
+public nonisolated struct Tether_V1_BatchEvents: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var maxSize: UInt32 = 0
+
+  public var timeoutMs: Int64 = 0
+
+  public var key: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// At most one active run per key.
+public nonisolated struct Tether_V1_Singleton: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var key: String = String()
+
+  public var mode: Tether_V1_Singleton.Mode = .skip
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum Mode: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+    case skip // = 0
+    case cancel // = 1
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .skip
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .skip
+      case 1: self = .cancel
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .skip: return 0
+      case .cancel: return 1
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Tether_V1_Singleton.Mode] = [
+      .skip,
+      .cancel,
+    ]
+
+  }
+
+  public init() {}
 }
 
 public nonisolated struct Tether_V1_CancelOn: Sendable {
@@ -385,7 +598,175 @@ nonisolated extension Tether_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._Mes
 
 nonisolated extension Tether_V1_FunctionConfig: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".FunctionConfig"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}triggers\0\u{1}retries\0\u{3}cancel_on\0\u{3}timeout_start_ms\0\u{3}timeout_finish_ms\0\u{1}idempotency\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}triggers\0\u{1}retries\0\u{3}cancel_on\0\u{3}timeout_start_ms\0\u{3}timeout_finish_ms\0\u{1}idempotency\0\u{1}concurrency\0\u{1}throttle\0\u{3}rate_limit\0\u{1}debounce\0\u{3}batch_events\0\u{1}priority\0\u{1}singleton\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _name: String = String()
+    var _triggers: [Tether_V1_Trigger] = []
+    var _retries: UInt32? = nil
+    var _cancelOn: [Tether_V1_CancelOn] = []
+    var _timeoutStartMs: Int64 = 0
+    var _timeoutFinishMs: Int64 = 0
+    var _idempotency: String = String()
+    var _concurrency: [Tether_V1_ConcurrencyLimit] = []
+    var _throttle: Tether_V1_Throttle? = nil
+    var _rateLimit: Tether_V1_RateLimit? = nil
+    var _debounce: Tether_V1_Debounce? = nil
+    var _batchEvents: Tether_V1_BatchEvents? = nil
+    var _priority: String = String()
+    var _singleton: Tether_V1_Singleton? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _name = source._name
+      _triggers = source._triggers
+      _retries = source._retries
+      _cancelOn = source._cancelOn
+      _timeoutStartMs = source._timeoutStartMs
+      _timeoutFinishMs = source._timeoutFinishMs
+      _idempotency = source._idempotency
+      _concurrency = source._concurrency
+      _throttle = source._throttle
+      _rateLimit = source._rateLimit
+      _debounce = source._debounce
+      _batchEvents = source._batchEvents
+      _priority = source._priority
+      _singleton = source._singleton
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 3: try { try decoder.decodeRepeatedMessageField(value: &_storage._triggers) }()
+        case 4: try { try decoder.decodeSingularUInt32Field(value: &_storage._retries) }()
+        case 5: try { try decoder.decodeRepeatedMessageField(value: &_storage._cancelOn) }()
+        case 6: try { try decoder.decodeSingularInt64Field(value: &_storage._timeoutStartMs) }()
+        case 7: try { try decoder.decodeSingularInt64Field(value: &_storage._timeoutFinishMs) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._idempotency) }()
+        case 9: try { try decoder.decodeRepeatedMessageField(value: &_storage._concurrency) }()
+        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._throttle) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._rateLimit) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._debounce) }()
+        case 13: try { try decoder.decodeSingularMessageField(value: &_storage._batchEvents) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._priority) }()
+        case 15: try { try decoder.decodeSingularMessageField(value: &_storage._singleton) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 2)
+      }
+      if !_storage._triggers.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._triggers, fieldNumber: 3)
+      }
+      try { if let v = _storage._retries {
+        try visitor.visitSingularUInt32Field(value: v, fieldNumber: 4)
+      } }()
+      if !_storage._cancelOn.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._cancelOn, fieldNumber: 5)
+      }
+      if _storage._timeoutStartMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._timeoutStartMs, fieldNumber: 6)
+      }
+      if _storage._timeoutFinishMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._timeoutFinishMs, fieldNumber: 7)
+      }
+      if !_storage._idempotency.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._idempotency, fieldNumber: 8)
+      }
+      if !_storage._concurrency.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._concurrency, fieldNumber: 9)
+      }
+      try { if let v = _storage._throttle {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._rateLimit {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
+      try { if let v = _storage._debounce {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
+      try { if let v = _storage._batchEvents {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      } }()
+      if !_storage._priority.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._priority, fieldNumber: 14)
+      }
+      try { if let v = _storage._singleton {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tether_V1_FunctionConfig, rhs: Tether_V1_FunctionConfig) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._triggers != rhs_storage._triggers {return false}
+        if _storage._retries != rhs_storage._retries {return false}
+        if _storage._cancelOn != rhs_storage._cancelOn {return false}
+        if _storage._timeoutStartMs != rhs_storage._timeoutStartMs {return false}
+        if _storage._timeoutFinishMs != rhs_storage._timeoutFinishMs {return false}
+        if _storage._idempotency != rhs_storage._idempotency {return false}
+        if _storage._concurrency != rhs_storage._concurrency {return false}
+        if _storage._throttle != rhs_storage._throttle {return false}
+        if _storage._rateLimit != rhs_storage._rateLimit {return false}
+        if _storage._debounce != rhs_storage._debounce {return false}
+        if _storage._batchEvents != rhs_storage._batchEvents {return false}
+        if _storage._priority != rhs_storage._priority {return false}
+        if _storage._singleton != rhs_storage._singleton {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tether_V1_ConcurrencyLimit: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ConcurrencyLimit"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}limit\0\u{1}key\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -393,63 +774,233 @@ nonisolated extension Tether_V1_FunctionConfig: SwiftProtobuf.Message, SwiftProt
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
-      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.triggers) }()
-      case 4: try { try decoder.decodeSingularUInt32Field(value: &self._retries) }()
-      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.cancelOn) }()
-      case 6: try { try decoder.decodeSingularInt64Field(value: &self.timeoutStartMs) }()
-      case 7: try { try decoder.decodeSingularInt64Field(value: &self.timeoutFinishMs) }()
-      case 8: try { try decoder.decodeSingularStringField(value: &self.idempotency) }()
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.key) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.id.isEmpty {
-      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    if self.limit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 1)
     }
-    if !self.name.isEmpty {
-      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
-    }
-    if !self.triggers.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.triggers, fieldNumber: 3)
-    }
-    try { if let v = self._retries {
-      try visitor.visitSingularUInt32Field(value: v, fieldNumber: 4)
-    } }()
-    if !self.cancelOn.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.cancelOn, fieldNumber: 5)
-    }
-    if self.timeoutStartMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.timeoutStartMs, fieldNumber: 6)
-    }
-    if self.timeoutFinishMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.timeoutFinishMs, fieldNumber: 7)
-    }
-    if !self.idempotency.isEmpty {
-      try visitor.visitSingularStringField(value: self.idempotency, fieldNumber: 8)
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 2)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Tether_V1_FunctionConfig, rhs: Tether_V1_FunctionConfig) -> Bool {
-    if lhs.id != rhs.id {return false}
-    if lhs.name != rhs.name {return false}
-    if lhs.triggers != rhs.triggers {return false}
-    if lhs._retries != rhs._retries {return false}
-    if lhs.cancelOn != rhs.cancelOn {return false}
-    if lhs.timeoutStartMs != rhs.timeoutStartMs {return false}
-    if lhs.timeoutFinishMs != rhs.timeoutFinishMs {return false}
-    if lhs.idempotency != rhs.idempotency {return false}
+  public static func ==(lhs: Tether_V1_ConcurrencyLimit, rhs: Tether_V1_ConcurrencyLimit) -> Bool {
+    if lhs.limit != rhs.limit {return false}
+    if lhs.key != rhs.key {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
+}
+
+nonisolated extension Tether_V1_Throttle: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Throttle"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}limit\0\u{3}period_ms\0\u{1}burst\0\u{1}key\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.periodMs) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.burst) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.limit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 1)
+    }
+    if self.periodMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.periodMs, fieldNumber: 2)
+    }
+    if self.burst != 0 {
+      try visitor.visitSingularUInt32Field(value: self.burst, fieldNumber: 3)
+    }
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tether_V1_Throttle, rhs: Tether_V1_Throttle) -> Bool {
+    if lhs.limit != rhs.limit {return false}
+    if lhs.periodMs != rhs.periodMs {return false}
+    if lhs.burst != rhs.burst {return false}
+    if lhs.key != rhs.key {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tether_V1_RateLimit: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RateLimit"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}limit\0\u{3}period_ms\0\u{1}key\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.periodMs) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.limit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 1)
+    }
+    if self.periodMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.periodMs, fieldNumber: 2)
+    }
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tether_V1_RateLimit, rhs: Tether_V1_RateLimit) -> Bool {
+    if lhs.limit != rhs.limit {return false}
+    if lhs.periodMs != rhs.periodMs {return false}
+    if lhs.key != rhs.key {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tether_V1_Debounce: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Debounce"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}period_ms\0\u{1}key\0\u{3}timeout_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.periodMs) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.timeoutMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.periodMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.periodMs, fieldNumber: 1)
+    }
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 2)
+    }
+    if self.timeoutMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.timeoutMs, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tether_V1_Debounce, rhs: Tether_V1_Debounce) -> Bool {
+    if lhs.periodMs != rhs.periodMs {return false}
+    if lhs.key != rhs.key {return false}
+    if lhs.timeoutMs != rhs.timeoutMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tether_V1_BatchEvents: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BatchEvents"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_size\0\u{3}timeout_ms\0\u{1}key\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.maxSize) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.timeoutMs) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.maxSize != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maxSize, fieldNumber: 1)
+    }
+    if self.timeoutMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.timeoutMs, fieldNumber: 2)
+    }
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tether_V1_BatchEvents, rhs: Tether_V1_BatchEvents) -> Bool {
+    if lhs.maxSize != rhs.maxSize {return false}
+    if lhs.timeoutMs != rhs.timeoutMs {return false}
+    if lhs.key != rhs.key {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tether_V1_Singleton: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Singleton"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}mode\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.mode) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 1)
+    }
+    if self.mode != .skip {
+      try visitor.visitSingularEnumField(value: self.mode, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tether_V1_Singleton, rhs: Tether_V1_Singleton) -> Bool {
+    if lhs.key != rhs.key {return false}
+    if lhs.mode != rhs.mode {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tether_V1_Singleton.Mode: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MODE_SKIP\0\u{1}MODE_CANCEL\0")
 }
 
 nonisolated extension Tether_V1_CancelOn: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

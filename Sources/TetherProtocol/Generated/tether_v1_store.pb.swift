@@ -257,6 +257,54 @@ public nonisolated struct Tether_V1_StoredFunction: Sendable {
   public init() {}
 }
 
+/// A debounce in progress (key kind debounce): the last event of a burst and when its run starts.
+public nonisolated struct Tether_V1_StoredDebounce: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var functionID: String = String()
+
+  public var event: Tether_V1_Event {
+    get {_event ?? Tether_V1_Event()}
+    set {_event = newValue}
+  }
+  /// Returns true if `event` has been explicitly set.
+  public var hasEvent: Bool {self._event != nil}
+  /// Clears the value of `event`. Subsequent reads from it will return its default value.
+  public mutating func clearEvent() {self._event = nil}
+
+  public var firstAtUnixMs: Int64 = 0
+
+  public var dueAtUnixMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _event: Tether_V1_Event? = nil
+}
+
+/// A batch being collected (key kind batch): its events' ids (each stored as an accepted
+/// event), oldest first, and when it starts its run at the latest.
+public nonisolated struct Tether_V1_StoredBatch: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var functionID: String = String()
+
+  public var eventIds: [String] = []
+
+  public var firstAtUnixMs: Int64 = 0
+
+  public var dueAtUnixMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "tether.v1"
@@ -680,6 +728,100 @@ nonisolated extension Tether_V1_StoredFunction: SwiftProtobuf.Message, SwiftProt
     if lhs.app != rhs.app {return false}
     if lhs.config != rhs.config {return false}
     if lhs.updatedAtUnixMs != rhs.updatedAtUnixMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tether_V1_StoredDebounce: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StoredDebounce"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}function_id\0\u{1}event\0\u{3}first_at_unix_ms\0\u{3}due_at_unix_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.functionID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._event) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.firstAtUnixMs) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.dueAtUnixMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.functionID.isEmpty {
+      try visitor.visitSingularStringField(value: self.functionID, fieldNumber: 1)
+    }
+    try { if let v = self._event {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if self.firstAtUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.firstAtUnixMs, fieldNumber: 3)
+    }
+    if self.dueAtUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.dueAtUnixMs, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tether_V1_StoredDebounce, rhs: Tether_V1_StoredDebounce) -> Bool {
+    if lhs.functionID != rhs.functionID {return false}
+    if lhs._event != rhs._event {return false}
+    if lhs.firstAtUnixMs != rhs.firstAtUnixMs {return false}
+    if lhs.dueAtUnixMs != rhs.dueAtUnixMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tether_V1_StoredBatch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StoredBatch"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}function_id\0\u{3}event_ids\0\u{3}first_at_unix_ms\0\u{3}due_at_unix_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.functionID) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.eventIds) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.firstAtUnixMs) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.dueAtUnixMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.functionID.isEmpty {
+      try visitor.visitSingularStringField(value: self.functionID, fieldNumber: 1)
+    }
+    if !self.eventIds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.eventIds, fieldNumber: 2)
+    }
+    if self.firstAtUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.firstAtUnixMs, fieldNumber: 3)
+    }
+    if self.dueAtUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.dueAtUnixMs, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tether_V1_StoredBatch, rhs: Tether_V1_StoredBatch) -> Bool {
+    if lhs.functionID != rhs.functionID {return false}
+    if lhs.eventIds != rhs.eventIds {return false}
+    if lhs.firstAtUnixMs != rhs.firstAtUnixMs {return false}
+    if lhs.dueAtUnixMs != rhs.dueAtUnixMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -22,6 +22,13 @@ public enum KeyKind: UInt8, Sendable, CaseIterable {
     case cronTick = 0x31
     /// `idempotencyKey` + function id NUL key value → u64 BE: when its run started (24 h window).
     case idempotencyKey = 0x32
+    /// `flowState` + `t`/`r` NUL function id NUL key value → u64 BE: a throttle's or rate
+    /// limit's theoretical arrival time (GCRA); deleted once it passes.
+    case flowState = 0x33
+    /// `debounce` + function id NUL key value → `StoredDebounce`.
+    case debounce = 0x34
+    /// `batch` + function id NUL key value → `StoredBatch`.
+    case batch = 0x35
 }
 
 /// Builds and parses the coordinator's keys.
@@ -45,6 +52,9 @@ public enum KeyLayout {
     static func function(_ id: String) -> [UInt8] { key(.function, id) }
     static func cronTick(_ key: String) -> [UInt8] { Self.key(.cronTick, key) }
     static func idempotencyKey(_ key: String) -> [UInt8] { Self.key(.idempotencyKey, key) }
+    static func flowState(_ key: String) -> [UInt8] { Self.key(.flowState, key) }
+    static func debounce(_ key: String) -> [UInt8] { Self.key(.debounce, key) }
+    static func batch(_ key: String) -> [UInt8] { Self.key(.batch, key) }
 
     static func stepPrefix(runId: String) -> [UInt8] {
         var key = Self.key(.step, runId)

@@ -1,0 +1,99 @@
+extension CoordinatorCore {
+    /// What flow control does with an event for one function whose trigger matched it.
+    enum Admission: Sendable, Equatable {
+        case started(runId: String)
+        case held(FlowOutcome.Kind)
+    }
+
+    /// Passes an event through a function's flow control, in order: rate limit (excess is
+    /// dropped), then debounce or batch (held for a later run), then singleton (skip or
+    /// cancel) when the run is created; throttle and concurrency act when it is dispatched.
+    mutating func admit(
+        _ event: EventRecord, to entry: FunctionEntry, document: JSONValue, now: Int64, into effects: inout Effects
+    ) -> Admission {
+        let flow = entry.flow
+        let functionId = entry.definition.id
+        if let rateLimit = flow.definition.rateLimit {
+            let key = FlowKey.rateLimit(
+                functionId: functionId, value: FlowExpressions.value(of: flow.rateLimitKey, event: document))
+            let gcra = GCRA(limit: rateLimit.limit, periodMilliseconds: rateLimit.periodMilliseconds, capacity: rateLimit.limit)
+            guard let tat = gcra.admit(tat: flowStates[key], now: now) else { return .held(.rateLimited) }
+            setFlowState(key, tat, into: &effects)
+        }
+        if flow.definition.debounce != nil {
+            debounce(event, for: entry, document: document, now: now, into: &effects)
+            return .held(.debounced)
+        }
+        if flow.definition.batchEvents != nil {
+            return addToBatch(event, for: entry, document: document, now: now, into: &effects)
+        }
+        guard let run = createRun(of: entry.definition, events: [event], document: document, now: now, into: &effects)
+        else { return .held(.singleton) }
+        return .started(runId: run.id)
+    }
+
+    /// Starts a run unless its function's singleton key has an active run: in mode `skip`
+    /// nothing starts (nil); in mode `cancel` the active run is cancelled first.
+    mutating func createRun(
+        of definition: FunctionDefinition, events: [EventRecord], document: JSONValue?, now: Int64,
+        into effects: inout Effects
+    ) -> RunRecord? {
+        if let singleton = definition.flow.singleton, let flow = functions[definition.id]?.flow {
+            let event = document ?? events.first.map(Self.document(of:)) ?? .null
+            let key = FlowKey.of(functionId: definition.id, value: FlowExpressions.value(of: flow.singletonKey, event: event))
+            if let active = singletonRuns[key], runs[active] != nil {
+                switch singleton.mode {
+                case .skip:
+                    return nil
+                case .cancel:
+                    end(
+                        runId: active, status: .cancelled,
+                        error: RunError(
+                            code: ErrorCode.cancelled.rawValue,
+                            message: "cancelled by a newer event for the same singleton key (mode cancel)"),
+                        now: now, into: &effects)
+                }
+            }
+        }
+        return startRun(of: definition, events: events, now: now, into: &effects)
+    }
+
+    /// When a new run of `definition` may start under its throttle: now, or its reserved
+    /// slot later (the throttle's state moves on by one run either way).
+    mutating func throttledStart(
+        of definition: FunctionDefinition, event: EventRecord?, now: Int64, into effects: inout Effects
+    ) -> Int64 {
+        guard let throttle = definition.flow.throttle, let flow = functions[definition.id]?.flow else { return now }
+        let document = event.map(Self.document(of:)) ?? .null
+        let key = FlowKey.throttle(
+            functionId: definition.id, value: FlowExpressions.value(of: flow.throttleKey, event: document))
+        let gcra = GCRA(
+            limit: throttle.limit, periodMilliseconds: throttle.periodMilliseconds, capacity: throttle.limit + throttle.burst)
+        let slot = gcra.reserve(tat: flowStates[key], now: now)
+        setFlowState(key, slot.tat, into: &effects)
+        return slot.start
+    }
+
+    /// Records a throttle's or rate limit's new state; it is forgotten once it goes idle.
+    mutating func setFlowState(_ key: String, _ tat: Int64, into effects: inout Effects) {
+        if flowStates.updateValue(tat, forKey: key) == nil {
+            // One expiry entry per key: when it comes due, it moves to the key's current TAT.
+            flowStateExpiry.insert(FlowStateExpiry(atMilliseconds: tat, key: key))
+        }
+        effects.writes.append(.putFlowState(key: key, value: tat))
+    }
+
+    /// Forgets throttle and rate-limit states whose time has passed (they equal a fresh state).
+    mutating func expireFlowStates(now: Int64, into effects: inout Effects) {
+        while let top = flowStateExpiry.min, top.atMilliseconds <= now {
+            _ = flowStateExpiry.removeMin()
+            guard let tat = flowStates[top.key] else { continue }
+            if tat > now {
+                flowStateExpiry.insert(FlowStateExpiry(atMilliseconds: tat, key: top.key))
+            } else {
+                flowStates[top.key] = nil
+                effects.writes.append(.deleteFlowState(key: top.key))
+            }
+        }
+    }
+}
