@@ -9,15 +9,17 @@ extension CoordinatorCore {
         }
     }
 
-    /// Puts work in its function's ready queue (once), in its run's lane, ranked by the time it
-    /// became ready less the run's priority; `atFront` (work whose worker was lost) goes first.
+    /// Puts work in its function's ready queue (once), in its run's lane, ranked by the run's
+    /// creation time less its priority: a run that has started finishes ahead of newer runs
+    /// queued behind it, rather than going to the back of a backlog after each step.
+    /// `atFront` (work whose worker was lost) goes first.
     mutating func enqueue(_ item: WorkItem, now: Int64, atFront: Bool) {
         guard let run = runs[item.runId], readySince[item] == nil, leasedItems[item] == nil else { return }
         readySince[item] = now
         let functionId = run.functionId
         let flow = runFlow[item.runId]
         queueSequence &+= 1
-        let rank = atFront ? Int64.min : now - (flow?.priorityMilliseconds ?? 0)
+        let rank = atFront ? Int64.min : run.createdAtMilliseconds - (flow?.priorityMilliseconds ?? 0)
         queues[functionId, default: FunctionQueue()].push(
             FunctionQueue.Entry(rank: rank, sequence: queueSequence, item: item), lane: flow?.lane ?? "")
         if queues[functionId]!.parkedOn == nil, inBacklog.insert(functionId).inserted {

@@ -4,7 +4,7 @@ import HeapModule
 /// A function's ready work, in lanes: one per fairness key (the value of its first keyed
 /// concurrency limit; a single lane `""` otherwise). The dispatcher visits the lanes round-robin,
 /// so a key with a deep backlog never starves one with a single item; within a lane, work goes
-/// out by rank (ready time minus the run's priority), then in arrival order.
+/// out by rank (its run's creation time minus the run's priority), then in arrival order.
 struct FunctionQueue: Sendable {
     struct Entry: Comparable, Sendable {
         var rank: Int64
