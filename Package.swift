@@ -138,6 +138,10 @@ let package = Package(
             dependencies: ["TetherStore", "TetherEngine"]
         ),
         .testTarget(
+            name: "TetherCoordinatorTests",
+            dependencies: ["TetherCoordinator", "TetherEngine"]
+        ),
+        .testTarget(
             name: "TetherTests",
             dependencies: ["Tether", "TetherProtocol", "TetherEngine"]
         ),

@@ -140,7 +140,7 @@ extension FunctionDefinition {
             retries: config.hasRetries ? Int(config.retries) : FunctionDefinition.defaultRetries,
             cancelOn: config.cancelOn.map { CancelOnDefinition(event: $0.event, match: $0.match) },
             timeoutStartMilliseconds: config.timeoutStartMs, timeoutFinishMilliseconds: config.timeoutFinishMs,
-            idempotency: config.idempotency)
+            idempotency: config.idempotency, flow: FlowControl(config))
     }
 }
 
@@ -161,6 +161,7 @@ extension Tether_V1_FunctionConfig {
         timeoutStartMs = function.timeoutStartMilliseconds
         timeoutFinishMs = function.timeoutFinishMilliseconds
         idempotency = function.idempotency ?? ""
+        setFlow(function.flow)
     }
 }
 

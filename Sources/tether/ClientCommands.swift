@@ -221,8 +221,16 @@ struct StatusCommand: AsyncParsableCommand {
         let functions = status["functions"]?.arrayValue ?? []
         print("\nfunctions (\(functions.count)):")
         for function in functions {
+            // Flow-control counts only when there are some, so a plain function keeps its short line.
+            let extras = [("keyCount", "keys"), ("debouncing", "debouncing"), ("batched", "batched")].compactMap {
+                field, label -> String? in
+                let count = function[field]?.int64Value ?? 0
+                return count > 0 ? ", \(label) \(count)" : nil
+            }
             print(
-                "  " + pad(function["id"]?.stringValue ?? "", 40) + "queued \(function["queued"]?.int64Value ?? 0), running \(function["running"]?.int64Value ?? 0)")
+                "  " + pad(function["id"]?.stringValue ?? "", 40)
+                    + "queued \(function["queued"]?.int64Value ?? 0), running \(function["running"]?.int64Value ?? 0)"
+                    + extras.joined())
         }
     }
 }

@@ -92,7 +92,8 @@ extension TetherFunction {
                 throw invalid("timeouts.\(label) is \(timeout); it must be positive (leave it nil for no limit).")
             }
         }
-        // The coordinator's own rules for the rest of the configuration (cancelOn, timeouts, idempotency).
+        // The coordinator's own rules for the rest of the configuration (cancelOn, timeouts, idempotency, flow
+        // control).
         let definition = definition(app: app)
         do {
             try definition.validate(limits: limits)
@@ -116,7 +117,8 @@ extension TetherFunction {
             cancelOn: cancelOn.map { CancelOnDefinition(event: $0.event, match: $0.match) },
             timeoutStartMilliseconds: config.timeoutStartMs,
             timeoutFinishMilliseconds: config.timeoutFinishMs,
-            idempotency: idempotency
+            idempotency: idempotency,
+            flow: flow
         )
     }
 

@@ -1,3 +1,4 @@
+import TetherEngine
 import TetherProtocol
 
 /// A durable function: an id, what triggers it, and a body made of memoized steps.
@@ -27,6 +28,14 @@ import TetherProtocol
 ///     }
 /// ) { (ctx: Context<OrderCreated>) in … }
 /// ```
+///
+/// Flow control is added with modifiers, each returning a modified copy:
+///
+/// ```swift
+/// let processOrder = TetherFunction("process-order", trigger: .event("order/created")) { … }
+///     .concurrency(limit: 2, key: "event.data.customerId")
+///     .throttle(limit: 100, per: .seconds(60))
+/// ```
 public struct TetherFunction: Sendable {
     /// The function's id, unique within the app (at most 256 UTF-8 bytes).
     public let id: String
@@ -42,6 +51,9 @@ public struct TetherFunction: Sendable {
     public let timeouts: Timeouts?
     /// An expression over `event` whose value keys runs: at most one run per distinct value per 24 hours.
     public let idempotency: String?
+    /// Concurrency, throttle, rate limit, debounce, batching, priority and singleton, set with the flow-control
+    /// modifiers such as `concurrency(limit:key:)`; none by default, and never for the `onFailure` handler.
+    var flow: FlowControl = .none
 
     /// Runs the type-erased body once: decodes the events, builds the context, and calls the user's closure.
     let invoke: @Sendable (Invocation) async throws -> any Encodable & Sendable
@@ -222,6 +234,7 @@ public struct TetherFunction: Sendable {
         config.timeoutStartMs = timeouts?.start.map(\.roundedUpMilliseconds) ?? 0
         config.timeoutFinishMs = timeouts?.finish.map(\.roundedUpMilliseconds) ?? 0
         config.idempotency = idempotency ?? ""
+        config.setFlow(flow)
         return config
     }
 }

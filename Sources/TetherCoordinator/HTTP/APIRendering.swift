@@ -109,7 +109,80 @@ enum APIRendering {
         if let idempotency = definition.idempotency {
             config["idempotency"] = .string(idempotency)
         }
+        flow(definition.flow, into: &config)
         return .object(config)
+    }
+
+    /// The flow-control settings of a function's configuration; unset ones are left out, a
+    /// missing key is `null`.
+    static func flow(_ flow: FlowControl, into config: inout [String: JSONValue]) {
+        func key(_ key: String?) -> JSONValue { key.map(JSONValue.string) ?? .null }
+        if !flow.concurrency.isEmpty {
+            config["concurrency"] = .array(
+                flow.concurrency.map { ["limit": .int(Int64($0.limit)), "key": key($0.key)] })
+        }
+        if let throttle = flow.throttle {
+            config["throttle"] = [
+                "limit": .int(Int64(throttle.limit)), "periodMs": .int(throttle.periodMilliseconds),
+                "burst": .int(Int64(throttle.burst)), "key": key(throttle.key),
+            ]
+        }
+        if let rateLimit = flow.rateLimit {
+            config["rateLimit"] = [
+                "limit": .int(Int64(rateLimit.limit)), "periodMs": .int(rateLimit.periodMilliseconds),
+                "key": key(rateLimit.key),
+            ]
+        }
+        if let debounce = flow.debounce {
+            config["debounce"] = [
+                "periodMs": .int(debounce.periodMilliseconds), "key": key(debounce.key),
+                "timeoutMs": debounce.timeoutMilliseconds > 0 ? .int(debounce.timeoutMilliseconds) : .null,
+            ]
+        }
+        if let batchEvents = flow.batchEvents {
+            config["batchEvents"] = [
+                "maxSize": .int(Int64(batchEvents.maxSize)), "timeoutMs": .int(batchEvents.timeoutMilliseconds),
+                "key": key(batchEvents.key),
+            ]
+        }
+        if let priority = flow.priority {
+            config["priority"] = .string(priority)
+        }
+        if let singleton = flow.singleton {
+            config["singleton"] = ["key": key(singleton.key), "mode": .string(singleton.mode.rawValue)]
+        }
+    }
+
+    /// What happened to one sent event (`POST /v1/events`): the runs it started, and, only when
+    /// there are some, the functions whose flow control `skipped` it (no run) or `deferred` it (a
+    /// later run: debounce, batch).
+    static func receipt(_ receipt: EventReceipt) -> JSONValue {
+        var object: [String: JSONValue] = [
+            "id": .string(receipt.eventId), "runs": .array(receipt.runIds.map(JSONValue.string)),
+        ]
+        func outcomes(_ outcomes: [FlowOutcome]) -> JSONValue {
+            .array(outcomes.map { ["function": .string($0.functionId), "reason": .string($0.kind.rawValue)] })
+        }
+        let skipped = receipt.flow.filter(\.isSkipped)
+        let deferred = receipt.flow.filter { !$0.isSkipped }
+        if !skipped.isEmpty { object["skipped"] = outcomes(skipped) }
+        if !deferred.isEmpty { object["deferred"] = outcomes(deferred) }
+        return .object(object)
+    }
+
+    /// One function's queue in `GET /v1/status`.
+    static func functionStatus(_ function: SchedulerStatus.Function) -> JSONValue {
+        [
+            "id": .string(function.id), "queued": .int(Int64(function.queued)),
+            "running": .int(Int64(function.running)),
+            "oldestQueuedAgeMs": .int(function.oldestQueuedAgeMilliseconds),
+            "keys": .array(
+                function.keys.map {
+                    ["key": .string($0.key), "queued": .int(Int64($0.queued)), "running": .int(Int64($0.running))]
+                }),
+            "keyCount": .int(Int64(function.keyCount)), "debouncing": .int(Int64(function.debouncing)),
+            "batched": .int(Int64(function.batched)),
+        ]
     }
 
     static func trigger(_ trigger: TriggerDefinition) -> JSONValue {

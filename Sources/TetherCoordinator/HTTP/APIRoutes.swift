@@ -61,12 +61,7 @@ struct APIRoutes: Sendable {
                 }
             }
         }
-        return JSONResponse.make([
-            "events": .array(
-                receipts.map { receipt in
-                    ["id": .string(receipt.eventId), "runs": .array(receipt.runIds.map(JSONValue.string))]
-                })
-        ])
+        return JSONResponse.make(["events": .array(receipts.map(APIRendering.receipt))])
     }
 
     // MARK: Runs
@@ -181,13 +176,7 @@ struct APIRoutes: Sendable {
                 "capacity": .int(Int64(worker.capacity)), "inFlight": .int(Int64(worker.inFlight)),
             ]
         }
-        let functions = snapshot.functions.map { function -> JSONValue in
-            [
-                "id": .string(function.id), "queued": .int(Int64(function.queued)),
-                "running": .int(Int64(function.running)),
-                "oldestQueuedAgeMs": .int(function.oldestQueuedAgeMilliseconds),
-            ]
-        }
+        let functions = snapshot.functions.map(APIRendering.functionStatus)
         let document: JSONValue = [
             "coordinator": [
                 "version": .string(configuration.version),

@@ -104,6 +104,88 @@ struct CoordinatorStoreTests {
         }
     }
 
+    @Test("a function's flow control survives a reopen")
+    func functionFlowControlRoundTrip() async throws {
+        try await withTemporaryDirectory { directory in
+            var function = Self.function
+            function.flow = FlowControl(
+                concurrency: [ConcurrencyLimit(limit: 20), ConcurrencyLimit(limit: 2, key: "event.data.customerId")],
+                throttle: Throttle(limit: 5, periodMilliseconds: 60_000, burst: 1, key: "event.data.shop"),
+                rateLimit: RateLimit(limit: 100, periodMilliseconds: 3_600_000),
+                debounce: Debounce(periodMilliseconds: 5_000, key: "event.data.id", timeoutMilliseconds: 30_000),
+                priority: "event.data.amount > 100",
+                singleton: Singleton(key: "event.data.customerId", mode: .cancel))
+            var batching = Self.function
+            batching.slug = "nightly-import"
+            batching.flow = FlowControl(
+                batchEvents: BatchEvents(maxSize: 100, timeoutMilliseconds: 10_000, key: "event.data.tenant"))
+            do {
+                let store = try CoordinatorStore(directory: directory, durability: .strict)
+                try await commit(
+                    store,
+                    [
+                        .putFunction(function, updatedAtMilliseconds: 5),
+                        .putFunction(batching, updatedAtMilliseconds: 6),
+                    ])
+                store.close()
+            }
+            let store = try CoordinatorStore(directory: directory, durability: .relaxed)
+            defer { store.close() }
+            let loaded = try store.loadFunctions().sorted { $0.slug < $1.slug }
+            #expect(loaded == [batching, function])
+        }
+    }
+
+    @Test("flow state, debounces and batches round-trip; deleted ones stay gone; batches resolve their events")
+    func flowRecordsRoundTrip() async throws {
+        try await withTemporaryDirectory { directory in
+            let events = (1...3).map { Self.event("e-batch-\($0)") }
+            let debounce = DebounceRecord(
+                key: "shop:process-order\u{0}\"doc-1\"", functionId: Self.function.id, event: Self.event("e-debounced"),
+                firstAtMilliseconds: 1_000, dueAtMilliseconds: 6_000)
+            let batch = BatchRecord(
+                key: "shop:process-order\u{0}\"t-1\"", functionId: Self.function.id, events: events,
+                firstAtMilliseconds: 2_000, dueAtMilliseconds: 12_000)
+            let gone = DebounceRecord(
+                key: "shop:process-order\u{0}\"doc-2\"", functionId: Self.function.id, event: Self.event("e-gone"),
+                firstAtMilliseconds: 1, dueAtMilliseconds: 2)
+            let started = BatchRecord(
+                key: "shop:process-order\u{0}\"t-2\"", functionId: Self.function.id, events: [events[0]],
+                firstAtMilliseconds: 3_000, dueAtMilliseconds: 13_000)
+            do {
+                let store = try CoordinatorStore(directory: directory, durability: .strict)
+                try await commit(
+                    store,
+                    events.map { .putEvent($0, runIds: [], receivedAtMilliseconds: 7) } + [
+                        .putFlowState(key: "shop:process-order\u{0}throttle\u{0}\"a\"", value: 1_700_000_000_000),
+                        .putFlowState(key: "shop:process-order\u{0}rate\u{0}null", value: -5),
+                        .putFlowState(key: "shop:process-order\u{0}throttle\u{0}\"b\"", value: 9),
+                        .putDebounce(debounce),
+                        .putDebounce(gone),
+                        .putBatch(batch),
+                        .putBatch(started),
+                    ])
+                try await commit(
+                    store,
+                    [
+                        .deleteFlowState(key: "shop:process-order\u{0}throttle\u{0}\"b\""),
+                        .deleteDebounce(key: gone.key),
+                        .deleteBatch(key: started.key),
+                    ])
+                store.close()
+            }
+            let store = try CoordinatorStore(directory: directory, durability: .relaxed)
+            defer { store.close() }
+            #expect(
+                try store.loadFlowStates() == [
+                    "shop:process-order\u{0}throttle\u{0}\"a\"": 1_700_000_000_000,
+                    "shop:process-order\u{0}rate\u{0}null": -5,
+                ])
+            #expect(try store.loadDebounces() == [debounce])
+            #expect(try store.loadBatches() == [batch])
+        }
+    }
+
     @Test("a finished run leaves the active index and keeps its output")
     func finishedRun() async throws {
         try await withTemporaryDirectory { directory in
