@@ -152,12 +152,6 @@ struct FlowControlTests {
         (FlowControlTests.function().singleton(key: "event.data.a ==", mode: .skip), "invalid singleton key"),
     ])
     func invalidFlowControlFailsAtWorkerStart(function: TetherFunction, fragment: String) {
-        #expect {
-            try TetherFunction.validate([function], app: "shop")
-        } throws: { error in
-            guard let error = error as? TetherError else { return false }
-            return error.code == .invalidConfig && error.message.hasPrefix("Function \"f\": ")
-                && error.message.contains(fragment)
-        }
+        #expect(rejectsAtWorkerStart([function], containing: fragment))
     }
 }

@@ -68,13 +68,7 @@ struct FunctionConfigTests {
         (FunctionConfigTests.function(idempotency: "async.data.id"), "`async` is not available"),
     ])
     func invalidConfigurationIsRejected(function: TetherFunction, fragment: String) {
-        #expect {
-            try TetherFunction.validate([function], app: "shop")
-        } throws: { error in
-            guard let error = error as? TetherError else { return false }
-            return error.code == .invalidConfig && error.message.hasPrefix("Function \"f\": ")
-                && error.message.contains(fragment)
-        }
+        #expect(rejectsAtWorkerStart([function], containing: fragment))
     }
 }
 

@@ -150,3 +150,14 @@ extension Tether_V1_StepResult {
 extension Data {
     var string: String { String(decoding: self, as: UTF8.self) }
 }
+
+/// Whether validating `functions` for app "shop" fails with `invalid_config` for function "f",
+/// with a message containing `fragment`: how the worker refuses a bad configuration at start.
+func rejectsAtWorkerStart(_ functions: [TetherFunction], containing fragment: String) -> Bool {
+    do {
+        try TetherFunction.validate(functions, app: "shop")
+        return false
+    } catch {
+        return error.code == .invalidConfig && error.message.hasPrefix("Function \"f\": ") && error.message.contains(fragment)
+    }
+}
