@@ -126,8 +126,13 @@ public final class Coordinator: Service, Sendable {
 
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: APIErrorMiddleware(maxRequestBodyBytes: configuration.limits.maxRequestBodyBytes))
-        APIRoutes(runtime: runtime, store: store, threadPool: threadPool, configuration: configuration)
-            .register(on: router)
+        // `POST /v1/admin/drain` asks for the same shutdown as SIGTERM, with its own reconnect window.
+        let drainRequests = AsyncStream<UInt32>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        APIRoutes(
+            runtime: runtime, store: store, threadPool: threadPool, configuration: configuration,
+            requestDrain: { drainRequests.continuation.yield($0) }
+        )
+        .register(on: router)
         let httpPort = Mutex<Int?>(nil)
         let httpStarted = AsyncStream<Int>.makeStream()
         let app = Application(
@@ -142,12 +147,35 @@ public final class Coordinator: Service, Sendable {
             eventLoopGroupProvider: .shared(group),
             logger: logger)
 
+        do {
+            try await serve(
+                app: app, started: httpStarted.stream, drainRequests: drainRequests.stream, workerChannel: workerChannel,
+                workerPort: workerPort, runtime: runtime)
+        } catch is DrainCompleted {
+            logger.info("coordinator drained")
+        }
+        // Last writes are flushed by store.close() (deferred above).
+    }
+
+    /// Thrown once a drain requested over HTTP has finished, to stop the HTTP server with it.
+    private struct DrainCompleted: Error {}
+
+    /// Runs the HTTP server until graceful shutdown (SIGTERM) or a drain request, then drains:
+    /// the worker listener stops accepting, and every worker is told to reconnect at a random
+    /// moment within the window (so they come back spread out, to this coordinator restarted or
+    /// another one), in-flight results still arriving on open connections are not lost (the
+    /// store is closed after the last commit).
+    private func serve(
+        app: some ApplicationProtocol, started: AsyncStream<Int>, drainRequests: AsyncStream<UInt32>,
+        workerChannel: any Channel, workerPort: Int, runtime: CoordinatorRuntime
+    ) async throws {
+        let configuration = self.configuration
         try await withThrowingDiscardingTaskGroup { tasks in
             tasks.addTask {
                 try await app.run()
             }
             tasks.addTask {
-                var iterator = httpStarted.stream.makeAsyncIterator()
+                var iterator = started.makeAsyncIterator()
                 guard let port = await iterator.next() else { return }
                 self.announce(.success(Endpoints(httpPort: port, workerPort: workerPort)))
                 self.logger.info(
@@ -155,12 +183,30 @@ public final class Coordinator: Service, Sendable {
                     metadata: ["http": "\(configuration.host):\(port)", "workers": "\(configuration.host):\(workerPort)"])
             }
             tasks.addTask {
-                try? await gracefulShutdown()
-                self.logger.info("coordinator shutting down")
+                // Whichever comes first: SIGTERM (graceful shutdown of the service group) or a drain request.
+                let requested = await withTaskGroup(of: UInt32?.self) { race -> UInt32? in
+                    race.addTask {
+                        try? await gracefulShutdown()
+                        return nil
+                    }
+                    race.addTask {
+                        var iterator = drainRequests.makeAsyncIterator()
+                        return await iterator.next() ?? nil
+                    }
+                    let first = await race.next() ?? nil
+                    race.cancelAll()
+                    return first
+                }
+                let window = requested ?? Self.defaultReconnectWindowMilliseconds
+                self.logger.info(
+                    "coordinator draining", metadata: ["reason": "\(requested == nil ? "shutdown" : "drain request")", "reconnectWithinMs": "\(window)"])
                 try? await workerChannel.close()
-                await runtime.stop(reconnectWithinMilliseconds: 5_000)
+                await runtime.stop(reconnectWithinMilliseconds: window)
+                if requested != nil { throw DrainCompleted() }
             }
         }
-        // Last writes are flushed by store.close() (deferred above).
     }
+
+    /// How long workers get to reconnect after a shutdown, each at a random moment within it.
+    static let defaultReconnectWindowMilliseconds: UInt32 = 5_000
 }

@@ -11,6 +11,8 @@ struct APIRoutes: Sendable {
     let store: CoordinatorStore
     let threadPool: NIOThreadPool
     let configuration: CoordinatorConfiguration
+    /// Starts a drain: workers are told to reconnect within the given window, then the coordinator stops.
+    let requestDrain: @Sendable (UInt32) -> Void
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("/healthz") { _, _ in JSONResponse.make(["status": "ok"]) }
@@ -27,6 +29,38 @@ struct APIRoutes: Sendable {
         v1.post("/runs/:id/cancel") { _, context in try await cancelRun(try context.parameters.require("id")) }
         v1.get("/functions") { _, _ in try await functions() }
         v1.get("/status") { _, _ in try await status() }
+        v1.post("/admin/drain") { request, _ in try await drain(request) }
+    }
+
+    // MARK: Admin
+
+    /// `POST /v1/admin/drain`, body optional `{"reconnectWithinMs": 100…600000}` (default 5,000):
+    /// stop accepting workers, tell each connected worker to reconnect at a random moment within the
+    /// window, and stop, as on SIGTERM. Answers 202 before it starts.
+    func drain(_ request: Request) async throws -> Response {
+        var request = request
+        let body = try await request.collectBody(upTo: 4_096)
+        var window = Coordinator.defaultReconnectWindowMilliseconds
+        if body.readableBytes > 0 {
+            guard case .object(let object)? = try? JSONValue(parsing: Array(buffer: body)) else {
+                throw APIError(.badRequest, .invalidJSON, "the body must be a JSON object such as {\"reconnectWithinMs\": 5000}")
+            }
+            if let value = object["reconnectWithinMs"] {
+                guard case .int(let milliseconds) = value, (100...600_000).contains(milliseconds) else {
+                    throw APIError(.badRequest, .invalidInput, "reconnectWithinMs must be an integer between 100 and 600000")
+                }
+                window = UInt32(milliseconds)
+            }
+        }
+        let runtime = self.runtime
+        let alreadyDraining = try await runtime.loop.submit { runtime.draining }.get()
+        guard !alreadyDraining else {
+            throw APIError(.conflict, .draining, "the coordinator is already draining")
+        }
+        // Give this response time to leave before the HTTP server stops.
+        let requestDrain = self.requestDrain
+        runtime.loop.scheduleTask(in: .milliseconds(100)) { requestDrain(window) }
+        return JSONResponse.make(["status": "draining", "reconnectWithinMs": .int(Int64(window))], status: .accepted)
     }
 
     // MARK: Events
