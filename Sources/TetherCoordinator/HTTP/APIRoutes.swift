@@ -29,6 +29,7 @@ struct APIRoutes: Sendable {
         v1.post("/runs/:id/cancel") { _, context in try await cancelRun(try context.parameters.require("id")) }
         v1.get("/functions") { _, _ in try await functions() }
         v1.get("/status") { _, _ in try await status() }
+        v1.get("/status/stream") { _, _ in statusStream() }
         v1.post("/admin/drain") { request, _ in try await drain(request) }
     }
 
@@ -198,6 +199,52 @@ struct APIRoutes: Sendable {
     }
 
     func status() async throws -> Response {
+        JSONResponse.make(try await statusDocument())
+    }
+
+    /// `GET /v1/status/stream`: Server-Sent Events, each `data:` line the `GET /v1/status` document,
+    /// sent when it changed, at most every `statusStreamIntervalMilliseconds`; a comment line every
+    /// 15 s keeps idle proxies from closing the connection. The stream ends when the client goes
+    /// away or the coordinator drains.
+    func statusStream() -> Response {
+        let routes = self
+        let interval = Int64(Self.statusStreamIntervalMilliseconds)
+        let body = ResponseBody { writer in
+            var last: [UInt8] = []
+            var quietTicks = 0
+            while !Task.isCancelled {
+                let draining = try await routes.runtime.loop.submit { routes.runtime.draining }.get()
+                if draining { break }
+                let document = try await routes.statusDocument().serialized()
+                if document != last {
+                    var event = Array("data: ".utf8)
+                    event.append(contentsOf: document)
+                    event.append(contentsOf: Array("\n\n".utf8))
+                    try await writer.write(ByteBuffer(bytes: event))
+                    last = document
+                    quietTicks = 0
+                } else {
+                    quietTicks += 1
+                    if quietTicks * Int(interval) >= 15_000 {
+                        try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                        quietTicks = 0
+                    }
+                }
+                try await Task.sleep(for: .milliseconds(interval))
+            }
+            try await writer.finish(nil)
+        }
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-cache"],
+            body: body)
+    }
+
+    /// Shortest time between two events of the status stream (4 per second at most).
+    static let statusStreamIntervalMilliseconds = 250
+
+    /// The `GET /v1/status` document.
+    func statusDocument() async throws -> JSONValue {
         let runtime = self.runtime
         let (snapshot, failure) = try await runtime.loop.submit { (runtime.status(), runtime.storageFailure) }.get()
         let available = snapshot.workers.reduce(0) { $0 + ($1.status == "ready" ? max(0, $1.capacity - $1.inFlight) : 0) }
@@ -227,7 +274,7 @@ struct APIRoutes: Sendable {
             "functions": .array(functions),
             "queue": ["depth": .int(Int64(snapshot.queueDepth)), "oldestAgeMs": .int(snapshot.oldestQueuedAgeMilliseconds)],
         ]
-        return JSONResponse.make(document)
+        return document
     }
 
     func ready() async throws -> Response {
