@@ -30,6 +30,8 @@ public struct CoordinatorConfiguration: Sendable {
     public var retry: RetryPolicy = RetryPolicy()
     /// How long a worker has to answer the challenge.
     public var handshakeTimeoutMilliseconds: Int = 10_000
+    /// How often `GET /v1/workers` samples each worker's capacity and in-flight steps (it keeps 120).
+    public var workerHistoryIntervalMilliseconds: Int64 = 5_000
     /// Version string reported in status and the challenge.
     public var version: String = TetherVersion.current
 

@@ -88,3 +88,39 @@ struct StatusStreamTests {
         #expect(!events.isEmpty, "the stream delivered events, then ended")
     }
 }
+
+@Suite("GET /v1/workers: workers with their capacity history", .serialized)
+struct WorkersEndpointTests {
+    @Test("history shows in-flight steps and a capacity the worker changed at runtime")
+    func history() async throws {
+        let coordinator = try await TestCoordinator { $0.workerHistoryIntervalMilliseconds = 100 }
+        let gate = Gate()
+        let function = TetherFunction("held", trigger: .event("job/held")) { (ctx: Context<TenantJob>) in
+            try await ctx.step.run("hold") { try await gate.wait() }
+        }
+        let worker = TestWorker(functions: [function], options: coordinator.workerOptions(instanceId: "historian", capacity: 2))
+        let client = try coordinator.client()
+        #expect(try await eventually { try await client.request(.GET, "/v1/status").json?["workers"]?.arrayValue?.count == 1 })
+        let runIds = FlowControlLiveTests.runs(
+            try await FlowControlLiveTests.send(client, "job/held", [TenantJob(tenant: "a", n: 0)]))
+
+        func history() async throws -> [JSONValue] {
+            try await client.request(.GET, "/v1/workers").json?["workers"]?[0]?["history"]?.arrayValue ?? []
+        }
+        #expect(try await eventually { try await history().contains { $0["inFlight"]?.int64Value == 1 } })
+        worker.worker.setCapacity(5)
+        #expect(try await eventually { try await history().last?["capacity"]?.int64Value == 5 })
+        let document = try #require(try await client.request(.GET, "/v1/workers").json)
+        #expect(document["sampleIntervalMs"]?.int64Value == 100)
+        let entry = try #require(document["workers"]?[0])
+        #expect(entry["instanceId"]?.stringValue == "historian")
+        #expect(entry["functions"]?.arrayValue?.compactMap(\.stringValue) == ["shop:held"])
+        #expect(entry["capacity"]?.int64Value == 5)
+        let samples = try await history()
+        #expect(samples.first?["capacity"]?.int64Value == 2, "older samples keep the capacity they saw")
+        gate.release()
+        _ = try await client.waitForRuns(runIds)
+        await worker.shutdown()
+        await coordinator.shutdown()
+    }
+}

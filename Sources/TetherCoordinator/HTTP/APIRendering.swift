@@ -193,4 +193,15 @@ enum APIRendering {
             ["cron": .string(schedule), "timezone": .string(timeZone.isEmpty ? "UTC" : timeZone)]
         }
     }
+
+    /// A connected worker as `GET /v1/status` and `GET /v1/workers` show it.
+    static func worker(_ worker: SchedulerStatus.Worker) -> JSONValue {
+        [
+            "instanceId": .string(worker.instanceId), "connectionId": .string(worker.connectionId),
+            "app": .string(worker.app), "appVersion": .string(worker.appVersion), "status": .string(worker.status),
+            "connectedAt": timestamp(worker.connectedAtMilliseconds),
+            "lastHeartbeatAt": timestamp(worker.lastHeartbeatAtMilliseconds),
+            "capacity": .int(Int64(worker.capacity)), "inFlight": .int(Int64(worker.inFlight)),
+        ]
+    }
 }

@@ -30,6 +30,7 @@ struct APIRoutes: Sendable {
         v1.get("/functions") { _, _ in try await functions() }
         v1.get("/status") { _, _ in try await status() }
         v1.get("/status/stream") { _, _ in statusStream() }
+        v1.get("/workers") { _, _ in try await workers() }
         v1.post("/admin/drain") { request, _ in try await drain(request) }
     }
 
@@ -243,20 +244,37 @@ struct APIRoutes: Sendable {
     /// Shortest time between two events of the status stream (4 per second at most).
     static let statusStreamIntervalMilliseconds = 250
 
+    /// `GET /v1/workers`: every connected worker as in `/v1/status`, plus the functions it registered
+    /// and its recent capacity and in-flight samples (oldest first).
+    func workers() async throws -> Response {
+        let runtime = self.runtime
+        let (snapshot, history) = try await runtime.loop.submit { (runtime.status(), runtime.workerHistory) }.get()
+        let workers = snapshot.workers.map { worker -> JSONValue in
+            var document = APIRendering.worker(worker)
+            if case .object(var object) = document {
+                object["functions"] = .array(worker.functions.map(JSONValue.string))
+                object["history"] = .array(
+                    history.history(of: worker.instanceId).map { sample in
+                        [
+                            "at": APIRendering.timestamp(sample.atMilliseconds), "capacity": .int(Int64(sample.capacity)),
+                            "inFlight": .int(Int64(sample.inFlight)),
+                        ]
+                    })
+                document = .object(object)
+            }
+            return document
+        }
+        return JSONResponse.make([
+            "workers": .array(workers), "sampleIntervalMs": .int(history.intervalMilliseconds),
+        ])
+    }
+
     /// The `GET /v1/status` document.
     func statusDocument() async throws -> JSONValue {
         let runtime = self.runtime
         let (snapshot, failure) = try await runtime.loop.submit { (runtime.status(), runtime.storageFailure) }.get()
         let available = snapshot.workers.reduce(0) { $0 + ($1.status == "ready" ? max(0, $1.capacity - $1.inFlight) : 0) }
-        let workers = snapshot.workers.map { worker -> JSONValue in
-            [
-                "instanceId": .string(worker.instanceId), "connectionId": .string(worker.connectionId),
-                "app": .string(worker.app), "appVersion": .string(worker.appVersion), "status": .string(worker.status),
-                "connectedAt": APIRendering.timestamp(worker.connectedAtMilliseconds),
-                "lastHeartbeatAt": APIRendering.timestamp(worker.lastHeartbeatAtMilliseconds),
-                "capacity": .int(Int64(worker.capacity)), "inFlight": .int(Int64(worker.inFlight)),
-            ]
-        }
+        let workers = snapshot.workers.map(APIRendering.worker)
         let functions = snapshot.functions.map(APIRendering.functionStatus)
         let document: JSONValue = [
             "coordinator": [

@@ -29,6 +29,8 @@ final class CoordinatorRuntime: @unchecked Sendable {
     private var retryTimer: Scheduled<Void>?
     private var retryTimerDeadline: Int64 = .max
     private(set) var draining = false
+    /// Capacity and in-flight samples per worker instance (`GET /v1/workers`).
+    private(set) var workerHistory: WorkerHistory
 
     private struct PendingEffects {
         var sequence: UInt64
@@ -46,6 +48,7 @@ final class CoordinatorRuntime: @unchecked Sendable {
         self.core = core
         self.logger = logger
         self.startedAtMilliseconds = configuration.clock()
+        self.workerHistory = WorkerHistory(intervalMilliseconds: configuration.workerHistoryIntervalMilliseconds)
     }
 
     // MARK: Lifecycle
@@ -227,7 +230,9 @@ final class CoordinatorRuntime: @unchecked Sendable {
     // MARK: Effects
 
     private func tick() {
-        perform(core.tick(now: configuration.clock()))
+        let now = configuration.clock()
+        perform(core.tick(now: now))
+        workerHistory.sampleIfDue(core.workers.values, now: now)
     }
 
     /// Carries out `effects`: writes first, then (once they and all earlier writes are
