@@ -27,16 +27,7 @@ struct BadInputTests {
         // The same handshake, by hand: the Reject frame says unauthenticated and the connection closes.
         let raw = try await RawConnection.connect(
             port: coordinator.endpoints.workerPort, tlsCAFile: coordinator.credentials.tls.caCertificatePath)
-        let challenge = try #require(await raw.waitForFrame { $0.challenge.nonce.count > 0 })
-        var hello = Tether_V1_Frame()
-        hello.hello = .with {
-            $0.protocolMajor = 1
-            $0.instanceID = "raw"
-            $0.appName = "shop"
-            $0.capacity = 1
-            $0.proof = Data(HandshakeProof.compute(key: SigningKey.generate(), nonce: Array(challenge.challenge.nonce), instanceId: "raw"))
-        }
-        try await raw.write(hello)
+        #expect(try await raw.sendHello(instanceId: "raw", key: SigningKey.generate()) != nil)
         let reject = try #require(await raw.waitForFrame { $0.reject.code.count > 0 })
         #expect(reject.reject.code == "unauthenticated")
         #expect(await raw.waitUntilClosed())

@@ -22,17 +22,7 @@ struct DrainTests {
         // A worker, registered by hand so the test sees the frames it gets.
         let raw = try await RawConnection.connect(
             port: coordinator.endpoints.workerPort, tlsCAFile: coordinator.credentials.tls.caCertificatePath)
-        let challenge = try #require(await raw.waitForFrame { $0.challenge.nonce.count > 0 })
-        var hello = Tether_V1_Frame()
-        hello.hello = .with {
-            $0.protocolMajor = 1
-            $0.instanceID = "raw"
-            $0.appName = "shop"
-            $0.capacity = 1
-            $0.proof = Data(
-                HandshakeProof.compute(key: coordinator.credentials.key, nonce: Array(challenge.challenge.nonce), instanceId: "raw"))
-        }
-        try await raw.write(hello)
+        #expect(try await raw.sendHello(instanceId: "raw", key: coordinator.credentials.key) != nil)
         #expect(await raw.waitForFrame { $0.welcome.connectionID.count > 0 } != nil)
 
         let accepted = try await client.request(.POST, "/v1/admin/drain", body: Array(#"{"reconnectWithinMs": 1500}"#.utf8))
