@@ -2,6 +2,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOPosix
+import Prometheus
 import ServiceLifecycle
 import Synchronization
 import TetherEngine
@@ -21,6 +22,11 @@ public final class Coordinator: Service, Sendable {
     }
 
     public let configuration: CoordinatorConfiguration
+    /// This coordinator's metrics (`GET /metrics`): its own registry, never the global
+    /// `MetricsSystem`, so coordinators in one process keep separate counts. Metrics you
+    /// create here are served too.
+    public var metricsRegistry: PrometheusCollectorRegistry { metrics.registry }
+    let metrics = CoordinatorMetrics()
     private let logger: Logger
     private let group: any EventLoopGroup
     private let state = Mutex<State>(State())
@@ -115,7 +121,8 @@ public final class Coordinator: Service, Sendable {
             ])
 
         let runtime = CoordinatorRuntime(
-            loop: group.next(), store: store, configuration: configuration, core: core, logger: logger)
+            loop: group.next(), store: store, configuration: configuration, core: core, metrics: metrics,
+            logger: logger)
         runtime.start()
 
         let limiter = HandshakeLimiter(limit: configuration.timing.maxConcurrentHandshakes)
@@ -133,6 +140,7 @@ public final class Coordinator: Service, Sendable {
             requestDrain: { drainRequests.continuation.yield($0) }
         )
         .register(on: router)
+        MetricsRoute(runtime: runtime, limiter: limiter, configuration: configuration).register(on: router)
         let httpPort = Mutex<Int?>(nil)
         let httpStarted = AsyncStream<Int>.makeStream()
         let app = Application(

@@ -25,6 +25,10 @@ public struct CoordinatorConfiguration: Sendable {
     public var tlsPrivateKeyPath: String
     /// Bearer tokens accepted on `/v1/*`; empty means no authentication (`tether dev`).
     public var apiKeys: [String] = []
+    /// Serve `GET /metrics` without an API key even when `apiKeys` is set, so a Prometheus
+    /// server needs no token (`metricsPublic` in `tether serve`'s file). `/healthz` and
+    /// `/readyz` are always open.
+    public var metricsPublic: Bool = false
     public var limits: Limits = .default
     public var timing: ProtocolTiming = .default
     public var retry: RetryPolicy = RetryPolicy()

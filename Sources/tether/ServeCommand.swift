@@ -20,7 +20,8 @@ struct ServeCommand: AsyncParsableCommand {
             Relative paths in the file are relative to the file. Signing keys may also come from
             TETHER_SIGNING_KEY (comma-separated for rotation) and API keys from TETHER_API_KEYS
             (comma-separated). Flags override the file; a relative --data is relative to the
-            current directory.
+            current directory. /v1/* and /metrics need an API key; "metricsPublic": true opens
+            /metrics to scrapers without one.
             """)
 
     @Option(help: "Path of the JSON configuration file.")
@@ -43,6 +44,7 @@ struct ServeCommand: AsyncParsableCommand {
         var signingKeyFiles: [String]?
         var apiKeys: [String]?
         var apiKeyFiles: [String]?
+        var metricsPublic: Bool?
     }
 
     func run() async throws {
@@ -52,7 +54,7 @@ struct ServeCommand: AsyncParsableCommand {
             file = try JSONDecoder().decode(File.self, from: data)
             let known: Set<String> = [
                 "host", "httpPort", "workerPort", "data", "durability", "tls", "signingKeys", "signingKeyFiles", "apiKeys",
-                "apiKeyFiles",
+                "apiKeyFiles", "metricsPublic",
             ]
             if let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] {
                 let unknown = Set(object.keys).subtracting(known)
@@ -127,6 +129,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         configuration.durability = server.durability ?? durability
         configuration.apiKeys = apiKeys
+        configuration.metricsPublic = file.metricsPublic ?? false
 
         let logger = CLILogging.makeLogger(label: "tether.serve")
         let coordinator = Coordinator(configuration: configuration, logger: logger)

@@ -57,7 +57,7 @@ struct CLITests {
         #expect(coordinator.process.process.terminationStatus == 0, "coordinator log:\n\(coordinator.process.log)")
     }
 
-    @Test("tether keys/certs generate + tether serve --config: TLS from files, API keys required on /v1")
+    @Test("tether keys/certs generate + tether serve --config: TLS from files, API keys required on /v1 and /metrics")
     func serveWithConfig() async throws {
         let directory = try TemporaryDirectory("tether-serve")
         let certs = try await runCLI(["certs", "generate", "--out", directory.path + "/tls", "--host", "tether.internal"], directory: directory)
@@ -92,6 +92,12 @@ struct CLITests {
         let allowed = try await TetherClient(url: "http://127.0.0.1:\(httpPort)", apiKey: "api-key-1").request(.GET, "/v1/status")
         #expect(allowed.status == 200)
         #expect(allowed.json?["coordinator"]?["durability"]?.stringValue == "relaxed")
+        // /metrics is authenticated like /v1 unless the file sets metricsPublic.
+        #expect(try await anonymous.request(.GET, "/metrics").status == 401)
+        let metrics = try await TetherClient(url: "http://127.0.0.1:\(httpPort)", apiKey: "api-key-1")
+            .request(.GET, "/metrics")
+        #expect(metrics.status == 200)
+        #expect(metrics.text.contains("# TYPE tether_workers_connected gauge"))
 
         // A worker authenticates with the key file's key and trusts the generated CA.
         let key = try String(contentsOfFile: directory.path + "/signing-key", encoding: .utf8)

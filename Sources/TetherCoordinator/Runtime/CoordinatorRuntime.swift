@@ -18,6 +18,7 @@ final class CoordinatorRuntime: @unchecked Sendable {
     let logger: Logger
     let configuration: CoordinatorConfiguration
     let startedAtMilliseconds: Int64
+    let metrics: CoordinatorMetrics
 
     private var core: CoordinatorCore
     private var connections: [String: WorkerConnection] = [:]
@@ -40,12 +41,13 @@ final class CoordinatorRuntime: @unchecked Sendable {
 
     init(
         loop: any EventLoop, store: CoordinatorStore, configuration: CoordinatorConfiguration, core: CoordinatorCore,
-        logger: Logger
+        metrics: CoordinatorMetrics, logger: Logger
     ) {
         self.loop = loop
         self.store = store
         self.configuration = configuration
         self.core = core
+        self.metrics = metrics
         self.logger = logger
         self.startedAtMilliseconds = configuration.clock()
         self.workerHistory = WorkerHistory(intervalMilliseconds: configuration.workerHistoryIntervalMilliseconds)
@@ -153,10 +155,11 @@ final class CoordinatorRuntime: @unchecked Sendable {
             connections[connectionId]?.close(after: .error(error))
             return
         }
-        perform(
-            core.handleResult(
-                connectionId: connectionId, requestId: result.requestID, runId: result.runID, outcome: outcome,
-                now: configuration.clock()))
+        let effects = core.handleResult(
+            connectionId: connectionId, requestId: result.requestID, runId: result.runID, outcome: outcome,
+            now: configuration.clock())
+        metrics.recordStepResult(outcome, runId: result.runID, requestId: result.requestID, effects: effects)
+        perform(effects)
     }
 
     // MARK: Events
@@ -172,9 +175,12 @@ final class CoordinatorRuntime: @unchecked Sendable {
             return
         }
         let (receipts, effects) = core.ingest(events, known: known, now: configuration.clock())
+        let stored = effects.writes.reduce(0) { if case .putEvent = $1 { $0 + 1 } else { $0 } }
         perform(effects) { result in
             switch result {
-            case .success: completion(.success(receipts))
+            case .success:
+                self.metrics.eventsAccepted.increment(by: Int64(stored))
+                completion(.success(receipts))
             case .failure(let error):
                 completion(.failure(TetherError(.storageUnavailable, "the events could not be stored: \(error)")))
             }
@@ -231,7 +237,10 @@ final class CoordinatorRuntime: @unchecked Sendable {
 
     private func tick() {
         let now = configuration.clock()
-        perform(core.tick(now: now))
+        let workers = core.workers
+        let effects = core.tick(now: now)
+        metrics.recordLeaseExpiries(before: workers, after: core.workers)
+        perform(effects)
         workerHistory.sampleIfDue(core.workers.values, now: now)
     }
 
@@ -271,6 +280,7 @@ final class CoordinatorRuntime: @unchecked Sendable {
     }
 
     private func deliver(_ effects: Effects) {
+        metrics.observe(effects, leaseDurationMilliseconds: Int64(configuration.timing.leaseDurationMilliseconds))
         if effects.messages.count == 1, let message = effects.messages.first {
             connections[message.connectionId]?.send([frame(for: message)])
         } else if !effects.messages.isEmpty {

@@ -167,6 +167,7 @@ final class WorkerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         switch result {
         case .success:
             state = .registered
+            runtime.metrics.handshakesAccepted.increment()
         case .failure(let error):
             logger.warning("worker rejected", metadata: ["code": "\(error.code)", "reason": "\(error.message)"])
             let retryAfter: UInt32 = error.code == .draining || error.code == .storageUnavailable ? UInt32.random(in: 1_000...5_000) : 0
@@ -182,6 +183,7 @@ final class WorkerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         state = .closed
         handshakeTimeout?.cancel()
         releaseHandshakeSlot()
+        if !wasRegistered { runtime.metrics.recordHandshakeRejected(code: code.rawValue) }
         let frame: Tether_V1_Frame =
             reject && !wasRegistered
             ? .reject(code: code, message: message, retryAfterMilliseconds: retryAfter)
@@ -197,6 +199,7 @@ final class WorkerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         } else {
             // TLS failures (plaintext, garbage) and I/O errors: nothing useful can be sent.
             logger.debug("worker connection error", metadata: ["error": "\(error)"])
+            if case .connecting = state { runtime.metrics.recordHandshakeRejected(code: "tls") }
             state = .closed
             context.close(promise: nil)
         }

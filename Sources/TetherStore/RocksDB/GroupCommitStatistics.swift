@@ -19,6 +19,19 @@ public struct GroupCommitStatistics: Sendable, Equatable {
     public var lastCommitNanoseconds: UInt64 = 0
     /// Wall time of all commits together; divide by `commits` for the mean.
     public var totalCommitNanoseconds: UInt64 = 0
+    /// Wall time of each commit (the RocksDB write, including its fsync when strict), failed
+    /// ones included, from 100 µs to 2.5 s.
+    public var commitNanoseconds = BucketCounts(upperBounds: Self.commitNanosecondBounds)
+    /// Batches merged into each commit (the group size), from 1 to 4096 in powers of two.
+    public var batchesPerCommit = BucketCounts(upperBounds: Self.batchesPerCommitBounds)
+
+    /// The bounds of ``commitNanoseconds``.
+    public static let commitNanosecondBounds: [UInt64] = [
+        100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000, 25_000_000, 50_000_000, 100_000_000,
+        250_000_000, 500_000_000, 1_000_000_000, 2_500_000_000,
+    ]
+    /// The bounds of ``batchesPerCommit``.
+    public static let batchesPerCommitBounds: [UInt64] = (0...12).map { 1 << $0 }
 
     /// Creates zeroed statistics.
     public init() {}

@@ -235,6 +235,8 @@ private final class GroupCommitCore: Sendable {
             statistics.bytes += bytes
             statistics.lastCommitNanoseconds = elapsed
             statistics.totalCommitNanoseconds &+= elapsed
+            statistics.commitNanoseconds.record(elapsed)
+            statistics.batchesPerCommit.record(UInt64(group.count))
         }
         for submission in group {
             submission.completion(result)

@@ -64,6 +64,11 @@ import Testing
             #expect(statistics.maxBatchesPerCommit > 1)
             #expect(statistics.bytes > 0)
             #expect(statistics.totalCommitNanoseconds >= statistics.lastCommitNanoseconds)
+            // The histograms see every commit: one latency and one group size each.
+            #expect(statistics.commitNanoseconds.count == statistics.commits)
+            #expect(statistics.commitNanoseconds.sum == statistics.totalCommitNanoseconds)
+            #expect(statistics.batchesPerCommit.count == statistics.commits)
+            #expect(statistics.batchesPerCommit.sum == UInt64(statistics.batches))
         }
     }
 

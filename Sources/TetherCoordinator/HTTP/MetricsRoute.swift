@@ -1,0 +1,39 @@
+import Hummingbird
+import NIOCore
+
+/// `GET /metrics`: the coordinator's metrics in the Prometheus text format (DESIGN.md §7).
+///
+/// Open in `tether dev` (no API keys). With API keys (`tether serve`) it needs
+/// `Authorization: Bearer <api key>` like `/v1/*`, unless `metricsPublic` is set.
+struct MetricsRoute: Sendable {
+    let runtime: CoordinatorRuntime
+    let limiter: HandshakeLimiter
+    let configuration: CoordinatorConfiguration
+
+    /// The Prometheus text exposition format, version 0.0.4.
+    static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    func register(on router: Router<BasicRequestContext>) {
+        let group = router.group()
+        if !configuration.apiKeys.isEmpty && !configuration.metricsPublic {
+            group.add(middleware: BearerAuthMiddleware(keys: Set(configuration.apiKeys)))
+        }
+        group.get("/metrics") { _, _ in try await scrape() }
+    }
+
+    func scrape() async throws -> Response {
+        let runtime = self.runtime
+        let (status, apps, failure) = try await runtime.loop.submit {
+            (runtime.status(), Set(runtime.functionDefinitions().map(\.0.app)), runtime.storageFailure)
+        }.get()
+        let scrape = CoordinatorMetrics.Scrape(
+            status: status, functionApps: apps, storeHealthy: failure == nil, store: runtime.store.writer.statistics,
+            handshakesInProgress: limiter.current)
+        return Self.response(runtime.metrics.render(scrape))
+    }
+
+    static func response(_ text: [UInt8]) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: contentType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
+    }
+}
