@@ -38,8 +38,9 @@ extension CoordinatorCore {
         of definition: FunctionDefinition, events: [EventRecord], document: JSONValue?, now: Int64,
         into effects: inout Effects
     ) -> RunRecord? {
-        if let singleton = definition.flow.singleton, let flow = functions[definition.id]?.flow {
-            let event = document ?? events.first.map(Self.document(of:)) ?? .null
+        // The first event as expressions see it, parsed once for every key of the run.
+        let document = definition.flow.isEmpty ? nil : document ?? events.first.map(Self.document(of:)) ?? .null
+        if let singleton = definition.flow.singleton, let flow = functions[definition.id]?.flow, let event = document {
             let key = FlowKey.of(functionId: definition.id, value: FlowExpressions.value(of: flow.singletonKey, event: event))
             if let active = singletonRuns[key], runs[active] != nil {
                 switch singleton.mode {
@@ -55,16 +56,15 @@ extension CoordinatorCore {
                 }
             }
         }
-        return startRun(of: definition, events: events, now: now, into: &effects)
+        return startRun(of: definition, events: events, document: document, now: now, into: &effects)
     }
 
     /// When a new run of `definition` may start under its throttle: now, or its reserved
     /// slot later (the throttle's state moves on by one run either way).
     mutating func throttledStart(
-        of definition: FunctionDefinition, event: EventRecord?, now: Int64, into effects: inout Effects
+        of definition: FunctionDefinition, document: JSONValue, now: Int64, into effects: inout Effects
     ) -> Int64 {
         guard let throttle = definition.flow.throttle, let flow = functions[definition.id]?.flow else { return now }
-        let document = event.map(Self.document(of:)) ?? .null
         let key = FlowKey.throttle(
             functionId: definition.id, value: FlowExpressions.value(of: flow.throttleKey, event: document))
         let gcra = GCRA(

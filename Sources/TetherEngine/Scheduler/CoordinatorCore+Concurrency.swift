@@ -38,14 +38,15 @@ extension CoordinatorCore {
     }
 
     /// Computes and records a run's flow-control facts (its keys are evaluated once, over its
-    /// first event, with the function's current configuration).
-    mutating func trackFlow(of run: RunRecord) {
+    /// first event, with the function's current configuration). `event` is that first event as
+    /// expressions see it, when the caller has parsed it already.
+    mutating func trackFlow(of run: RunRecord, event parsed: JSONValue? = nil) {
         guard let entry = functions[run.functionId], !entry.flow.definition.isEmpty else {
             runFlow[run.id] = nil
             return
         }
         let flow = entry.flow
-        let event = run.events.first.map(Self.document(of:)) ?? .null
+        let event = parsed ?? run.events.first.map(Self.document(of:)) ?? .null
         var facts = RunFlow()
         for (index, limit) in flow.definition.concurrency.enumerated() {
             let keyed = limit.key != nil

@@ -83,21 +83,23 @@ extension CoordinatorCore {
 
     /// Creates a run of `definition` for `events`, queued, with its timeouts and `cancelOn`.
     /// Under a throttle its first dispatch waits for its slot (`nextAttemptAtMilliseconds`,
-    /// stored with the run, so the queue survives a restart).
+    /// stored with the run, so the queue survives a restart). `document` is the first event as
+    /// expressions see it, when the caller has it already.
     mutating func startRun(
-        of definition: FunctionDefinition, events: [EventRecord], parentRunId: String = "", parentStepId: String = "",
-        now: Int64, into effects: inout Effects
+        of definition: FunctionDefinition, events: [EventRecord], document: JSONValue? = nil, parentRunId: String = "",
+        parentStepId: String = "", now: Int64, into effects: inout Effects
     ) -> RunRecord {
+        let document = definition.flow.isEmpty ? nil : document ?? events.first.map(Self.document(of:)) ?? .null
         var run = RunRecord(
             id: ids.next(nowMilliseconds: now), functionId: definition.id, app: definition.app,
             functionSlug: definition.slug, status: .queued, events: events, createdAtMilliseconds: now,
             maxAttempts: definition.maxAttempts, parentRunId: parentRunId, parentStepId: parentStepId)
-        if definition.flow.throttle != nil {
-            let start = throttledStart(of: definition, event: events.first, now: now, into: &effects)
+        if definition.flow.throttle != nil, let document {
+            let start = throttledStart(of: definition, document: document, now: now, into: &effects)
             if start > now { run.nextAttemptAtMilliseconds = start }
         }
         runs[run.id] = run
-        if !definition.flow.isEmpty { trackFlow(of: run) }
+        if let document { trackFlow(of: run, event: document) }
         effects.writes.append(.putRun(run, stepIndices: [], created: true))
         armRunTimers(run)
         registerCancelOn(runId: run.id)
