@@ -138,6 +138,8 @@ let package = Package(
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ]
         ),
+        // Helpers shared by test targets (not a product).
+        .target(name: "TetherTestSupport", path: "Tests/TetherTestSupport"),
         .testTarget(
             name: "TetherStoreTests",
             dependencies: ["TetherStore", "TetherEngine"]
@@ -145,7 +147,7 @@ let package = Package(
         .testTarget(
             name: "TetherCoordinatorTests",
             dependencies: [
-                "TetherCoordinator", "TetherEngine", "TetherStore",
+                "TetherCoordinator", "TetherEngine", "TetherStore", "TetherTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
@@ -161,6 +163,7 @@ let package = Package(
                 "TetherStore",
                 "TetherProtocol",
                 "TetherEngine",
+                "TetherTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -5,6 +5,7 @@ import Tether
 import TetherCoordinator
 import TetherEngine
 import TetherProtocol
+import TetherTestSupport
 
 @Suite("Metrics, live over TLS and RocksDB", .serialized)
 struct MetricsLiveTests {

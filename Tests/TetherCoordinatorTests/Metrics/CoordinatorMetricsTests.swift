@@ -1,5 +1,6 @@
 import Testing
 import TetherStore
+import TetherTestSupport
 
 @testable import TetherCoordinator
 @testable import TetherEngine

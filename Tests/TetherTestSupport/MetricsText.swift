@@ -1,13 +1,13 @@
 /// Samples of a Prometheus text exposition by series (`name{labels}` as written), for tests.
-struct MetricsText {
-    let text: String
-    let samples: [String: Double]
+public struct MetricsText {
+    public let text: String
+    public let samples: [String: Double]
 
-    init(_ bytes: [UInt8]) {
+    public init(_ bytes: [UInt8]) {
         self.init(String(decoding: bytes, as: UTF8.self))
     }
 
-    init(_ text: String) {
+    public init(_ text: String) {
         self.text = text
         var samples: [String: Double] = [:]
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
@@ -17,10 +17,10 @@ struct MetricsText {
         self.samples = samples
     }
 
-    subscript(_ series: String) -> Double? { samples[series] }
+    public subscript(_ series: String) -> Double? { samples[series] }
 
     /// Names with a `# TYPE` line.
-    var families: Set<String> {
+    public var families: Set<String> {
         Set(
             text.split(separator: "\n").compactMap { line in
                 line.hasPrefix("# TYPE ") ? line.split(separator: " ")[2].description : nil
