@@ -31,11 +31,14 @@ extension Dashboard {
         }
 
         // --- Drawing -------------------------------------------------------------------------------
-        function niceMax(v) {
-          if (v <= 4) return 4;
+        /** The smallest of 1, 2, 5 × 10^k that is at least `v`. */
+        function niceStep(v) {
+          if (v <= 1) return 1;
           const p = 10 ** Math.floor(Math.log10(v)), f = v / p;
           return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
         }
+        const TIME_STEPS = [5, 10, 15, 30, 60, 120, 300, 600].map(s => s * 1000);
+        const timeLabel = v => (v >= 60000 ? (v / 60000) + ' min' : (v / 1000) + ' s');
         /** A step line through the points (values hold until the next point), to `end`. */
         function stepPath(points, key, x, y, end) {
           let d = '', prev = null;
@@ -57,24 +60,26 @@ extension Dashboard {
         function drawChart(svg, series, emptyText) {
           const w = Math.max(200, svg.clientWidth || 600), h = Math.max(120, svg.clientHeight || 210);
           const left = 44, right = 10, top = 10, bottom = 22;
-          const end = Date.now(), start = end - WINDOW_MS;
+          // The last 10 minutes, or less while there is less history (2 minutes at least).
+          const end = Date.now(), first = history.length ? history[0].t : end;
+          const span = Math.min(WINDOW_MS, Math.max(120000, end - first + 5000)), start = end - span;
           const pts = history.filter(p => p.t >= start - 60000);
-          // Carry the value from before the window in, so lines start at the left edge.
-          const x = t => left + (Math.max(t, start) - start) / WINDOW_MS * (w - left - right);
+          const x = t => left + (Math.max(t, start) - start) / span * (w - left - right);
           let max = 0;
           for (const p of pts) for (const s of series) if (p[s.key] != null) max = Math.max(max, p[s.key]);
-          max = niceMax(max * 1.1);
-          const y = v => top + (1 - v / max) * (h - top - bottom);
+          const hi = Math.max(4, max * 1.1), step = niceStep(hi / 4), top4 = step * Math.ceil(hi / step);
+          const y = v => top + (1 - v / top4) * (h - top - bottom);
           let out = '';
-          for (let i = 0; i <= 4; i++) {
-            const v = max * i / 4, yy = y(v).toFixed(1);
+          for (let v = 0; v <= top4; v += step) {
+            const yy = y(v).toFixed(1);
             out += `<line class="grid-line" x1="${left}" x2="${w - right}" y1="${yy}" y2="${yy}"/>`;
-            out += `<text x="${left - 6}" y="${(+yy + 4).toFixed(1)}" text-anchor="end">${num(Math.round(v))}</text>`;
+            out += `<text x="${left - 6}" y="${(+yy + 4).toFixed(1)}" text-anchor="end">${num(v)}</text>`;
           }
-          const every = w > 560 ? 2 : 5;
-          for (let m = 0; m <= 10; m += every) {
-            const t = end - m * 60000, xx = x(t).toFixed(1);
-            out += `<text x="${xx}" y="${h - 6}" text-anchor="${m === 0 ? 'end' : m === 10 ? 'start' : 'middle'}">${m === 0 ? 'now' : '−' + m + ' min'}</text>`;
+          const tick = TIME_STEPS.find(s => span / s <= Math.max(2, Math.floor((w - left - right) / 90))) || 600000;
+          for (let d = 0; d <= span; d += tick) {
+            const xx = x(end - d);
+            if (d > 0 && xx - left < 24) break;
+            out += `<text x="${xx.toFixed(1)}" y="${h - 6}" text-anchor="${d === 0 ? 'end' : 'middle'}">${d === 0 ? 'now' : '−' + timeLabel(d)}</text>`;
           }
           if (!pts.some(p => series.some(s => p[s.key] != null))) {
             out += `<text class="empty" x="${w / 2}" y="${h / 2}" text-anchor="middle">${esc(emptyText)}</text>`;

@@ -100,10 +100,11 @@ extension Dashboard {
           const x = t => labelW + (Math.min(Math.max(t, t0), t1) - t0) / (t1 - t0) * (w - labelW - 60);
           let out = '<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">' +
             '<rect width="6" height="6" fill="#a371f744"/><rect width="3" height="6" fill="#a371f7"/></pattern></defs>';
-          for (let i = 0; i <= 5; i++) {
-            const t = t0 + (t1 - t0) * i / 5, xx = x(t).toFixed(1);
+          const tick = niceStep((t1 - t0) / 6);
+          for (let d = 0; d <= t1 - t0; d += tick) {
+            const xx = x(t0 + d).toFixed(1);
             out += `<line class="grid-line" x1="${xx}" x2="${xx}" y1="${top - 6}" y2="${h}"/>` +
-              `<text x="${xx}" y="14" text-anchor="${i === 0 ? 'start' : 'middle'}">+${dur(t - t0)}</text>`;
+              `<text x="${xx}" y="14" text-anchor="${d === 0 ? 'start' : 'middle'}">+${dur(d)}</text>`;
           }
           // Steps that ran at the same time as another step (parallel steps) get a marker.
           const spans = steps.map(sp => [ms(sp.startedAt), ms(sp.startedAt) ? stepEnd(sp, now) : 0]);

@@ -14,7 +14,7 @@ extension Dashboard {
           const waiting = st.functions.filter(fs => fs.queued > 0).length;
           $('tiles').innerHTML =
             tile('Workers connected', num(st.workers.length), `${num(ready)} ready · ${num(st.workers.length - ready)} paused`, st.workers.length ? '' : 'warn') +
-            tile('Capacity in use', num(ca.inFlight), bar(ca.inFlight, ca.total) + `${pct}% of ${num(ca.total)} slots`, pct >= 90 ? 'warn' : '') +
+            tile('Capacity in use', num(ca.inFlight), bar(ca.inFlight, ca.total) + `${pct}% of ${num(ca.total)}`, pct >= 90 ? 'warn' : '') +
             tile('Free slots', num(ca.available), 'on ready workers') +
             tile('Queued', num(qu.depth), waiting ? `${waiting} function${waiting === 1 ? '' : 's'} waiting` : 'nothing waiting', qu.depth > 0 && ca.available === 0 ? 'warn' : '') +
             tile('Oldest queued', qu.depth ? dur(qu.oldestAgeMs) : '–', 'backlog age', qu.oldestAgeMs > 60000 ? 'bad' : qu.oldestAgeMs > 10000 ? 'warn' : '') +
