@@ -38,7 +38,7 @@ extension Dashboard {
           return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
         }
         const TIME_STEPS = [5, 10, 15, 30, 60, 120, 300, 600].map(s => s * 1000);
-        const timeLabel = v => (v >= 60000 ? (v / 60000) + ' min' : (v / 1000) + ' s');
+        const timeLabel = v => (v % 60000 === 0 ? v / 60000 + ' min' : v > 60000 ? Math.floor(v / 60000) + 'm ' + (v % 60000) / 1000 + 's' : v / 1000 + ' s');
         /** A step line through the points (values hold until the next point), to `end`. */
         function stepPath(points, key, x, y, end) {
           let d = '', prev = null;

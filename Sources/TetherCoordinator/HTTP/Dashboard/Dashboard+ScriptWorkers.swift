@@ -18,7 +18,7 @@ extension Dashboard {
             tile('Free slots', num(ca.available), 'on ready workers') +
             tile('Queued', num(qu.depth), waiting ? `${waiting} function${waiting === 1 ? '' : 's'} waiting` : 'nothing waiting', qu.depth > 0 && ca.available === 0 ? 'warn' : '') +
             tile('Oldest queued', qu.depth ? dur(qu.oldestAgeMs) : '–', 'backlog age', qu.oldestAgeMs > 60000 ? 'bad' : qu.oldestAgeMs > 10000 ? 'warn' : '') +
-            tile('Active runs', num(co.activeRuns), 'queued, running, sleeping or waiting') +
+            tile('Active runs', num(co.activeRuns), 'not ended yet') +
             tile('Coordinator', co.healthy ? 'healthy' : 'store failed', `${esc(co.durability)} · up ${dur(Date.now() - ms(co.startedAt))}`, co.healthy ? '' : 'bad');
           $('cap-now').textContent = `${num(ca.inFlight)} of ${num(ca.total)} slots in use`;
           $('queue-now').textContent = `${num(qu.depth)} queued`;
