@@ -88,7 +88,9 @@ def main():
 
         pause(args.wait)
         if args.eval:
-            call("Runtime.evaluate", expression=args.eval)
+            result = call("Runtime.evaluate", expression=args.eval, returnByValue=True, awaitPromise=True)
+            if "value" in result.get("result", {}):
+                print("eval:", json.dumps(result["result"]["value"]))
             pause(args.wait)
         clip = {}
         if args.full:
