@@ -97,13 +97,21 @@ struct DashboardLiveTests {
             try await DurablePrimitivesLiveTests.post(client, "ship/requested", ["id": "o-1"]).first)
         let failedId = try #require(
             try await DurablePrimitivesLiveTests.post(client, "ship/broken", ["id": "o-2"]).first)
-        #expect(try await eventually { try await client.run(runId)["status"]?.stringValue == "waiting" })
+        // Waiting for the approval itself (the invoke before it also reads as a waiting run).
+        #expect(
+            try await eventually {
+                try await client.run(runId)["steps"]?.arrayValue?.contains {
+                    $0["kind"]?.stringValue == "waitForEvent" && $0["status"]?.stringValue == "waiting"
+                } == true
+            })
         let waiting = try await client.run(runId)
         _ = try await DurablePrimitivesLiveTests.post(client, "ship/approved", ["id": "o-1", "by": "ann"])
         let ended = try await client.waitForRuns([runId, failedId])
         let done = try #require(ended[runId])
         let failed = try #require(ended[failedId])
         #expect(done["status"]?.stringValue == "completed")
+        let approval = done["steps"]?.arrayValue?.first { $0["kind"]?.stringValue == "waitForEvent" }
+        #expect(approval?["output"]?["data"]?["by"]?.stringValue == "ann", "the approval matched, not a timeout")
         #expect(failed["status"]?.stringValue == "failed")
         let childId = try #require(
             done["steps"]?.arrayValue?.first { $0["kind"]?.stringValue == "invoke" }?["childRun"]?.stringValue)

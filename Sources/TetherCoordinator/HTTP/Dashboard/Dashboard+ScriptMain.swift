@@ -22,7 +22,13 @@ extension Dashboard {
         }
         function route() {
           const m = location.hash.match(/^#\/runs\/(.+)$/);
-          if (m) { showRun(decodeURIComponent(m[1])); window.scrollTo(0, 0); return; }
+          if (m) {
+            let id = m[1];
+            try { id = decodeURIComponent(id); } catch (_) { /* a malformed escape: use it as it is */ }
+            showRun(id);
+            window.scrollTo(0, 0);
+            return;
+          }
           currentRun = null;
           clearTimeout(runTimer);
           $('run').hidden = true; $('overview').hidden = false;
