@@ -13,7 +13,7 @@ extension Dashboard {
         }
         function render() {
           const st = latest;
-          if (!st || $('overview').hidden) return;
+          if (!st || $('overview').hidden || document.hidden) return;
           renderTiles(st);
           renderFunctions(st);
           renderGroups(st);
@@ -42,6 +42,8 @@ extension Dashboard {
           route();
         }
         window.addEventListener('hashchange', route);
+        // A hidden tab keeps recording history but draws nothing until it is shown again.
+        document.addEventListener('visibilitychange', () => { if (!document.hidden) { render(); refreshRuns(); } });
         // Ages and the charts' time axis move on even when no status changes.
         setInterval(render, 2000);
         setInterval(refreshRuns, 3000);

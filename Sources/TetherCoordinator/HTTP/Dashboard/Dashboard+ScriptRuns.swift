@@ -21,7 +21,7 @@ extension Dashboard {
         }
         let runsBusy = false;
         async function refreshRuns() {
-          if (runsBusy || $('overview').hidden) return;
+          if (runsBusy || $('overview').hidden || document.hidden) return;
           runsBusy = true;
           try {
             const q = new URLSearchParams({limit: '25'});
