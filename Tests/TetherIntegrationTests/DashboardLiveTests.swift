@@ -13,14 +13,7 @@ import TetherTestSupport
 struct DashboardLiveTests {
     /// One GET over a fresh connection: the response head and body.
     static func get(port: Int, path: String) async throws -> (head: HTTPResponseHead?, body: String) {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
-                        wrappingChannelSynchronously: channel)
-                }
-            }
+        let channel = try await httpChannel(port: port)
         return try await channel.executeThenClose { inbound, outbound in
             try await outbound.write(
                 .head(HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: ["Host": "127.0.0.1"])))

@@ -12,14 +12,7 @@ struct StatusStreamTests {
     static func readEvents(port: Int, path: String, until done: @escaping @Sendable ([JSONValue]) -> Bool) async throws
         -> (head: HTTPResponseHead?, events: [JSONValue])
     {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
-                        wrappingChannelSynchronously: channel)
-                }
-            }
+        let channel = try await httpChannel(port: port)
         return try await withThrowingTaskGroup(of: (HTTPResponseHead?, [JSONValue]).self) { group in
             group.addTask {
                 try await channel.executeThenClose { inbound, outbound in

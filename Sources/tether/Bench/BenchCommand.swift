@@ -43,13 +43,7 @@ struct BenchCommand: AsyncParsableCommand {
 
         func run() async throws {
             let result = try await BenchHarness.run(scenario: "chain", options: options, runs: runs) { harness in
-                var sent = 0
-                while sent < runs {
-                    let batch = min(500, runs - sent)
-                    try await harness.send(range: sent..<(sent + batch))
-                    sent += batch
-                }
-                await harness.recorder.waitForFinished(runs)
+                try await harness.sendAllAndWait(runs)
             }
             print(result)
         }
@@ -92,13 +86,7 @@ struct BenchCommand: AsyncParsableCommand {
             let result = try await BenchHarness.run(
                 scenario: "fanout", options: options, runs: runs, parallel: max(2, parallel)
             ) { harness in
-                var sent = 0
-                while sent < runs {
-                    let batch = min(500, runs - sent)
-                    try await harness.send(range: sent..<(sent + batch))
-                    sent += batch
-                }
-                await harness.recorder.waitForFinished(runs)
+                try await harness.sendAllAndWait(runs)
             }
             print(result)
         }

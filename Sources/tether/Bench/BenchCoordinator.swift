@@ -1,18 +1,19 @@
 import ArgumentParser
 import Foundation
 import Tether
+import TetherCoordinator
 
 /// The coordinator under test: `tether dev` (this same executable) as a child process on a
 /// temporary data directory, so its CPU and memory are measured alone, and so it can be killed
 /// and restarted like a crash.
-final class BenchCoordinator: @unchecked Sendable {
+final class BenchCoordinator: @unchecked Sendable {  // `process` changes only in killAndRestart, on one task
     let directory: String
     let httpPort: Int
     let workerPort: Int
     let durability: String
     let extraArguments: [String]
     let client: TetherClient
-    private(set) var process: Process
+    private(set) var process: SpawnedProcess
 
     /// Starts the coordinator and waits for `/healthz`.
     init(durability: String, extraArguments: [String] = []) async throws {
@@ -25,29 +26,35 @@ final class BenchCoordinator: @unchecked Sendable {
         self.durability = durability
         self.extraArguments = extraArguments
         client = try TetherClient(url: "http://127.0.0.1:\(httpPort)")
-        process = Process()
-        process = try await start()
+        process = try Self.spawn(
+            directory: directory, httpPort: httpPort, workerPort: workerPort, durability: durability,
+            extraArguments: extraArguments)
+        try await waitUntilUp()
     }
 
-    private func start() async throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments =
-            [
-                "dev", "--data", directory, "--http-port", String(httpPort), "--worker-port", String(workerPort),
-                "--durability", durability,
-            ] + extraArguments
+    /// `tether dev` on this coordinator's directory and ports; posix_spawn rather than Foundation's
+    /// Process, which crashed when thousands of worker sockets opened and closed around it.
+    private static func spawn(
+        directory: String, httpPort: Int, workerPort: Int, durability: String, extraArguments: [String]
+    ) throws -> SpawnedProcess {
         var environment = ProcessInfo.processInfo.environment
         environment["TETHER_LOG_LEVEL"] = "error"
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        return try SpawnedProcess(
+            executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path,
+            arguments: [
+                "dev", "--data", directory, "--http-port", String(httpPort), "--worker-port", String(workerPort),
+                "--durability", durability,
+            ] + extraArguments,
+            environment: environment, outputPath: nil)
+    }
+
+    private func waitUntilUp() async throws {
+        let process = self.process
         let client = self.client
         try await waitUntil("the coordinator to start") {
             guard process.isRunning else { throw CLIError("the coordinator exited with status \(process.terminationStatus)") }
             return (try? await client.request(.GET, "/healthz").status) == 200
         }
-        return process
     }
 
     var pid: Int32 { process.processIdentifier }
@@ -57,9 +64,12 @@ final class BenchCoordinator: @unchecked Sendable {
 
     /// SIGKILL, then start again on the same data directory and ports.
     func killAndRestart() async throws {
-        kill(process.processIdentifier, SIGKILL)
+        process.signal(SIGKILL)
         process.waitUntilExit()
-        process = try await start()
+        process = try Self.spawn(
+            directory: directory, httpPort: httpPort, workerPort: workerPort, durability: durability,
+            extraArguments: extraArguments)
+        try await waitUntilUp()
     }
 
     /// Worker options for this coordinator (its dev signing key and CA).
@@ -90,7 +100,7 @@ final class BenchCoordinator: @unchecked Sendable {
     /// SIGTERM, wait, and remove the data directory.
     func stop() {
         if process.isRunning {
-            kill(process.processIdentifier, SIGTERM)
+            process.signal(SIGTERM)
             process.waitUntilExit()
         }
         try? FileManager.default.removeItem(atPath: directory)

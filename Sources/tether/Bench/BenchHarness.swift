@@ -31,6 +31,17 @@ final class BenchHarness: Sendable {
         try response.throwIfError()
     }
 
+    /// Sends the events of `runs` runs at once (requests of 500), then waits until all finished.
+    func sendAllAndWait(_ runs: Int) async throws {
+        var sent = 0
+        while sent < runs {
+            let batch = min(500, runs - sent)
+            try await send(range: sent..<(sent + batch))
+            sent += batch
+        }
+        await recorder.waitForFinished(runs)
+    }
+
     struct Key: Codable, Sendable { var key: String }
 
     /// The benchmark function: `steps` sequential steps, or with `parallel` > 1, one round of

@@ -2,12 +2,13 @@ import Foundation
 import NIOCore
 import NIOPosix
 import Tether
+import TetherCoordinator
 import TetherProtocol
 
 /// A program of this package run as a separate process (the `tether` CLI, the example
 /// worker), with its output in a log file, so tests can kill it like a crash would.
-final class ChildProcess: @unchecked Sendable {
-    let process: Process
+final class ChildProcess: Sendable {
+    let process: SpawnedProcess
     let logPath: String
 
     /// The directory holding this package's built executables (next to the test binary).
@@ -24,19 +25,14 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     init(_ name: String, arguments: [String], environment: [String: String] = [:], logPath: String) throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: try Self.executable(name))
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
-        process.environment = env
         FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        log.seekToEndOfFile()
-        process.standardOutput = log
-        process.standardError = log
         self.logPath = logPath
-        try process.run()
+        // posix_spawn rather than Foundation's Process, which crashed while thousands of sockets
+        // opened and closed around it (see SpawnedProcess).
+        process = try SpawnedProcess(
+            executable: try Self.executable(name), arguments: arguments, environment: env, outputPath: logPath)
     }
 
     var isRunning: Bool { process.isRunning }
