@@ -2,8 +2,9 @@ import Foundation
 import NIOHTTP1
 import Testing
 import Tether
-@testable import TetherCoordinator
 import TetherEngine
+
+@testable import TetherCoordinator
 
 struct Purchase: Codable, Sendable {
     var amount: Int
@@ -43,7 +44,8 @@ struct OpenAPILiveTests {
 
     /// Functions that leave runs in every state and set every kind of configuration.
     static func functions(_ gate: Gate) -> [TetherFunction] {
-        let order = TetherFunction("order", trigger: .event("order/created")) { (ctx: Context<Purchase>) -> [String: Int] in
+        let order = TetherFunction("order", trigger: .event("order/created")) {
+            (ctx: Context<Purchase>) -> [String: Int] in
             let amount = try await ctx.step.run("reserve") { ctx.event.data.amount }
             try await ctx.step.run("charge") {
                 if amount == 0 { throw NonRetriableError("amount must be positive") }
@@ -55,7 +57,8 @@ struct OpenAPILiveTests {
         }
         let approve = TetherFunction("approve", trigger: .event("approval/needed")) { (ctx: Context<Purchase>) in
             let _: Event<Purchase>? = try await ctx.step.waitForEvent(
-                "approval", event: "approval/given", match: "async.data.amount == event.data.amount", timeout: .seconds(3_600))
+                "approval", event: "approval/given", match: "async.data.amount == event.data.amount",
+                timeout: .seconds(3_600))
         }
         let parent = TetherFunction("parent", trigger: .event("family/start")) { (ctx: Context<Purchase>) in
             try await ctx.step.invoke("child", function: "nap", data: Purchase(amount: 1))
@@ -104,14 +107,18 @@ struct OpenAPILiveTests {
             let method = String(operation.prefix { $0 != " " })
             let template = String(operation.dropFirst(method.count + 1))
             let path = template.replacingOccurrences(of: "{id}", with: "some-run")
-            spec.check(try await call(HTTPMethod(rawValue: method), path, body: json([:]), key: nil), method, template, 401)
+            spec.check(
+                try await call(HTTPMethod(rawValue: method), path, body: json([:]), key: nil), method, template, 401)
         }
 
         let gate = Gate()
         let worker = TestWorker(
             functions: Self.functions(gate), options: coordinator.workerOptions(instanceId: "openapi-w", capacity: 8))
         let client = try TetherClient(url: coordinator.httpURL, apiKey: Self.apiKey)
-        #expect(try await eventually { try await client.request(.GET, "/v1/status").json?["workers"]?.arrayValue?.count == 1 })
+        #expect(
+            try await eventually {
+                try await client.request(.GET, "/v1/status").json?["workers"]?.arrayValue?.count == 1
+            })
         spec.check(try await call(.GET, "/v1/functions"), "GET", "/v1/functions", 200)
 
         // Events: accepted, duplicate, flow-controlled; then every kind of bad request.
@@ -120,23 +127,30 @@ struct OpenAPILiveTests {
             let answer = try await call(.POST, "/v1/events", body: json(events))
             spec.check(answer, "POST", "/v1/events", 200)
             let receipts = (try? JSONValue(parsing: answer.body))?["events"]?.arrayValue ?? []
-            for id in receipts.flatMap({ ($0["runs"]?.arrayValue ?? []).compactMap(\.stringValue) }) where !runIds.contains(id) {
+            for id in receipts.flatMap({ ($0["runs"]?.arrayValue ?? []).compactMap(\.stringValue) })
+            where !runIds.contains(id) {
                 runIds.append(id)
             }
             return receipts
         }
-        _ = try await send(["name": "order/created", "data": ["amount": 5], "id": "order-1", "ts": 1_700_000_000_000, "v": "1"])
+        _ = try await send([
+            "name": "order/created", "data": ["amount": 5], "id": "order-1", "ts": 1_700_000_000_000, "v": "1",
+        ])
         _ = try await send(["name": "order/created", "data": ["amount": 5], "id": "order-1"])
         let receipts = try await send([
             ["name": "order/created", "data": ["amount": 0]], ["name": "nap/start", "data": ["amount": 1]],
             ["name": "approval/needed", "data": ["amount": 2]], ["name": "family/start", "data": ["amount": 3]],
-            ["name": "job/limited", "data": ["tenant": "a", "n": 1]], ["name": "job/limited", "data": ["tenant": "a", "n": 2]],
-            ["name": "job/typed", "data": ["tenant": "a", "n": 1]], ["name": "job/keyed", "data": ["tenant": "a", "n": 1]],
+            ["name": "job/limited", "data": ["tenant": "a", "n": 1]],
+            ["name": "job/limited", "data": ["tenant": "a", "n": 2]],
+            ["name": "job/typed", "data": ["tenant": "a", "n": 1]],
+            ["name": "job/keyed", "data": ["tenant": "a", "n": 1]],
             ["name": "job/keyed", "data": ["tenant": "a", "n": 2]], ["name": "no/function", "data": .null],
         ])
         #expect(receipts[5]["skipped"]?[0]?["reason"] == "rate_limited")
         #expect(receipts[6]["deferred"]?[0]?["reason"] == "debounced")
-        for bad: [UInt8] in [Array("not json".utf8), json(["data": [:]]), json([]), json("event"), json(["name": "a b"])] {
+        for bad: [UInt8] in [
+            Array("not json".utf8), json(["data": [:]]), json([]), json("event"), json(["name": "a b"]),
+        ] {
             spec.check(try await call(.POST, "/v1/events", body: bad), "POST", "/v1/events", 400)
         }
         let tooMany = JSONValue.array(Array(repeating: ["name": "x"], count: 1_001))
@@ -150,20 +164,25 @@ struct OpenAPILiveTests {
             try await client.request(.GET, "/v1/runs/\(id)").json ?? .null
         }
         let ids = runIds
-        #expect(try await eventually {
-            var statuses: [String: Int] = [:]
-            for id in ids {
-                let status = try await run(id)["status"]?.stringValue ?? ""
-                statuses[status, default: 0] += 1
-            }
-            return statuses == ["completed": 2, "failed": 1, "sleeping": 1, "waiting": 2, "running": 1, "queued": 1]
-        })
+        #expect(
+            try await eventually {
+                var statuses: [String: Int] = [:]
+                for id in ids {
+                    let status = try await run(id)["status"]?.stringValue ?? ""
+                    statuses[status, default: 0] += 1
+                }
+                return statuses == [
+                    "completed": 2, "failed": 1, "sleeping": 1, "waiting": 2, "running": 1, "queued": 1,
+                ]
+            })
         #expect(ids.count == 8)
         var debouncedRun: String?
-        #expect(try await eventually {
-            debouncedRun = try await client.request(.GET, "/v1/runs?function=shop:debounced").json?["runs"]?[0]?["id"]?.stringValue
-            return debouncedRun != nil
-        })
+        #expect(
+            try await eventually {
+                debouncedRun = try await client.request(.GET, "/v1/runs?function=shop:debounced").json?["runs"]?[0]?[
+                    "id"]?.stringValue
+                return debouncedRun != nil
+            })
         let childRun = try #require(try await run(ids[4])["steps"]?[0]?["childRun"]?.stringValue)
         for id in ids + [try #require(debouncedRun), childRun] {
             spec.check(try await call(.GET, "/v1/runs/\(id)"), "GET", "/v1/runs/{id}", 200)
@@ -184,18 +203,21 @@ struct OpenAPILiveTests {
 
         // Status, workers (once history has samples with a step in flight), and the stream.
         spec.check(try await call(.GET, "/v1/status"), "GET", "/v1/status", 200)
-        #expect(try await eventually {
-            let workers = try await call(.GET, "/v1/workers")
-            return (try? JSONValue(parsing: workers.body))?["workers"]?[0]?["history"]?.arrayValue?.isEmpty == false
-        })
+        #expect(
+            try await eventually {
+                let workers = try await call(.GET, "/v1/workers")
+                return (try? JSONValue(parsing: workers.body))?["workers"]?[0]?["history"]?.arrayValue?.isEmpty == false
+            })
         spec.check(try await call(.GET, "/v1/workers"), "GET", "/v1/workers", 200)
         let stream = try await HTTPExchange.send(port: port, .GET, "/v1/status/stream", apiKey: Self.apiKey) {
             String(decoding: $0, as: UTF8.self).contains("\n\n")
         }
         spec.check(stream, "GET", "/v1/status/stream", 200)
         let data = try #require(stream.text.split(separator: "\n").first { $0.hasPrefix("data: ") })
-        let streamSchema = spec.declaredResponse("GET", "/v1/status/stream", 200)?["content"]?["text/event-stream"]?["x-data-schema"]
-        spec.validate(try JSONValue(parsing: Array(data.dropFirst(6).utf8)), against: try #require(streamSchema), "status event")
+        let streamSchema = spec.declaredResponse("GET", "/v1/status/stream", 200)?["content"]?["text/event-stream"]?[
+            "x-data-schema"]
+        spec.validate(
+            try JSONValue(parsing: Array(data.dropFirst(6).utf8)), against: try #require(streamSchema), "status event")
         let status = try #require(try await client.request(.GET, "/v1/status").json)
         let keyed = status["functions"]?.arrayValue?.first { $0["id"] == "shop:keyed" }
         #expect(keyed?["keys"]?.arrayValue?.isEmpty == false, "the status showed a keyed queue")
@@ -215,12 +237,16 @@ struct OpenAPILiveTests {
         }
         let huge = json(["pad": .string(String(repeating: "x", count: 5_000))])
         spec.check(try await call(.POST, "/v1/admin/drain", body: huge), "POST", "/v1/admin/drain", 413)
-        spec.check(try await call(.POST, "/v1/admin/drain", body: json(["reconnectWithinMs": 100])), "POST", "/v1/admin/drain", 202)
+        spec.check(
+            try await call(.POST, "/v1/admin/drain", body: json(["reconnectWithinMs": 100])), "POST", "/v1/admin/drain",
+            202)
 
         // Every operation's success answer was seen; list the documented answers traffic did not reach.
         for (operation, statuses) in spec.declared {
             let success = statuses.filter { $0 < 300 }
-            #expect(success.contains { spec.seen.contains("\(operation) \($0)") }, "\(operation): no success answer checked")
+            #expect(
+                success.contains { spec.seen.contains("\(operation) \($0)") }, "\(operation): no success answer checked"
+            )
         }
         let unseen = spec.declared.flatMap { operation, statuses in
             statuses.map { "\(operation) \($0)" }.filter { !spec.seen.contains($0) }

@@ -83,7 +83,8 @@ public struct JSONSchemaValidator: Sendable {
         return node
     }
 
-    private func check(_ value: JSONValue, _ schema: JSONValue, path: String, depth: Int, into problems: inout [String]) {
+    private func check(_ value: JSONValue, _ schema: JSONValue, path: String, depth: Int, into problems: inout [String])
+    {
         guard depth < 64 else {
             problems.append("\(path): $ref nesting deeper than 64 (a reference cycle?)")
             return
@@ -130,7 +131,9 @@ public struct JSONSchemaValidator: Sendable {
         checkCombinations(value, keywords, path: path, depth: depth, into: &problems)
     }
 
-    private func checkNumber(_ value: JSONValue, _ keywords: [String: JSONValue], path: String, into problems: inout [String]) {
+    private func checkNumber(
+        _ value: JSONValue, _ keywords: [String: JSONValue], path: String, into problems: inout [String]
+    ) {
         if let number = value.doubleValue {
             if let minimum = keywords["minimum"]?.doubleValue, number < minimum {
                 problems.append("\(path): \(value) is less than \(minimum)")

@@ -90,7 +90,10 @@ extension OpenAPIDocument {
     }
 
     static func queryParameter(_ name: String, _ schema: JSONValue, _ description: String) -> JSONValue {
-        ["name": .string(name), "in": "query", "required": false, "schema": schema, "description": .string(description)]
+        [
+            "name": .string(name), "in": "query", "required": false, "schema": schema,
+            "description": .string(description),
+        ]
     }
 
     static let runIdParameter: JSONValue = [

@@ -19,7 +19,8 @@ extension OpenAPIDocument {
             ],
             "/readyz": [
                 "get": operation(
-                    "getReadiness", tag: "operations", summary: "Readiness: ready unless the store failed or a drain runs.",
+                    "getReadiness", tag: "operations",
+                    summary: "Readiness: ready unless the store failed or a drain runs.",
                     secured: false,
                     responses: [
                         200: json("Ready.", ref("Readiness")),
@@ -37,7 +38,8 @@ extension OpenAPIDocument {
             "/metrics": [
                 "get": operation(
                     "getMetrics", tag: "operations",
-                    summary: "Prometheus metrics (text format 0.0.4). Needs an API key under `serve` unless `metricsPublic`.",
+                    summary:
+                        "Prometheus metrics (text format 0.0.4). Needs an API key under `serve` unless `metricsPublic`.",
                     secured: access.metrics,
                     responses: [
                         200: text("The metrics.", mediaType: "text/plain; version=0.0.4"),
@@ -65,17 +67,20 @@ extension OpenAPIDocument {
                 secured: secured,
                 requestBody: ["required": true, "content": ["application/json": ["schema": ref("EventsRequest")]]],
                 responses: [
-                    200: json("One receipt per event, in request order; sent once they are durable.", ref("EventsResponse")),
+                    200: json(
+                        "One receipt per event, in request order; sent once they are durable.", ref("EventsResponse")),
                     400: error("The body is not JSON, or an event breaks a rule.", [.invalidJSON, .invalidInput]),
                     413: error(
-                        "A body over 8 MiB, more than 1000 events, or an event's data over 512 KiB.", [.payloadTooLarge]),
+                        "A body over 8 MiB, more than 1000 events, or an event's data over 512 KiB.", [.payloadTooLarge]
+                    ),
                     503: storeFailure,
                     500: internalError,
                 ])
         ]
         paths["/v1/functions"] = [
             "get": operation(
-                "listFunctions", tag: "functions", summary: "Every known function and the connected workers serving it.",
+                "listFunctions", tag: "functions",
+                summary: "Every known function and the connected workers serving it.",
                 secured: secured,
                 responses: [200: json("The functions.", ref("FunctionList")), 500: internalError])
         ]
@@ -87,9 +92,9 @@ extension OpenAPIDocument {
         // OpenAPI 3.1 has no schema for the events of a stream: `x-data-schema` gives each `data:` line's.
         let stream: JSONValue = [
             "description": """
-                Server-Sent Events: each `data:` line is a `Status` document, sent at once and then when it \
-                changes (at most 4 per second); `: keep-alive` after 15 s without a change.
-                """,
+            Server-Sent Events: each `data:` line is a `Status` document, sent at once and then when it \
+            changes (at most 4 per second); `: keep-alive` after 15 s without a change.
+            """,
             "content": ["text/event-stream": ["schema": string, "x-data-schema": ref("Status")]],
         ]
         paths["/v1/status/stream"] = [
@@ -128,10 +133,12 @@ extension OpenAPIDocument {
                 "get": operation(
                     "listRuns", tag: "runs", summary: "Runs, newest first, one page at a time.", secured: secured,
                     parameters: [
-                        queryParameter("function", string, "A function id, `app:slug`; an unknown one gives an empty list."),
+                        queryParameter(
+                            "function", string, "A function id, `app:slug`; an unknown one gives an empty list."),
                         queryParameter("status", ref("RunStatus"), "Only runs with this (live) status."),
                         queryParameter(
-                            "limit", ["type": "integer", "minimum": 1, "maximum": 1_000, "default": 50], "The page size."),
+                            "limit", ["type": "integer", "minimum": 1, "maximum": 1_000, "default": 50],
+                            "The page size."),
                         queryParameter("cursor", string, "The `next` value of the previous page."),
                     ],
                     responses: [

@@ -62,7 +62,8 @@ extension OpenAPIDocument {
                     ],
                     "id": [
                         "type": ["string", "null"], "minLength": 1,
-                        "description": "1-256 bytes. Makes sending idempotent; without it the coordinator assigns a ULID.",
+                        "description":
+                            "1-256 bytes. Makes sending idempotent; without it the coordinator assigns a ULID.",
                     ],
                     "ts": [
                         "type": ["number", "null"], "minimum": 0,
@@ -72,7 +73,10 @@ extension OpenAPIDocument {
                 ],
             ],
             "EventsRequest": [
-                "oneOf": [ref("EventInput"), array(ref("EventInput"), minItems: 1, maxItems: EventParsing.maxEventsPerRequest)],
+                "oneOf": [
+                    ref("EventInput"),
+                    array(ref("EventInput"), minItems: 1, maxItems: EventParsing.maxEventsPerRequest),
+                ],
                 "description": "One event or an array of 1-1000; the whole body at most 8 MiB.",
             ],
             "EventsResponse": object(["events": array(ref("EventReceipt"))]),
@@ -146,7 +150,8 @@ extension OpenAPIDocument {
                 "singleton": object(["key": key, "mode": enumeration(Singleton.Mode.allCases.map(\.rawValue))]),
             ],
             optional: [
-                "cancelOn", "timeouts", "idempotency", "concurrency", "throttle", "rateLimit", "debounce", "batchEvents",
+                "cancelOn", "timeouts", "idempotency", "concurrency", "throttle", "rateLimit", "debounce",
+                "batchEvents",
                 "priority", "singleton",
             ])
         return [
@@ -195,7 +200,11 @@ extension OpenAPIDocument {
             "WorkerList": object(["workers": array(ref("WorkerDetail")), "sampleIntervalMs": integer]),
             "FunctionStatus": object([
                 "id": string, "queued": integer, "running": integer, "oldestQueuedAgeMs": integer,
-                "keys": array(object(["key": described(string, "The key's value as JSON text."), "queued": integer, "running": integer])),
+                "keys": array(
+                    object([
+                        "key": described(string, "The key's value as JSON text."), "queued": integer,
+                        "running": integer,
+                    ])),
                 "keyCount": integer, "debouncing": integer, "batched": integer,
             ]),
         ]

@@ -35,7 +35,8 @@ enum OpenAPIDocument {
                 "securitySchemes": [
                     "bearerAuth": [
                         "type": "http", "scheme": "bearer",
-                        "description": "One of the coordinator's API keys (`tether serve`: config file or TETHER_API_KEYS).",
+                        "description":
+                            "One of the coordinator's API keys (`tether serve`: config file or TETHER_API_KEYS).",
                     ]
                 ],
             ],

@@ -38,7 +38,9 @@ struct OpenAPIDocumentTests {
                 for (status, response) in operation["responses"]?.objectValue ?? [:] {
                     for (type, media) in response["content"]?.objectValue ?? [:] {
                         schemas.append(("\(path) \(method) \(status) \(type)", media["schema"] ?? .null))
-                        if let data = media["x-data-schema"] { schemas.append(("\(path) \(method) \(status) data", data)) }
+                        if let data = media["x-data-schema"] {
+                            schemas.append(("\(path) \(method) \(status) data", data))
+                        }
                     }
                 }
             }
@@ -81,7 +83,8 @@ struct OpenAPIDocumentTests {
             var secured: Set<String> = []
             for (path, item) in document["paths"]?.objectValue ?? [:] {
                 for (method, operation) in item.objectValue ?? [:] where operation["security"] != nil {
-                    #expect(operation["responses"]?["401"] != nil, "\(method) \(path): a secured operation can answer 401")
+                    #expect(
+                        operation["responses"]?["401"] != nil, "\(method) \(path): a secured operation can answer 401")
                     secured.insert("\(method.uppercased()) \(path)")
                 }
             }
@@ -98,12 +101,16 @@ struct OpenAPIDocumentTests {
     @Test("what APIRendering writes validates against the declared schemas, and a wrong field does not")
     func renderingMatchesSchemas() throws {
         let error = RunError(code: "step_failed", message: "boom", type: "NonRetriableError")
-        let event = EventRecord(id: "e1", name: "order/created", data: Array(#"{"a":1}"#.utf8), timestampMilliseconds: 5)
+        let event = EventRecord(
+            id: "e1", name: "order/created", data: Array(#"{"a":1}"#.utf8), timestampMilliseconds: 5)
         let steps = [
-            StepRecord(id: "a", status: .completed, attempts: 1, output: Array("42".utf8), worker: "w", startedAtMilliseconds: 9, endedAtMilliseconds: 10),
+            StepRecord(
+                id: "a", status: .completed, attempts: 1, output: Array("42".utf8), worker: "w",
+                startedAtMilliseconds: 9, endedAtMilliseconds: 10),
             StepRecord(id: "b", status: .failed, attempts: 2, error: error),
             StepRecord(id: "nap", status: .sleeping, attempts: 0, kind: .sleep, dueAtMilliseconds: 99),
-            StepRecord(id: "wait", status: .waiting, attempts: 0, kind: .waitForEvent, dueAtMilliseconds: 99, waitEvent: "x"),
+            StepRecord(
+                id: "wait", status: .waiting, attempts: 0, kind: .waitForEvent, dueAtMilliseconds: 99, waitEvent: "x"),
             StepRecord(id: "child", status: .invoking, attempts: 0, kind: .invoke, childRunId: "r2"),
             StepRecord(id: "p", status: .pending, attempts: 1, nextAttemptAtMilliseconds: 50),
         ]
@@ -124,11 +131,14 @@ struct OpenAPIDocumentTests {
             concurrency: [ConcurrencyLimit(limit: 10), ConcurrencyLimit(limit: 2, key: "event.data.c")],
             throttle: Throttle(limit: 5, periodMilliseconds: 60_000, burst: 2),
             rateLimit: RateLimit(limit: 100, periodMilliseconds: 3_600_000, key: "event.data.c"),
-            debounce: Debounce(periodMilliseconds: 5_000), batchEvents: BatchEvents(maxSize: 3, timeoutMilliseconds: 500),
+            debounce: Debounce(periodMilliseconds: 5_000),
+            batchEvents: BatchEvents(maxSize: 3, timeoutMilliseconds: 500),
             priority: "event.data.boost", singleton: Singleton(mode: .skip))
         let definition = FunctionDefinition(
-            app: "shop", slug: "f", name: "F", triggers: [.event(name: "a", expression: nil), .cron(schedule: "0 3 * * *", timeZone: "")],
-            cancelOn: [CancelOnDefinition(event: "stop")], timeoutStartMilliseconds: 1_000, idempotency: "event.data.id",
+            app: "shop", slug: "f", name: "F",
+            triggers: [.event(name: "a", expression: nil), .cron(schedule: "0 3 * * *", timeZone: "")],
+            cancelOn: [CancelOnDefinition(event: "stop")], timeoutStartMilliseconds: 1_000,
+            idempotency: "event.data.id",
             flow: flow)
         #expect(Self.validator.problems(APIRendering.config(definition), against: Self.schema("FunctionConfig")) == [])
         for trigger in definition.triggers {
@@ -136,7 +146,10 @@ struct OpenAPIDocumentTests {
         }
         let receipt = EventReceipt(
             eventId: "e", runIds: ["r"],
-            flow: [FlowOutcome(functionId: "shop:a", kind: .rateLimited), FlowOutcome(functionId: "shop:b", kind: .batched)])
+            flow: [
+                FlowOutcome(functionId: "shop:a", kind: .rateLimited),
+                FlowOutcome(functionId: "shop:b", kind: .batched),
+            ])
         #expect(Self.validator.problems(APIRendering.receipt(receipt), against: Self.schema("EventReceipt")) == [])
     }
 

@@ -43,7 +43,9 @@ struct JSONSchemaValidatorTests {
     @Test("wrong types are rejected, integer included")
     func types() {
         #expect(Self.problems(["name": 7, "kind": "dog"]) == ["$.name: expected string, got number"])
-        #expect(Self.problems(["name": "Tom", "kind": "cat", "age": 1.5]) == ["$.age: expected integer or null, got number"])
+        #expect(
+            Self.problems(["name": "Tom", "kind": "cat", "age": 1.5]) == ["$.age: expected integer or null, got number"]
+        )
         #expect(Self.problems(.null, ["type": "string"]) == ["$: expected string, got null"])
         #expect(Self.problems(["x"], ["type": "object"]) == ["$: expected object, got array"])
         #expect(!Self.problems(.int(1), false).isEmpty, "the schema `false` allows nothing")
@@ -52,7 +54,8 @@ struct JSONSchemaValidatorTests {
     @Test("missing required and extra properties are rejected")
     func objects() {
         #expect(Self.problems(["name": "Rex"]) == ["$: missing required property 'kind'"])
-        #expect(Self.problems(["name": "Rex", "kind": "dog", "color": "red"]) == ["$: property 'color' is not allowed"])
+        #expect(
+            Self.problems(["name": "Rex", "kind": "dog", "color": "red"]) == ["$: property 'color' is not allowed"])
         let typedExtras: JSONValue = ["type": "object", "additionalProperties": ["type": "integer"]]
         #expect(Self.problems(["a": 1], typedExtras) == [])
         #expect(Self.problems(["a": "1"], typedExtras) == ["$.a: expected integer, got string"])
@@ -70,8 +73,12 @@ struct JSONSchemaValidatorTests {
 
     @Test("array items and sizes are checked")
     func arrays() {
-        #expect(Self.problems(["name": "Rex", "kind": "dog", "tags": ["a", 1]]) == ["$.tags[1]: expected string, got number"])
-        #expect(Self.problems(["name": "Rex", "kind": "dog", "tags": ["a", "b", "c"]]) == ["$.tags: 3 items, more than 2"])
+        #expect(
+            Self.problems(["name": "Rex", "kind": "dog", "tags": ["a", 1]]) == [
+                "$.tags[1]: expected string, got number"
+            ])
+        #expect(
+            Self.problems(["name": "Rex", "kind": "dog", "tags": ["a", "b", "c"]]) == ["$.tags: 3 items, more than 2"])
         #expect(Self.problems([], ["type": "array", "minItems": 1]) == ["$: 0 items, fewer than 1"])
     }
 
@@ -94,14 +101,18 @@ struct JSONSchemaValidatorTests {
         let narrowed: JSONValue = ["$ref": "#/components/schemas/Pet", "properties": ["kind": ["enum": ["cat"]]]]
         #expect(Self.problems(["name": "Tom", "kind": "cat"], narrowed) == [])
         #expect(Self.problems(["name": "Rex", "kind": "dog"], narrowed) == [#"$.kind: "dog" is not one of ["cat"]"#])
-        #expect(Self.problems(1, ["$ref": "#/components/schemas/Nope"]) == [##"$: cannot resolve $ref "#/components/schemas/Nope""##])
+        #expect(
+            Self.problems(1, ["$ref": "#/components/schemas/Nope"]) == [
+                ##"$: cannot resolve $ref "#/components/schemas/Nope""##
+            ])
         let cycle = JSONSchemaValidator(root: ["a": ["$ref": "#/a"]])
         #expect(!cycle.problems(1, against: ["$ref": "#/a"]).isEmpty)
     }
 
     @Test("keywords it does not check are reported, annotations are not")
     func unsupportedKeywords() {
-        #expect(Self.problems("abc", ["type": "string", "pattern": "^z"]) == ["$: unsupported schema keyword 'pattern'"])
+        #expect(
+            Self.problems("abc", ["type": "string", "pattern": "^z"]) == ["$: unsupported schema keyword 'pattern'"])
         #expect(Self.problems(1, ["nullable": true]) == ["$: unsupported schema keyword 'nullable'"])
         #expect(Self.problems("x", ["type": "string", "description": "d", "format": "date-time", "x-note": 1]) == [])
     }

@@ -53,7 +53,8 @@ final class OpenAPIConformance {
 
     /// Validates `value` against `schema`, recording every problem.
     func validate(
-        _ value: JSONValue, against schema: JSONValue, _ label: String, sourceLocation: SourceLocation = #_sourceLocation
+        _ value: JSONValue, against schema: JSONValue, _ label: String,
+        sourceLocation: SourceLocation = #_sourceLocation
     ) {
         let problems = validator.problems(value, against: schema)
         #expect(problems == [], "\(label): \(value.description.prefix(600))", sourceLocation: sourceLocation)
