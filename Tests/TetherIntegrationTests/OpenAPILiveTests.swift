@@ -126,6 +126,8 @@ struct OpenAPILiveTests {
         func send(_ events: JSONValue) async throws -> [JSONValue] {
             let answer = try await call(.POST, "/v1/events", body: json(events))
             spec.check(answer, "POST", "/v1/events", 200)
+            #expect(
+                spec.requestProblems(events, "POST", "/v1/events") == [], "the document accepts what the server took")
             let receipts = (try? JSONValue(parsing: answer.body))?["events"]?.arrayValue ?? []
             for id in receipts.flatMap({ ($0["runs"]?.arrayValue ?? []).compactMap(\.stringValue) })
             where !runIds.contains(id) {
@@ -148,6 +150,9 @@ struct OpenAPILiveTests {
         ])
         #expect(receipts[5]["skipped"]?[0]?["reason"] == "rate_limited")
         #expect(receipts[6]["deferred"]?[0]?["reason"] == "debounced")
+        for bad: JSONValue in [["data": [:]], [], "event", ["name": 7], [["name": "x"], ["data": [:]]]] {
+            #expect(spec.requestProblems(bad, "POST", "/v1/events") != [], "the document refuses \(bad) too")
+        }
         for bad: [UInt8] in [
             Array("not json".utf8), json(["data": [:]]), json([]), json("event"), json(["name": "a b"]),
         ] {
@@ -237,9 +242,11 @@ struct OpenAPILiveTests {
         }
         let huge = json(["pad": .string(String(repeating: "x", count: 5_000))])
         spec.check(try await call(.POST, "/v1/admin/drain", body: huge), "POST", "/v1/admin/drain", 413)
-        spec.check(
-            try await call(.POST, "/v1/admin/drain", body: json(["reconnectWithinMs": 100])), "POST", "/v1/admin/drain",
-            202)
+        #expect(spec.requestProblems(["reconnectWithinMs": 5], "POST", "/v1/admin/drain") != [])
+        #expect(spec.requestProblems(["reconnectWithinMs": "soon"], "POST", "/v1/admin/drain") != [])
+        let drain: JSONValue = ["reconnectWithinMs": 100]
+        #expect(spec.requestProblems(drain, "POST", "/v1/admin/drain") == [])
+        spec.check(try await call(.POST, "/v1/admin/drain", body: json(drain)), "POST", "/v1/admin/drain", 202)
 
         // Every operation's success answer was seen; list the documented answers traffic did not reach.
         for (operation, statuses) in spec.declared {

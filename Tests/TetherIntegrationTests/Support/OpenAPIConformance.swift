@@ -51,6 +51,15 @@ final class OpenAPIConformance {
         validate(body, against: media["schema"] ?? .null, label, sourceLocation: sourceLocation)
     }
 
+    /// The problems of a request body under the operation's declared JSON request schema.
+    func requestProblems(_ body: JSONValue, _ method: String, _ template: String) -> [String] {
+        let operation = document["paths"]?[template]?[method.lowercased()]
+        guard let schema = operation?["requestBody"]?["content"]?["application/json"]?["schema"] else {
+            return ["\(method) \(template): no JSON request body is declared"]
+        }
+        return validator.problems(body, against: schema)
+    }
+
     /// Validates `value` against `schema`, recording every problem.
     func validate(
         _ value: JSONValue, against schema: JSONValue, _ label: String,
