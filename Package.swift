@@ -125,6 +125,12 @@ let package = Package(
             path: "Examples/Fulfilment",
             exclude: ["README.md"]
         ),
+        // A worker process for crash tests (SIGKILL / SIGSTOP mid-step); not a product.
+        .executableTarget(
+            name: "TetherTestWorker",
+            dependencies: ["Tether"],
+            path: "Tests/TetherTestWorker"
+        ),
         .testTarget(
             name: "TetherEngineTests",
             dependencies: ["TetherEngine"]

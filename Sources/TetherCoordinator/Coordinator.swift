@@ -131,7 +131,8 @@ public final class Coordinator: Service, Sendable {
             logger: logger)
         runtime.start()
 
-        let limiter = HandshakeLimiter(limit: configuration.timing.maxConcurrentHandshakes)
+        let limiter = HandshakeLimiter(
+            limit: configuration.timing.maxConcurrentHandshakes, maxQueued: configuration.timing.maxQueuedHandshakes)
         let listener = WorkerListener(
             configuration: configuration, runtime: runtime, limiter: limiter, group: group, logger: logger)
         let workerChannel = try await listener.bind()
@@ -142,7 +143,7 @@ public final class Coordinator: Service, Sendable {
         // `POST /v1/admin/drain` asks for the same shutdown as SIGTERM, with its own reconnect window.
         let drainRequests = AsyncStream<UInt32>.makeStream(bufferingPolicy: .bufferingNewest(1))
         APIRoutes(
-            runtime: runtime, store: store, threadPool: threadPool, configuration: configuration,
+            runtime: runtime, store: store, threadPool: threadPool, configuration: configuration, limiter: limiter,
             requestDrain: { drainRequests.continuation.yield($0) }
         )
         .register(on: router)

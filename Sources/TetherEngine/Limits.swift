@@ -48,8 +48,11 @@ public struct ProtocolTiming: Sendable, Equatable {
     public var missedHeartbeatsBeforeDead: Int = 3
     /// How long a dispatched step is leased before it may run elsewhere; heartbeats extend it.
     public var leaseDurationMilliseconds: Int = 15_000
-    /// Most TLS handshakes the coordinator runs at once; excess is answered `overloaded`.
+    /// Most worker handshakes (TLS, challenge, Hello, registration) the coordinator runs at once.
     public var maxConcurrentHandshakes: Int = 256
+    /// Connections that may wait, before TLS, for a handshake slot; past these, connections are
+    /// answered `overloaded` (a few at a time) or closed.
+    public var maxQueuedHandshakes: Int = 8_192
 
     public init() {}
 

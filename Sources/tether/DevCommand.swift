@@ -38,6 +38,7 @@ struct DevCommand: AsyncParsableCommand {
         configuration.httpPort = server.httpPort ?? 7420
         configuration.workerPort = server.workerPort ?? 7421
         configuration.durability = server.durability ?? .strict
+        if let limit = server.maxConcurrentHandshakes { configuration.timing.maxConcurrentHandshakes = limit }
         let logger = CLILogging.makeLogger(label: "tether.dev")
         let coordinator = Coordinator(configuration: configuration, logger: logger)
 

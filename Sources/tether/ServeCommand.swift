@@ -21,7 +21,8 @@ struct ServeCommand: AsyncParsableCommand {
             TETHER_SIGNING_KEY (comma-separated for rotation) and API keys from TETHER_API_KEYS
             (comma-separated). Flags override the file; a relative --data is relative to the
             current directory. /v1/* and /metrics need an API key; "metricsPublic": true opens
-            /metrics to scrapers without one.
+            /metrics to scrapers without one. "maxConcurrentHandshakes" (default 256) and
+            "maxQueuedHandshakes" (default 8192) bound worker handshakes during reconnect storms.
             """)
 
     @Option(help: "Path of the JSON configuration file.")
@@ -45,6 +46,8 @@ struct ServeCommand: AsyncParsableCommand {
         var apiKeys: [String]?
         var apiKeyFiles: [String]?
         var metricsPublic: Bool?
+        var maxConcurrentHandshakes: Int?
+        var maxQueuedHandshakes: Int?
     }
 
     func run() async throws {
@@ -54,7 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
             file = try JSONDecoder().decode(File.self, from: data)
             let known: Set<String> = [
                 "host", "httpPort", "workerPort", "data", "durability", "tls", "signingKeys", "signingKeyFiles", "apiKeys",
-                "apiKeyFiles", "metricsPublic",
+                "apiKeyFiles", "metricsPublic", "maxConcurrentHandshakes", "maxQueuedHandshakes",
             ]
             if let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] {
                 let unknown = Set(object.keys).subtracting(known)
@@ -130,6 +133,19 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.durability = server.durability ?? durability
         configuration.apiKeys = apiKeys
         configuration.metricsPublic = file.metricsPublic ?? false
+        if let limit = file.maxConcurrentHandshakes {
+            guard (1...100_000).contains(limit) else {
+                throw ValidationError("\(config): maxConcurrentHandshakes must be between 1 and 100000, got \(limit)")
+            }
+            configuration.timing.maxConcurrentHandshakes = limit
+        }
+        if let limit = file.maxQueuedHandshakes {
+            guard (0...1_000_000).contains(limit) else {
+                throw ValidationError("\(config): maxQueuedHandshakes must be between 0 and 1000000, got \(limit)")
+            }
+            configuration.timing.maxQueuedHandshakes = limit
+        }
+        if let limit = server.maxConcurrentHandshakes { configuration.timing.maxConcurrentHandshakes = limit }
 
         let logger = CLILogging.makeLogger(label: "tether.serve")
         let coordinator = Coordinator(configuration: configuration, logger: logger)

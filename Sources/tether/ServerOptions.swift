@@ -17,6 +17,17 @@ struct ServerOptions: ParsableArguments {
 
     @Option(help: "strict (fsync every commit, the default) or relaxed (no fsync).")
     var durability: Durability?
+
+    @Option(
+        name: .customLong("max-concurrent-handshakes"),
+        help: "Most worker handshakes at once (default 256); more connections queue before TLS.")
+    var maxConcurrentHandshakes: Int?
+
+    func validate() throws {
+        if let limit = maxConcurrentHandshakes, !(1...100_000).contains(limit) {
+            throw ValidationError("--max-concurrent-handshakes must be between 1 and 100000, got \(limit)")
+        }
+    }
 }
 
 extension Durability: ExpressibleByArgument {}

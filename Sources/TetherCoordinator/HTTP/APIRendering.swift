@@ -204,4 +204,15 @@ enum APIRendering {
             "capacity": .int(Int64(worker.capacity)), "inFlight": .int(Int64(worker.inFlight)),
         ]
     }
+
+    /// The handshake limiter's state in `/v1/status`: what a reconnect storm looks like from here.
+    static func handshakes(_ statistics: HandshakeLimiter.Statistics, limiter: HandshakeLimiter) -> JSONValue {
+        [
+            "inProgress": .int(Int64(statistics.inProgress)), "limit": .int(Int64(limiter.limit)),
+            "queued": .int(Int64(statistics.queued)), "queueLimit": .int(Int64(limiter.maxQueued)),
+            "peakInProgress": .int(Int64(statistics.peakInProgress)), "peakQueued": .int(Int64(statistics.peakQueued)),
+            "queuedTotal": .int(Int64(statistics.queuedTotal)), "queueTimeouts": .int(Int64(statistics.queueTimeouts)),
+            "overloaded": .int(Int64(statistics.overloaded)), "refused": .int(Int64(statistics.refused)),
+        ]
+    }
 }

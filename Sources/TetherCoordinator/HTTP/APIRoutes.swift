@@ -12,6 +12,7 @@ struct APIRoutes: Sendable {
     let store: CoordinatorStore
     let threadPool: NIOThreadPool
     let configuration: CoordinatorConfiguration
+    let limiter: HandshakeLimiter
     /// Starts a drain: workers are told to reconnect within the given window, then the coordinator stops.
     let requestDrain: @Sendable (UInt32) -> Void
 
@@ -303,6 +304,7 @@ struct APIRoutes: Sendable {
             "workers": .array(workers),
             "functions": .array(functions),
             "queue": ["depth": .int(Int64(snapshot.queueDepth)), "oldestAgeMs": .int(snapshot.oldestQueuedAgeMilliseconds)],
+            "handshakes": APIRendering.handshakes(limiter.statistics, limiter: limiter),
         ]
         return document
     }

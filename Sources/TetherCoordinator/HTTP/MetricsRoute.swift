@@ -26,9 +26,10 @@ struct MetricsRoute: Sendable {
         let (status, apps, failure) = try await runtime.loop.submit {
             (runtime.status(), Set(runtime.functionDefinitions().map(\.0.app)), runtime.storageFailure)
         }.get()
+        let handshakes = limiter.statistics
         let scrape = CoordinatorMetrics.Scrape(
             status: status, functionApps: apps, storeHealthy: failure == nil, store: runtime.store.writer.statistics,
-            handshakesInProgress: limiter.current)
+            handshakesInProgress: handshakes.inProgress, handshakesQueued: handshakes.queued)
         return Self.response(runtime.metrics.render(scrape))
     }
 

@@ -194,6 +194,12 @@ extension OpenAPIDocument {
                 "workers": array(ref("Worker")),
                 "functions": array(ref("FunctionStatus")),
                 "queue": object(["depth": integer, "oldestAgeMs": integer]),
+                "handshakes": described(
+                    object([
+                        "inProgress": integer, "limit": integer, "queued": integer, "queueLimit": integer,
+                        "peakInProgress": integer, "peakQueued": integer, "queuedTotal": integer,
+                        "queueTimeouts": integer, "overloaded": integer, "refused": integer,
+                    ]), "The worker handshake limiter since this process started (docs/protocol.md)."),
             ]),
             "Worker": object(worker),
             "WorkerDetail": object(detail),

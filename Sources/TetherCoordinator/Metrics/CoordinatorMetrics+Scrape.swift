@@ -11,6 +11,7 @@ extension CoordinatorMetrics {
         var storeHealthy: Bool
         var store: GroupCommitStatistics
         var handshakesInProgress: Int
+        var handshakesQueued: Int
     }
 
     /// The Prometheus text for `GET /metrics`: the registry's counters and histograms, then
@@ -54,6 +55,8 @@ extension CoordinatorMetrics {
         writer.sample(.runsActive, [], status.activeRuns)
         writer.header(.handshakesInProgress)
         writer.sample(.handshakesInProgress, [], scrape.handshakesInProgress)
+        writer.header(.handshakesQueued)
+        writer.sample(.handshakesQueued, [], scrape.handshakesQueued)
     }
 
     static func writeStore(_ scrape: Scrape, into writer: inout PrometheusTextWriter) {

@@ -52,6 +52,9 @@ extension MetricFamily {
     static let handshakesInProgress = MetricFamily(
         .gauge, "tether_worker_handshakes_in_progress",
         "Worker handshakes in progress (bounded by the handshake limit).")
+    static let handshakesQueued = MetricFamily(
+        .gauge, "tether_worker_handshakes_queued",
+        "Worker connections waiting, before TLS, for a handshake slot.")
     static let storeHealthy = MetricFamily(
         .gauge, "tether_store_healthy", "1 while the store accepts writes; 0 after a write failed (restart needed).")
     static let storeCommitLatency = MetricFamily(
@@ -69,7 +72,7 @@ extension MetricFamily {
         .workersConnected, .capacitySlots, .capacityInUseSlots, .queueDepth, .queueOldestAge, .stepsRunning,
         .runsActive,
         .dispatchLatency, .stepsDispatched, .stepResults, .runsCreated, .runsFinished, .leaseExpiries, .eventsAccepted,
-        .handshakesAccepted, .handshakesRejected, .handshakesInProgress, .storeHealthy, .storeCommitLatency,
+        .handshakesAccepted, .handshakesRejected, .handshakesInProgress, .handshakesQueued, .storeHealthy, .storeCommitLatency,
         .storeCommitBatches, .storeCommitFailures, .storeWrittenBytes,
     ]
 }

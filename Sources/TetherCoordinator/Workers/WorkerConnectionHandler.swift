@@ -25,32 +25,37 @@ final class WorkerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 
     private let runtime: CoordinatorRuntime
     private let limiter: HandshakeLimiter
+    /// This connection's place in the limiter, shared with the ``HandshakeGate`` before it.
+    private let ticket: HandshakeTicket
     private let connectionId: String
     private let logger: Logger
     private var state: State = .connecting
-    private var holdsHandshakeSlot = false
-    private var overloaded = false
     private var handshakeTimeout: Scheduled<Void>?
 
-    init(runtime: CoordinatorRuntime, limiter: HandshakeLimiter, connectionId: String, logger: Logger) {
+    init(runtime: CoordinatorRuntime, limiter: HandshakeLimiter, ticket: HandshakeTicket, connectionId: String, logger: Logger) {
         self.runtime = runtime
         self.limiter = limiter
+        self.ticket = ticket
         self.connectionId = connectionId
         var logger = logger
         logger[metadataKey: "connection"] = "\(connectionId)"
         self.logger = logger
     }
 
+    /// Runs once the ``HandshakeGate`` let the connection through.
     func channelActive(context: ChannelHandlerContext) {
-        if limiter.tryAcquire() {
-            holdsHandshakeSlot = true
-        } else {
-            overloaded = true
-        }
         let timeout = runtime.configuration.handshakeTimeoutMilliseconds
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         handshakeTimeout = context.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout))) {
             let (handler, context) = loopBound.value
+            if case .connecting = handler.state {
+                // TLS never finished: no frame can be sent, so just close (and free the slot).
+                handler.state = .closed
+                handler.releaseHandshakeSlot()
+                handler.runtime.metrics.recordHandshakeRejected(code: ErrorCode.handshakeTimeout.rawValue)
+                context.close(promise: nil)
+                return
+            }
             handler.fail(context: context, code: .handshakeTimeout, message: "no Hello within \(timeout) ms", reject: true)
         }
         context.fireChannelActive()
@@ -58,7 +63,7 @@ final class WorkerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent, case .connecting = state {
-            if overloaded {
+            if limiter.hold(of: ticket) == .rejectSlot {
                 let retryAfter = UInt32.random(in: 1_000...5_000)
                 fail(
                     context: context, code: .overloaded,
@@ -216,9 +221,6 @@ final class WorkerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     }
 
     private func releaseHandshakeSlot() {
-        if holdsHandshakeSlot {
-            holdsHandshakeSlot = false
-            limiter.release()
-        }
+        limiter.release(ticket)
     }
 }

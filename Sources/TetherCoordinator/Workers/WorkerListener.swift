@@ -41,6 +41,9 @@ struct WorkerListener {
         let limiter = self.limiter
         let logger = self.logger
         let maxFrameBytes = configuration.limits.maxFrameBytes
+        let metrics = runtime.metrics
+        // A queued connection gives up after half the handshake timeout, leaving the other half for TLS and Hello.
+        let queueTimeout = max(1, configuration.handshakeTimeoutMilliseconds / 2)
         let ids = Mutex(IDGenerator())
         let host = configuration.workerHost ?? configuration.host
         return try await ServerBootstrap(group: group)
@@ -48,16 +51,23 @@ struct WorkerListener {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            // Nothing is read (so TLS does not start) until the HandshakeGate grants a slot.
+            .childChannelOption(.autoRead, value: false)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let connectionId = ids.withLock { $0.next(nowMilliseconds: WallClock.nowMilliseconds()) }
                     let sync = channel.pipeline.syncOperations
+                    let ticket = HandshakeTicket()
+                    try sync.addHandler(
+                        HandshakeGate(
+                            limiter: limiter, ticket: ticket, queueTimeoutMilliseconds: queueTimeout,
+                            recordRefused: { metrics.recordHandshakeRejected(code: $0) }))
                     try sync.addHandler(NIOSSLServerHandler(context: sslContext))
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrameBytes)))
                     try sync.addHandler(MessageToByteHandler(FrameEncoder()))
                     try sync.addHandler(
                         WorkerConnectionHandler(
-                            runtime: runtime, limiter: limiter, connectionId: connectionId, logger: logger))
+                            runtime: runtime, limiter: limiter, ticket: ticket, connectionId: connectionId, logger: logger))
                 }
             }
             .bind(host: host, port: configuration.workerPort).get()

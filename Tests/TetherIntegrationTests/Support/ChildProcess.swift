@@ -76,13 +76,15 @@ struct ChildCoordinator {
     let httpPort: Int
     let workerPort: Int
 
-    static func start(dataDirectory: String, httpPort: Int, workerPort: Int, logPath: String) async throws -> ChildCoordinator {
+    static func start(
+        dataDirectory: String, httpPort: Int, workerPort: Int, logPath: String, extraArguments: [String] = []
+    ) async throws -> ChildCoordinator {
         let process = try ChildProcess(
             "tether",
             arguments: [
                 "dev", "--data", dataDirectory, "--http-port", String(httpPort), "--worker-port", String(workerPort),
                 "--durability", "strict",
-            ],
+            ] + extraArguments,
             environment: ["TETHER_LOG_LEVEL": "info"], logPath: logPath)
         let coordinator = ChildCoordinator(
             process: process, dataDirectory: dataDirectory, httpPort: httpPort, workerPort: workerPort)
