@@ -155,6 +155,7 @@ let package = Package(
             dependencies: [
                 "TetherCoordinator", "TetherEngine", "TetherStore", "TetherTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(

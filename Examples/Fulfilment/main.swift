@@ -17,6 +17,13 @@ struct Approval: Codable, Sendable {
     var by: String
 }
 
+/// Waits `TETHER_EXAMPLE_STEP_MS` milliseconds (default 0) in `print-label` and `book-pickup`, so
+/// their overlap shows on the dashboard's run timeline (`scripts/dashboard-screenshot.sh`).
+func work() async throws {
+    let milliseconds = Int(ProcessInfo.processInfo.environment["TETHER_EXAMPLE_STEP_MS"] ?? "") ?? 0
+    if milliseconds > 0 { try await Task.sleep(for: .milliseconds(milliseconds)) }
+}
+
 /// Prices a parcel; invoked by `fulfil` as a child run.
 let quote = TetherFunction("quote", trigger: .event("shipment/quote")) { (ctx: Context<Shipment>) -> Int in
     try await ctx.step.run("price") { 500 + ctx.event.data.weightKg * 120 }
@@ -28,14 +35,21 @@ let fulfil = TetherFunction(
     timeouts: Timeouts(finish: .seconds(7 * 86_400)),
     onFailure: { (ctx: FailureContext<Shipment>) in
         try await ctx.step.run("alert") {
-            ctx.logger.error("shipment failed", metadata: ["order": "\(ctx.event.data.orderId)", "error": "\(ctx.error)"])
+            ctx.logger.error(
+                "shipment failed", metadata: ["order": "\(ctx.event.data.orderId)", "error": "\(ctx.error)"])
         }
     }
 ) { (ctx: Context<Shipment>) -> String in
     let shipment = ctx.event.data
     // Two checks at once, dispatched to different workers when capacity allows.
-    async let label: String = ctx.step.run("print-label") { "label-\(shipment.orderId)" }
-    async let slot: String = ctx.step.run("book-pickup") { "pickup-\(shipment.orderId)" }
+    async let label: String = ctx.step.run("print-label") {
+        try await work()
+        return "label-\(shipment.orderId)"
+    }
+    async let slot: String = ctx.step.run("book-pickup") {
+        try await work()
+        return "pickup-\(shipment.orderId)"
+    }
     let (labelId, pickupId) = try await (label, slot)
 
     let price: Int = try await ctx.step.invoke("quote", function: quote, data: shipment)

@@ -25,6 +25,13 @@ struct Receipt: Codable, Sendable {
     var emailed: Bool
 }
 
+/// Waits `TETHER_EXAMPLE_CHARGE_MS` milliseconds (default 0): a slow payment provider, to make load
+/// visible on the dashboard (`scripts/dashboard-screenshot.sh`).
+func slowCharge() async throws {
+    let milliseconds = Int(ProcessInfo.processInfo.environment["TETHER_EXAMPLE_CHARGE_MS"] ?? "") ?? 0
+    if milliseconds > 0 { try await Task.sleep(for: .milliseconds(milliseconds)) }
+}
+
 let processOrder = TetherFunction("process-order", name: "Process an order", trigger: .event("order/created")) {
     (ctx: Context<OrderCreated>) -> Receipt in
     let order = ctx.event.data
@@ -33,10 +40,12 @@ let processOrder = TetherFunction("process-order", name: "Process an order", tri
     }
     let chargeId: String = try await ctx.step.run("charge") {
         guard order.amount > 0 else { throw NonRetriableError("amount must be positive, got \(order.amount)") }
+        try await slowCharge()
         return "ch_\(order.orderId)_\(order.amount)"
     }
     let emailed = try await ctx.step.run("send-receipt") {
-        ctx.logger.info("receipt sent", metadata: ["order": "\(order.orderId)", "to": "\(order.customer ?? "customer")"])
+        ctx.logger.info(
+            "receipt sent", metadata: ["order": "\(order.orderId)", "to": "\(order.customer ?? "customer")"])
         return true
     }
     return Receipt(

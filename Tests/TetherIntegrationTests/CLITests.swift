@@ -134,6 +134,39 @@ struct CLITests {
         }
     }
 
+    @Test("tether bench fanout, open, connections and reconnect run at tiny size and print their JSON")
+    func benchSmokeOtherScenarios() async throws {
+        let directory = try TemporaryDirectory("tether-bench")
+        func json(_ arguments: [String]) async throws -> JSONValue {
+            let result = try await runCLI(["bench"] + arguments, directory: directory)
+            #expect(result.status == 0, "\(result.output)")
+            let line = try #require(result.output.split(separator: "\n").last { $0.hasPrefix("{") })
+            let json = try JSONValue(parsing: String(line))
+            #expect(json["scenario"]?.stringValue == arguments[0])
+            #expect(json["errors"]?.int64Value == 0)
+            return json
+        }
+        let fanout = try await json(["fanout", "--runs", "4", "--parallel", "3", "--workers", "2", "--slots", "2", "--durability", "relaxed"])
+        #expect(fanout["completedRuns"]?.int64Value == 4)
+        #expect(fanout["completedSteps"]?.int64Value == 12)
+        #expect(fanout["latencyMs"]?["eventToFirstStep"]?["count"]?.doubleValue == 12)
+
+        let open = try await json(["open", "--rate", "5", "--duration", "1", "--workers", "1", "--slots", "2", "--durability", "relaxed"])
+        #expect(open["completedRuns"]?.int64Value == 5)
+        #expect(open["completedSteps"]?.int64Value == 15)
+        #expect(open["parameters"]?["ratePerSecond"]?.int64Value == 5)
+
+        let connections = try await json(["connections", "--workers", "5", "--measure-seconds", "1"])
+        #expect(connections["connectedWorkers"]?.int64Value == 5)
+        #expect((connections["coordinator"]?["rssBytes"]?.int64Value ?? 0) > 0)
+        #expect(connections["coordinator"]?["heartbeatCpuPercentOfCore"]?.doubleValue != nil)
+
+        let reconnect = try await json(["reconnect", "--workers", "6", "--max-concurrent-handshakes", "2"])
+        #expect((reconnect["allBackSecondsAfterKill"]?.doubleValue ?? 0) > 0)
+        let peak = reconnect["handshakes"]?["peakInProgress"]?.int64Value ?? 0
+        #expect(peak >= 1 && peak <= 2)
+    }
+
     func runCLI(_ arguments: [String], directory: TemporaryDirectory) async throws -> (status: Int32, output: String) {
         let logPath = directory.path + "/cli-\(UUID().uuidString).log"
         let process = try ChildProcess("tether", arguments: arguments, logPath: logPath)

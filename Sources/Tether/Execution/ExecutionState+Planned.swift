@@ -32,7 +32,7 @@ extension ExecutionState {
             throw StepInterrupt()
         case .reject(let error):
             throw error
-        case .execute:
+        case .execute, .executeIfAlone:
             preconditionFailure("only run steps execute on the worker")
         }
     }

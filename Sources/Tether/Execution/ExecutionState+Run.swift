@@ -10,6 +10,9 @@ extension ExecutionState {
             return try await decodeStored(step, as: T.self)
         case .execute(let stepId):
             return try await execute(stepId, body)
+        case .executeIfAlone(let stepId):
+            try await waitUntilAlone()
+            return try await execute(stepId, body)
         case .park:
             try await park()
         case .interrupt:

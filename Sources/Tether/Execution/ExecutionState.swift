@@ -22,6 +22,8 @@ final class ExecutionState: @unchecked Sendable {
     private let lock = NSLock()
     private var plan: StepPlan
     private var parked: [CheckedContinuation<Void, any Error>] = []
+    /// The candidate `run` step's task, waiting to learn whether it executes here (see `StepPlan`).
+    private var candidate: CheckedContinuation<Void, any Error>?
     private var bodyEnded = false
     private var watcher: CheckedContinuation<Void, Never>?
     private var targetGraceExpired = false
@@ -85,6 +87,25 @@ final class ExecutionState: @unchecked Sendable {
         }
         // Parked tasks are only ever resumed by throwing.
         throw StepInterrupt()
+    }
+
+    /// Suspends the candidate step's task until the request is quiescent. Returns when the step is the only new
+    /// one and executes here; throws `StepInterrupt` when it is reported as one of several planned steps.
+    func waitUntilAlone() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let ended = lock.withLock { () -> Bool in
+                if plan.finished {
+                    return true
+                }
+                candidate = continuation
+                plan.noteParked()
+                signalIfOver()
+                return false
+            }
+            if ended {
+                continuation.resume(throwing: StepInterrupt())
+            }
+        }
     }
 
     /// A closure started by `.execute` returned (`completed`) or threw (`failure`).
@@ -153,9 +174,19 @@ final class ExecutionState: @unchecked Sendable {
             let ended = lock.withLock { () -> (StepPlan.Progress, Bool, [CheckedContinuation<Void, any Error>])? in
                 // Re-checked under the lock: a sibling may have started a closure since.
                 guard isOver else { return nil }
+                // Quiescent with a lone candidate step: it executes here, and the request goes on.
+                if let waiting = candidate, !bodyEnded, plan.promoteCandidate() != nil {
+                    candidate = nil
+                    waiting.resume()
+                    return nil
+                }
                 let progress = plan.finish()
-                let interrupted = parked
+                var interrupted = parked
                 parked = []
+                if let waiting = candidate {
+                    interrupted.append(waiting)
+                    candidate = nil
+                }
                 return (progress, bodyEnded, interrupted)
             }
             if let (progress, bodyEnded, interrupted) = ended {
@@ -173,7 +204,7 @@ final class ExecutionState: @unchecked Sendable {
         if bodyEnded { return true }
         // Quiescent: a step parked and no task of the body can run. A targeted request also waits (for a while)
         // for its target's task to reach it.
-        return !parked.isEmpty && (requestExecutor?.isIdle ?? true)
+        return (!parked.isEmpty || candidate != nil) && (requestExecutor?.isIdle ?? true)
             && (plan.targetReached || targetGraceExpired)
     }
 

@@ -9,7 +9,10 @@ import TetherProtocol
 /// task). The rules:
 /// - A memoized step replays.
 /// - Untargeted request: the first new `run` step reached while no step is executing and none has executed
-///   runs at once. Every other new step is recorded as an operation (`run` for a parallel step) and parks.
+///   becomes the candidate and waits. If, once the body is quiescent, it is the only new step, it executes
+///   here (a sequential step costs no extra round trip); if siblings were reached with it (`async let`, task
+///   groups), it is reported with them as planned operations, so that all of them are dispatched at once.
+///   Every other new step is recorded as an operation (`run` for a parallel step) and parks.
 /// - Targeted request: only the target executes; every other new step parks without being reported.
 /// - Once a failure is recorded, every step parks; once the request has finished, every step is interrupted.
 struct StepPlan {
@@ -31,6 +34,9 @@ struct StepPlan {
         case replay(Tether_V1_MemoizedStep)
         /// Run the closure of this `run` step.
         case execute(stepId: String)
+        /// Wait until the request is quiescent, then run the closure of this `run` step if it is the only new
+        /// step (the executor resumes it), or be interrupted as one of several planned steps.
+        case executeIfAlone(stepId: String)
         /// A planned step in a unit-test context: carry out `op` locally.
         case unitTest(stepId: String, op: Tether_V1_StepOp.OneOf_Op)
         /// Wait for the end of the request (which interrupts the caller).
@@ -62,6 +68,8 @@ struct StepPlan {
     /// Bumped by everything that may change whether the request is quiescent, to notice a sibling task
     /// that reached a step while the executor was yielding.
     private(set) var changes = 0
+    /// The new `run` step waiting to execute if it turns out to be the request's only new step.
+    private(set) var candidate: String?
     private var occurrences: [String: Int] = [:]
     private var seenIds: Set<String> = []
 
@@ -164,7 +172,15 @@ struct StepPlan {
         } else if let target {
             executes = stepId == target
         } else {
-            executes = progress.executed == nil && executing == 0
+            executes = false
+            if progress.executed == nil && executing == 0 && candidate == nil {
+                candidate = stepId
+                var planned = Tether_V1_StepOp()
+                planned.stepID = stepId
+                planned.op = .run(Tether_V1_RunOp())
+                progress.ops.append(planned)
+                return .executeIfAlone(stepId: stepId)
+            }
         }
         if executes {
             executing += 1
@@ -202,6 +218,19 @@ struct StepPlan {
         if let failure {
             record(failure)
         }
+    }
+
+    /// At quiescence: if the candidate is the request's only new step (no sibling step, no failure), it
+    /// executes here; returns its id. Otherwise nil, and the candidate stays a planned operation.
+    mutating func promoteCandidate() -> String? {
+        guard let stepId = candidate, !finished, progress.failure == nil, progress.executed == nil,
+            progress.ops.count == 1, progress.ops[0].stepID == stepId
+        else { return nil }
+        candidate = nil
+        progress.ops.removeAll()
+        executing += 1
+        changes += 1
+        return stepId
     }
 
     /// A parked task: one more reason the request may be quiescent.

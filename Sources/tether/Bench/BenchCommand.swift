@@ -13,7 +13,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure throughput and latency; prints one JSON object (progress on stderr).",
-        subcommands: [Chain.self, Latency.self])
+        subcommands: [Chain.self, Fanout.self, Latency.self, Open.self, Connections.self, Reconnect.self])
 
     struct Options: ParsableArguments {
         @Option(help: "Worker connections.")
@@ -70,6 +70,78 @@ struct BenchCommand: AsyncParsableCommand {
                     try await harness.send(range: i..<(i + 1))
                     await harness.recorder.waitForFinished(i + 1)
                 }
+            }
+            print(result)
+        }
+    }
+
+    struct Fanout: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "N runs of P parallel steps each, all sent at once: parallel dispatch throughput.")
+
+        @Option(help: "Runs to complete.")
+        var runs: Int = 1_000
+
+        @Option(help: "Parallel steps per run.")
+        var parallel: Int = 10
+
+        @OptionGroup var options: Options
+
+        func run() async throws {
+            let runs = self.runs
+            let result = try await BenchHarness.run(
+                scenario: "fanout", options: options, runs: runs, parallel: max(2, parallel)
+            ) { harness in
+                var sent = 0
+                while sent < runs {
+                    let batch = min(500, runs - sent)
+                    try await harness.send(range: sent..<(sent + batch))
+                    sent += batch
+                }
+                await harness.recorder.waitForFinished(runs)
+            }
+            print(result)
+        }
+    }
+
+    struct Open: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Events at a fixed arrival rate for a duration (open loop): latency under a given load.")
+
+        @Option(help: "Events (runs) per second.")
+        var rate: Int = 500
+
+        @Option(help: "Seconds of arrivals.")
+        var duration: Int = 10
+
+        @OptionGroup var options: Options
+
+        func run() async throws {
+            guard rate >= 1, duration >= 1 else { throw ValidationError("--rate and --duration must be at least 1") }
+            let rate = self.rate
+            let runs = rate * duration
+            let result = try await BenchHarness.run(
+                scenario: "open", options: options, runs: runs,
+                extraParameters: ["ratePerSecond": .int(Int64(rate)), "durationSeconds": .int(Int64(duration))]
+            ) { harness in
+                // Every 10 ms, send the events due by now; a slow send is caught up by the next one,
+                // so the arrival rate holds on average whatever the coordinator does.
+                let started = BenchRecorder.now()
+                var sent = 0
+                while sent < runs {
+                    let elapsed = Double(BenchRecorder.now() - started) / 1e9
+                    let due = min(runs, Int(elapsed * Double(rate)))
+                    if due > sent {
+                        do {
+                            try await harness.send(range: sent..<due)
+                        } catch {
+                            harness.countError(due - sent)
+                        }
+                        sent = due
+                    }
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                await harness.recorder.waitForFinished(runs - harness.errors)
             }
             print(result)
         }

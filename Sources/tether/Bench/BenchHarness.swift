@@ -4,12 +4,19 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 import Tether
 
 /// The moving parts of one benchmark: the child coordinator, the workers, the recorder.
 final class BenchHarness: Sendable {
     let recorder = BenchRecorder()
     let client: TetherClient
+    private let failedSends = Mutex(0)
+
+    /// Events whose send failed (open scenario: the coordinator refused them or the request failed).
+    var errors: Int { failedSends.withLock { $0 } }
+
+    func countError(_ events: Int) { failedSends.withLock { $0 += events } }
 
     init(client: TetherClient) {
         self.client = client
@@ -26,9 +33,25 @@ final class BenchHarness: Sendable {
 
     struct Key: Codable, Sendable { var key: String }
 
-    static func function(recorder: BenchRecorder, steps: Int, payload: String) -> TetherFunction {
+    /// The benchmark function: `steps` sequential steps, or with `parallel` > 1, one round of
+    /// `parallel` steps started together (reported in one result, dispatched concurrently).
+    static func function(recorder: BenchRecorder, steps: Int, parallel: Int, payload: String) -> TetherFunction {
         TetherFunction("bench", trigger: .event("bench/run")) { (ctx: Context<Key>) -> Int in
             let key = ctx.event.data.key
+            if parallel > 1 {
+                try await withThrowingTaskGroup(of: String.self) { group in
+                    for index in 0..<parallel {
+                        group.addTask {
+                            try await ctx.step.run("p\(index)") { () -> String in
+                                recorder.parallelStepRan(key, of: parallel)
+                                return payload
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                return parallel
+            }
             for index in 0..<steps {
                 _ = try await ctx.step.run("s\(index)") { () -> String in
                     recorder.stepStarted(key, index: index)
@@ -40,53 +63,26 @@ final class BenchHarness: Sendable {
         }
     }
 
+    /// Runs a run-driving scenario: starts the coordinator and `options.workers` workers, calls
+    /// `drive`, waits until the coordinator has no active run, and returns the JSON.
     static func run(
-        scenario: String, options: BenchCommand.Options, runs: Int,
+        scenario: String, options: BenchCommand.Options, runs: Int, parallel: Int = 1,
+        extraParameters: [String: JSONValue] = [:],
         drive: @Sendable @escaping (BenchHarness) async throws -> Void
     ) async throws -> String {
-        guard ["strict", "relaxed"].contains(options.durability) else {
-            throw ValidationError("--durability must be strict or relaxed")
+        guard options.workers >= 1, options.slots >= 1, options.steps >= 1, runs >= 1, parallel >= 1 else {
+            throw ValidationError("--workers, --slots, --steps, --runs and --parallel must be at least 1")
         }
-        guard options.workers >= 1, options.slots >= 1, options.steps >= 1, runs >= 1 else {
-            throw ValidationError("--workers, --slots, --steps and --runs must be at least 1")
-        }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tether-bench-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let httpPort = try await freePort()
-        let workerPort = try await freePort()
-        let coordinator = Process()
-        coordinator.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        coordinator.arguments = [
-            "dev", "--data", directory, "--http-port", String(httpPort), "--worker-port", String(workerPort),
-            "--durability", options.durability,
-        ]
-        var environment = ProcessInfo.processInfo.environment
-        environment["TETHER_LOG_LEVEL"] = "error"
-        coordinator.environment = environment
-        coordinator.standardOutput = FileHandle.nullDevice
-        try coordinator.run()
-        defer {
-            if coordinator.isRunning {
-                kill(coordinator.processIdentifier, SIGTERM)
-                coordinator.waitUntilExit()
-            }
-        }
-        let client = try TetherClient(url: "http://127.0.0.1:\(httpPort)")
-        try await waitUntil("the coordinator to start") { (try? await client.request(.GET, "/healthz").status) == 200 }
-
+        let coordinator = try await BenchCoordinator(durability: options.durability)
+        defer { coordinator.stop() }
+        let client = coordinator.client
         let harness = BenchHarness(client: client)
         let payload = String(repeating: "x", count: max(0, options.payloadBytes))
-        let function = Self.function(recorder: harness.recorder, steps: options.steps, payload: payload)
+        let function = Self.function(recorder: harness.recorder, steps: options.steps, parallel: parallel, payload: payload)
         var logger = Logger(label: "tether.bench")
         logger.logLevel = .error
-        let key = try String(contentsOfFile: directory + "/signing-key", encoding: .utf8)
-        let workers = (0..<options.workers).map { index -> Worker in
-            var workerOptions = WorkerOptions(environment: [:])
-            workerOptions.coordinator = "127.0.0.1:\(workerPort)"
-            workerOptions.signingKey = key
-            workerOptions.caFile = directory + "/tls/ca.pem"
-            workerOptions.instanceId = "bench-\(index)"
-            workerOptions.maxConcurrency = options.slots
+        let workers = try (0..<options.workers).map { index -> Worker in
+            let workerOptions = try coordinator.workerOptions(instanceId: "bench-\(index)", slots: options.slots)
             return Worker(app: "bench", functions: [function], options: workerOptions, logger: logger)
         }
         let group = ServiceGroup(configuration: .init(services: workers.map { .init(service: $0) }, logger: logger))
@@ -96,52 +92,49 @@ final class BenchHarness: Sendable {
                 return nil
             }
             tasks.addTask {
-                try await waitUntil("the workers to connect") {
-                    let status = try? await client.request(.GET, "/v1/status").json
-                    return status?["workers"]?.arrayValue?.count == options.workers
-                }
-                let pid = coordinator.processIdentifier
-                let before = ProcessStats.read(pid: pid)
+                _ = try await coordinator.waitForWorkers(options.workers)
+                let before = coordinator.stats()
                 let started = BenchRecorder.now()
-                let progress = Task {
+                let ticker = Task {
                     while !Task.isCancelled {
                         try await Task.sleep(for: .seconds(2))
                         let seconds = Double(BenchRecorder.now() - started) / 1e9
-                        FileHandle.standardError.write(
-                            Data("[\(String(format: "%.0f", seconds))s] \(harness.recorder.finished)/\(runs) runs, \(harness.recorder.steps) steps\n".utf8))
+                        progress("[\(String(format: "%.0f", seconds))s] \(harness.recorder.finished)/\(runs) runs, \(harness.recorder.steps) steps")
                     }
                 }
                 try await drive(harness)
                 // The last results are durable once the coordinator has no active run left.
-                try await waitUntil("the last runs to be stored") {
-                    let status = try? await client.request(.GET, "/v1/status").json
-                    return status?["coordinator"]?["activeRuns"]?.int64Value == 0
+                try await waitUntil("the last runs to be stored", timeout: .seconds(600)) {
+                    await coordinator.status()?["coordinator"]?["activeRuns"]?.int64Value == 0
                 }
                 let elapsed = Double(BenchRecorder.now() - started) / 1e9
-                progress.cancel()
-                let after = ProcessStats.read(pid: pid)
+                ticker.cancel()
+                let after = coordinator.stats()
                 await group.triggerGracefulShutdown()
                 let latencies = harness.recorder.latencies
                 let steps = harness.recorder.steps
+                var parameters: [String: JSONValue] = [
+                    "runs": .int(Int64(runs)), "stepsPerRun": .int(Int64(parallel > 1 ? parallel : options.steps)),
+                    "workers": .int(Int64(options.workers)), "slotsPerWorker": .int(Int64(options.slots)),
+                    "payloadBytes": .int(Int64(options.payloadBytes)),
+                ]
+                if parallel > 1 { parameters["parallelSteps"] = .int(Int64(parallel)) }
+                parameters.merge(extraParameters) { $1 }
                 let result: JSONValue = [
                     "scenario": .string(scenario),
-                    "parameters": [
-                        "runs": .int(Int64(runs)), "stepsPerRun": .int(Int64(options.steps)),
-                        "workers": .int(Int64(options.workers)), "slotsPerWorker": .int(Int64(options.slots)),
-                        "payloadBytes": .int(Int64(options.payloadBytes)),
-                    ],
+                    "parameters": .object(parameters),
                     "durability": .string(options.durability),
                     "completedRuns": .int(Int64(harness.recorder.finished)),
                     "completedSteps": .int(Int64(steps)),
-                    "elapsedSeconds": .double((elapsed * 1_000).rounded() / 1_000),
+                    "elapsedSeconds": rounded(elapsed),
                     "stepsPerSecond": .double((Double(steps) / elapsed).rounded()),
                     "latencyMs": [
                         "eventToFirstStep": .object(percentiles(latencies.eventToFirstStep).mapValues(JSONValue.double)),
                         "stepToStep": .object(percentiles(latencies.stepToStep).mapValues(JSONValue.double)),
                     ],
-                    "errors": .int(0),
+                    "errors": .int(Int64(harness.errors)),
                     "coordinator": [
-                        "cpuSeconds": .double((((after?.cpuSeconds ?? 0) - (before?.cpuSeconds ?? 0)) * 1_000).rounded() / 1_000),
+                        "cpuSeconds": rounded((after?.cpuSeconds ?? 0) - (before?.cpuSeconds ?? 0)),
                         "peakRssBytes": .int(Int64(after?.peakRSSBytes ?? 0)),
                     ],
                     "machine": ["cores": .int(Int64(ProcessInfo.processInfo.activeProcessorCount))],
@@ -157,12 +150,15 @@ final class BenchHarness: Sendable {
     }
 }
 
-/// Polls `condition` every 20 ms, failing after two minutes.
-func waitUntil(_ what: String, _ condition: @Sendable () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now.advanced(by: .seconds(120))
+/// Polls `condition` every `interval` (20 ms), failing after `timeout` (two minutes).
+func waitUntil(
+    _ what: String, timeout: Duration = .seconds(120), every interval: Duration = .milliseconds(20),
+    _ condition: @Sendable () async throws -> Bool
+) async throws {
+    let deadline = ContinuousClock.now.advanced(by: timeout)
     while ContinuousClock.now < deadline {
         if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
+        try await Task.sleep(for: interval)
     }
     throw CLIError("timed out waiting for \(what)")
 }

@@ -12,6 +12,15 @@ final class BenchRecorder: Sendable {
         var steps = 0
         var finished = 0
         var waiters: [(Int, CheckedContinuation<Void, Never>)] = []
+        var parallelDone: [String: Int] = [:]
+
+        /// Counts a finished run; returns the waiters it satisfies.
+        mutating func finishRun() -> [CheckedContinuation<Void, Never>] {
+            finished += 1
+            let ready = waiters.filter { $0.0 <= finished }.map(\.1)
+            waiters.removeAll { $0.0 <= finished }
+            return ready
+        }
     }
 
     private let state = Mutex(State())
@@ -34,17 +43,28 @@ final class BenchRecorder: Sendable {
         }
     }
 
+    /// One of a run's `count` parallel steps ran: event→step latency for each; the run is
+    /// finished when all have run.
+    func parallelStepRan(_ key: String, of count: Int) {
+        let now = Self.now()
+        let resumed: [CheckedContinuation<Void, Never>] = state.withLock { state in
+            if let sent = state.sentAt[key] { state.eventToFirstStep.append(Double(now &- sent) / 1e6) }
+            state.steps += 1
+            state.parallelDone[key, default: 0] += 1
+            guard state.parallelDone[key] == count else { return [] }
+            state.parallelDone[key] = nil
+            return state.finishRun()
+        }
+        for continuation in resumed { continuation.resume() }
+    }
+
     func stepEnded(_ key: String, last: Bool) {
         let now = Self.now()
         let resumed: [CheckedContinuation<Void, Never>] = state.withLock { state in
             state.steps += 1
             state.lastStepEnd[key] = now
             guard last else { return [] }
-            state.finished += 1
-            let finished = state.finished
-            let ready = state.waiters.filter { $0.0 <= finished }.map(\.1)
-            state.waiters.removeAll { $0.0 <= finished }
-            return ready
+            return state.finishRun()
         }
         for continuation in resumed { continuation.resume() }
     }

@@ -169,7 +169,7 @@ struct FunctionExecutorReplayTests {
         #expect(calls.count("three") == 0)
     }
 
-    @Test func concurrentStepsRunOnePerRequestAndAreNotMistakenForNested() async throws {
+    @Test func concurrentStepsArePlannedTogetherAndAreNotMistakenForNested() async throws {
         let calls = self.calls
         let function = TetherFunction("parallel", trigger: .event("e")) { (ctx: Context<OrderCreated>) -> Int in
             async let a: Int = ctx.step.run("a") {
@@ -185,18 +185,20 @@ struct FunctionExecutorReplayTests {
         let executor = FunctionExecutor(functions: [function])
 
         let first = await executor.execute(Fixtures.request(function: "parallel"))
-        #expect(first.kind == "stepCompleted")
-        let ran = first.stepCompleted.stepID
-        #expect(["a", "b"].contains(ran))
-        #expect(calls.total == 1)
+        #expect(first.kind == "stepsPlanned", "two steps started together are dispatched together")
+        #expect(Set(first.plannedOps) == ["a:run", "b:run"])
+        #expect(calls.total == 0)
 
-        let other = ran == "a" ? "b" : "a"
-        let second = await executor.execute(
-            Fixtures.request(function: "parallel", steps: [Fixtures.memoized(ran, first.stepCompleted.output.string)])
-        )
-        #expect(second.kind == "runCompleted")
-        #expect(second.runCompleted.lastStep.stepID == other)
-        #expect(second.runCompleted.output.string == "3")
+        var stored: [Tether_V1_MemoizedStep] = []
+        for target in ["a", "b"] {
+            let targeted = await executor.execute(Fixtures.request(function: "parallel", target: target))
+            #expect(targeted.kind == "stepCompleted")
+            #expect(targeted.stepCompleted.stepID == target)
+            stored.append(Fixtures.memoized(target, targeted.stepCompleted.output.string))
+        }
+        let last = await executor.execute(Fixtures.request(function: "parallel", steps: stored))
+        #expect(last.kind == "runCompleted")
+        #expect(last.runCompleted.output.string == "3")
         #expect(calls.count("a") == 1 && calls.count("b") == 1)
     }
 

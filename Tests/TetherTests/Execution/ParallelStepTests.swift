@@ -5,7 +5,7 @@ import TetherProtocol
 
 @testable import Tether
 
-@Suite("Parallel steps: one executes, its siblings are planned, targeted requests run one")
+@Suite("Parallel steps: all are planned together, targeted requests run one each")
 struct ParallelStepTests {
     let calls = Calls()
 
@@ -24,50 +24,31 @@ struct ParallelStepTests {
         }
     }
 
-    @Test func asyncLetOfThreeExecutesOneAndPlansTheOtherTwo() async throws {
+    @Test func asyncLetOfThreePlansAllThreeAndExecutesNone() async throws {
         // Repeated: the order in which the children reach their steps varies. The request ends only when no
-        // task of the body can run (`RequestExecutor`), so both siblings are always planned.
-        var caughtBoth = 0
+        // task of the body can run (`RequestExecutor`), so all three are always planned, to run at once.
         for _ in 0..<20 {
             let calls = Calls()
             let result = await FunctionExecutor(functions: [Self.threeParallel(calls)]).execute(
                 Fixtures.request(function: "three"))
-
-            let executed =
-                result.kind == "stepsPlanned" ? result.stepsPlanned.executed.stepID : result.stepCompleted.stepID
-            #expect(["a", "b", "c"].contains(executed))
-            if result.kind == "stepsPlanned" {
-                #expect(Set(result.plannedOps) == Set(["a", "b", "c"].filter { $0 != executed }.map { "\($0):run" }))
-                caughtBoth += 1
-            } else {
-                #expect(result.kind == "stepCompleted")
-            }
-            #expect(calls.total == 1, "only the executed step's closure ran")
-            #expect(calls.count(executed) == 1)
-            #expect(calls.count("cancelled") == 0)
+            #expect(result.kind == "stepsPlanned")
+            #expect(!result.stepsPlanned.hasExecuted, "none runs here: running one first would serialise it")
+            #expect(Set(result.plannedOps) == ["a:run", "b:run", "c:run"])
+            #expect(calls.total == 0)
         }
-        #expect(caughtBoth == 20, "both siblings planned in \(caughtBoth) of 20")
     }
 
     @Test func targetedRequestsRunEachPlannedStepThenTheBodyCompletes() async throws {
-        // The first request that planned both siblings (see above: one may rarely miss the window).
-        var calls = Calls()
-        var executor = FunctionExecutor(functions: [Self.threeParallel(calls)])
-        var first = await executor.execute(Fixtures.request(function: "three"))
-        for _ in 0..<20 where first.stepsPlanned.ops.count < 2 {
-            calls = Calls()
-            executor = FunctionExecutor(functions: [Self.threeParallel(calls)])
-            first = await executor.execute(Fixtures.request(function: "three"))
-        }
-        let executed = first.stepsPlanned.executed
+        let calls = Calls()
+        let executor = FunctionExecutor(functions: [Self.threeParallel(calls)])
+        let first = await executor.execute(Fixtures.request(function: "three"))
         let planned = first.stepsPlanned.ops.map(\.stepID)
-        try #require(planned.count == 2)
+        try #require(planned.count == 3)
 
-        var stored = [Fixtures.memoized(executed.stepID, executed.output.string)]
+        var stored: [Tether_V1_MemoizedStep] = []
         for target in planned {
-            // The coordinator dispatches each planned step on its own; only the stored one is memoized.
-            let targeted = await executor.execute(
-                Fixtures.request(function: "three", steps: [stored[0]], target: target))
+            // The coordinator dispatches each planned step on its own, at the same time.
+            let targeted = await executor.execute(Fixtures.request(function: "three", target: target))
             #expect(targeted.kind == "stepCompleted")
             #expect(targeted.stepCompleted.stepID == target)
             stored.append(Fixtures.memoized(target, targeted.stepCompleted.output.string))
@@ -81,7 +62,7 @@ struct ParallelStepTests {
         #expect(calls.total == 3)
     }
 
-    @Test func taskGroupExecutesOneAndPlansTheRest() async throws {
+    @Test func taskGroupPlansEveryStep() async throws {
         let calls = self.calls
         let function = TetherFunction("group", trigger: .event("e")) { (ctx: Context<OrderCreated>) -> Int in
             try await withThrowingTaskGroup(of: Int.self) { group in
@@ -99,12 +80,12 @@ struct ParallelStepTests {
         let result = await FunctionExecutor(functions: [function]).execute(Fixtures.request(function: "group"))
 
         try #require(result.kind == "stepsPlanned")
-        let executed = result.stepsPlanned.executed.stepID
         let planned = result.stepsPlanned.ops.map(\.stepID)
-        #expect(Set(planned + [executed]) == Set((0..<12).map { "item-\($0)" }))
-        #expect(planned.count == 11)
+        #expect(Set(planned) == Set((0..<12).map { "item-\($0)" }))
+        #expect(planned.count == 12)
         #expect(result.stepsPlanned.ops.allSatisfy { if case .run = $0.op { true } else { false } })
-        #expect(calls.total == 1)
+        #expect(!result.stepsPlanned.hasExecuted)
+        #expect(calls.total == 0)
     }
 
     @Test func targetedRequestExecutesOnlyTheTargetAndReportsNoSiblings() async throws {
@@ -193,7 +174,7 @@ struct ParallelStepTests {
         #expect(result.stepFailed.error.message.contains("step.sleep"))
     }
 
-    @Test func sleepAndRunInParallelReportTheRunWithTheSleep() async throws {
+    @Test func sleepAndRunInParallelArePlannedTogether() async throws {
         let calls = self.calls
         let function = TetherFunction("sleep-and-run", trigger: .event("e")) { (ctx: Context<OrderCreated>) in
             async let nap: Void = ctx.step.sleep("nap", for: .seconds(30))
@@ -204,9 +185,9 @@ struct ParallelStepTests {
             Fixtures.request(function: "sleep-and-run"))
 
         #expect(result.kind == "stepsPlanned")
-        #expect(result.stepsPlanned.executed.stepID == "work")
-        #expect(result.plannedOps == ["nap:sleep"])
-        #expect(calls.count("work") == 1)
+        #expect(!result.stepsPlanned.hasExecuted)
+        #expect(Set(result.plannedOps) == ["nap:sleep", "work:run"])
+        #expect(calls.count("work") == 0, "dispatched with the sleep, not run first")
     }
 
     @Test func aSiblingThatAwaitsBeforeItsStepIsStillCollected() async throws {
@@ -227,11 +208,10 @@ struct ParallelStepTests {
             let result = await FunctionExecutor(functions: [function]).execute(
                 Fixtures.request(function: "late-sibling"))
             #expect(result.kind == "stepsPlanned")
-            #expect(result.plannedOps == ["nap:sleep"])
-            if result.stepsPlanned.executed.stepID == "late" { caught += 1 }
+            if Set(result.plannedOps) == ["nap:sleep", "late:run"] { caught += 1 }
         }
         #expect(caught == 20, "caught \(caught) of 20")
-        #expect(calls.count("late") == caught)
+        #expect(calls.count("late") == 0)
     }
 
     @Test func aParkedSiblingDoesNotCancelTheRunningStep() async throws {
@@ -261,7 +241,7 @@ struct ParallelStepTests {
         #expect(calls.count("next") == 0)
     }
 
-    @Test func aFailingStepIsReportedWhateverItsSiblings() async throws {
+    @Test func aFailingStepAmongSiblingsIsPlannedNotRunFirst() async throws {
         let function = TetherFunction("fails", trigger: .event("e")) { (ctx: Context<OrderCreated>) in
             async let nap: Void = ctx.step.sleep("nap", for: .seconds(30))
             async let charge: Void = ctx.step.run("charge") { throw PaymentDeclined() }
@@ -270,15 +250,10 @@ struct ParallelStepTests {
         }
         for _ in 0..<10 {
             let result = await FunctionExecutor(functions: [function]).execute(Fixtures.request(function: "fails"))
-            // Whichever run step is reached first executes; "charge" fails when it is the one.
-            if result.kind == "stepFailed" {
-                #expect(result.stepFailed.stepID == "charge")
-                #expect(result.stepFailed.error.message == "card declined")
-            } else {
-                #expect(result.kind == "stepsPlanned")
-                #expect(result.stepsPlanned.executed.stepID == "other")
-                #expect(Set(result.plannedOps) == ["nap:sleep", "charge:run"])
-            }
+            // All three go out together; "charge" fails in its own targeted request
+            // (`targetedStepThatFailsIsReported`).
+            #expect(result.kind == "stepsPlanned")
+            #expect(Set(result.plannedOps) == ["nap:sleep", "charge:run", "other:run"])
         }
     }
 
