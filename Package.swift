@@ -145,7 +145,7 @@ let package = Package(
             ]
         ),
         // Helpers shared by test targets (not a product).
-        .target(name: "TetherTestSupport", path: "Tests/TetherTestSupport"),
+        .target(name: "TetherTestSupport", dependencies: ["TetherEngine"], path: "Tests/TetherTestSupport"),
         .testTarget(
             name: "TetherStoreTests",
             dependencies: ["TetherStore", "TetherEngine"]

@@ -35,6 +35,12 @@ public final class Coordinator: Service, Sendable {
         var endpoints: Endpoints?
         var failure: (any Error)?
         var waiters: [CheckedContinuation<Endpoints, any Error>] = []
+        var routes: [RegisteredRoute] = []
+    }
+
+    /// The routes the HTTP server registered, once it runs: what `GET /openapi.json` must describe.
+    var registeredRoutes: [RegisteredRoute] {
+        state.withLock { $0.routes }
     }
 
     public init(
@@ -142,6 +148,8 @@ public final class Coordinator: Service, Sendable {
         )
         .register(on: router)
         MetricsRoute(runtime: runtime, limiter: limiter, configuration: configuration).register(on: router)
+        let routes = router.routes.map { RegisteredRoute(method: $0.method.rawValue, path: $0.path.description) }
+        state.withLock { $0.routes = routes.sorted() }
         let httpPort = Mutex<Int?>(nil)
         let httpStarted = AsyncStream<Int>.makeStream()
         let app = Application(

@@ -219,6 +219,8 @@ struct HeartbeatTests {
         let worker = TestWorker(app: "cpu", functions: [spin], options: coordinator.workerOptions(instanceId: "w", capacity: 4))
         let client = try coordinator.client()
         _ = try await eventually { try await client.request(.GET, "/v1/functions").json?["functions"]?.arrayValue?.count == 1 }
+        // The coordinator lists the function before the worker has read its Welcome (the connection id).
+        _ = await eventually { worker.worker.connectionId != nil }
         let connection = worker.worker.connectionId
         #expect(connection != nil)
         var runIds: [String] = []

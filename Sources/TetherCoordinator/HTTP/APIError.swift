@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import TetherEngine
+import TetherStore
 
 /// An HTTP API error, rendered as `{"error":{"code":"…","message":"…"}}` (contract).
 struct APIError: HTTPResponseError {
@@ -49,7 +50,9 @@ enum JSONResponse {
     }
 }
 
-/// Turns unknown routes and unexpected errors into the API's JSON error body.
+/// Turns unknown routes and unexpected errors into the API's JSON error body: every error
+/// answer has it, including a store failure (`503 storage_unavailable`) and any other error
+/// (`500 internal`), never a bare status.
 struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     /// The body limit, for the message of a `413`.
     let maxRequestBodyBytes: Int
@@ -59,23 +62,40 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     {
         do {
             return try await next(request, context)
-        } catch let error as APIError {
-            throw error
-        } catch let error as TetherError {
-            throw APIError(error)
-        } catch is NIOTooManyBytesError {
-            throw APIError(
+        } catch {
+            throw Self.apiError(for: error, maxRequestBodyBytes: maxRequestBodyBytes)
+        }
+    }
+
+    /// The answer to an error a route threw.
+    static func apiError(for error: any Error, maxRequestBodyBytes: Int) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as TetherError:
+            return APIError(error)
+        case let error as StoreError:
+            return APIError(.serviceUnavailable, .storageUnavailable, "the store failed: \(error)")
+        case is NIOTooManyBytesError:
+            return APIError(
                 .contentTooLarge, .payloadTooLarge, "the request body is over the limit of \(maxRequestBodyBytes) bytes")
-        } catch let error as HTTPError {
-            let code: ErrorCode =
-                switch error.status {
-                case .notFound: .notFound
-                case .contentTooLarge: .payloadTooLarge
-                case .badRequest: .invalidInput
-                case .unauthorized: .unauthenticated
-                default: ErrorCode(rawValue: "http_\(error.status.code)")
-                }
-            throw APIError(error.status, code, error.body ?? error.status.reasonPhrase)
+        case let error as HTTPError:
+            return APIError(error.status, code(for: error.status), error.body ?? error.status.reasonPhrase)
+        case let error as any HTTPResponseError:
+            return APIError(error.status, code(for: error.status), error.status.reasonPhrase)
+        default:
+            return APIError(.internalServerError, .internalError, "internal error: \(error)")
+        }
+    }
+
+    /// The code of an error the server framework raised with this status.
+    static func code(for status: HTTPResponse.Status) -> ErrorCode {
+        switch status {
+        case .notFound: .notFound
+        case .contentTooLarge: .payloadTooLarge
+        case .badRequest: .invalidInput
+        case .unauthorized: .unauthenticated
+        default: ErrorCode(rawValue: "http_\(status.code)")
         }
     }
 }

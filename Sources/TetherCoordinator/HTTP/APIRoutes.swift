@@ -5,7 +5,8 @@ import NIOPosix
 import TetherEngine
 import TetherStore
 
-/// The HTTP API v1 (DESIGN.md §7): events, runs, functions, status, health.
+/// The HTTP API v1 (DESIGN.md §7): events, runs, functions, status, health, and `/openapi.json`
+/// (``OpenAPIDocument``, which must describe every route registered here).
 struct APIRoutes: Sendable {
     let runtime: CoordinatorRuntime
     let store: CoordinatorStore
@@ -19,6 +20,8 @@ struct APIRoutes: Sendable {
         router.get("/healthz") { _, _ in JSONResponse.make(["status": "ok"]) }
         router.get("/readyz") { _, _ in try await ready() }
         router.get("/", use: { _, _ in Dashboard.response() })
+        let openAPI = OpenAPIDocument.make(configuration)
+        router.get("/openapi.json") { _, _ in JSONResponse.make(openAPI) }
 
         let v1 = router.group("/v1")
         if !configuration.apiKeys.isEmpty {
@@ -42,7 +45,13 @@ struct APIRoutes: Sendable {
     /// window, and stop, as on SIGTERM. Answers 202 before it starts.
     func drain(_ request: Request) async throws -> Response {
         var request = request
-        let body = try await request.collectBody(upTo: 4_096)
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: Self.maxDrainBodyBytes)
+        } catch is NIOTooManyBytesError {
+            throw APIError(
+                .contentTooLarge, .payloadTooLarge, "the request body is over the limit of \(Self.maxDrainBodyBytes) bytes")
+        }
         var window = Coordinator.defaultReconnectWindowMilliseconds
         if body.readableBytes > 0 {
             guard case .object(let object)? = try? JSONValue(parsing: Array(buffer: body)) else {
@@ -65,6 +74,9 @@ struct APIRoutes: Sendable {
         runtime.loop.scheduleTask(in: .milliseconds(100)) { requestDrain(window) }
         return JSONResponse.make(["status": "draining", "reconnectWithinMs": .int(Int64(window))], status: .accepted)
     }
+
+    /// The largest body `POST /v1/admin/drain` reads.
+    static let maxDrainBodyBytes = 4_096
 
     // MARK: Events
 

@@ -1,0 +1,170 @@
+import Hummingbird
+import Testing
+import TetherStore
+import TetherTestSupport
+
+@testable import TetherCoordinator
+@testable import TetherEngine
+
+@Suite("GET /openapi.json: the document itself")
+struct OpenAPIDocumentTests {
+    static func configuration(apiKeys: [String] = [], metricsPublic: Bool = false) -> CoordinatorConfiguration {
+        var configuration = CoordinatorConfiguration(
+            dataDirectory: "/nonexistent", signingKeys: [], tlsCertificatePath: "", tlsPrivateKeyPath: "")
+        configuration.apiKeys = apiKeys
+        configuration.metricsPublic = metricsPublic
+        return configuration
+    }
+
+    static let document = OpenAPIDocument.make(configuration(apiKeys: ["k"]))
+    static let validator = JSONSchemaValidator(root: document)
+
+    /// `#/components/schemas/<name>`.
+    static func schema(_ name: String) -> JSONValue { ["$ref": .string("#/components/schemas/\(name)")] }
+
+    /// Every schema in the document: components, parameters, request bodies and responses.
+    static func allSchemas(_ document: JSONValue) -> [(String, JSONValue)] {
+        var schemas: [(String, JSONValue)] = (document["components"]?["schemas"]?.objectValue ?? [:]).map {
+            ("#/components/schemas/\($0.key)", $0.value)
+        }
+        for (path, item) in document["paths"]?.objectValue ?? [:] {
+            for (method, operation) in item.objectValue ?? [:] {
+                for parameter in (operation.arrayValue ?? []) + (operation["parameters"]?.arrayValue ?? []) {
+                    schemas.append(("\(path) \(method) parameter", parameter["schema"] ?? .null))
+                }
+                for (type, media) in operation["requestBody"]?["content"]?.objectValue ?? [:] {
+                    schemas.append(("\(path) \(method) body \(type)", media["schema"] ?? .null))
+                }
+                for (status, response) in operation["responses"]?.objectValue ?? [:] {
+                    for (type, media) in response["content"]?.objectValue ?? [:] {
+                        schemas.append(("\(path) \(method) \(status) \(type)", media["schema"] ?? .null))
+                        if let data = media["x-data-schema"] {
+                            schemas.append(("\(path) \(method) \(status) data", data))
+                        }
+                    }
+                }
+            }
+        }
+        return schemas
+    }
+
+    @Test("every schema resolves its $refs and uses only keywords the test validator checks")
+    func schemasAreCheckable() {
+        let schemas = Self.allSchemas(Self.document)
+        #expect(schemas.count > 40)
+        for (location, schema) in schemas {
+            #expect(Self.validator.schemaProblems(schema, path: location) == [])
+        }
+        #expect(Self.document["openapi"] == "3.1.0")
+    }
+
+    @Test("every operation has an id, a summary and described responses; every error answer uses the envelope")
+    func operationsAreComplete() {
+        var ids: Set<String> = []
+        for (path, item) in Self.document["paths"]?.objectValue ?? [:] {
+            for (method, operation) in item.objectValue ?? [:] where method != "parameters" {
+                let id = operation["operationId"]?.stringValue ?? ""
+                #expect(!id.isEmpty && ids.insert(id).inserted, "\(method) \(path): a unique operationId")
+                #expect(operation["summary"]?.stringValue?.isEmpty == false)
+                for (status, response) in operation["responses"]?.objectValue ?? [:] {
+                    #expect(response["description"]?.stringValue?.isEmpty == false, "\(method) \(path) \(status)")
+                    if let code = Int(status), code >= 400 {
+                        let schema = response["content"]?["application/json"]?["schema"]
+                        #expect(schema?["$ref"] == "#/components/schemas/Error", "\(method) \(path) \(status)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("security follows the configuration: /v1 needs a key when keys are set; /metrics unless metricsPublic")
+    func security() {
+        func secured(_ document: JSONValue) -> Set<String> {
+            var secured: Set<String> = []
+            for (path, item) in document["paths"]?.objectValue ?? [:] {
+                for (method, operation) in item.objectValue ?? [:] where operation["security"] != nil {
+                    #expect(
+                        operation["responses"]?["401"] != nil, "\(method) \(path): a secured operation can answer 401")
+                    secured.insert("\(method.uppercased()) \(path)")
+                }
+            }
+            return secured
+        }
+        let all = OpenAPIDocument.operations(in: Self.document).map(\.description)
+        let v1 = Set(all.filter { $0.contains(" /v1/") })
+        #expect(v1.count == 9)
+        #expect(secured(OpenAPIDocument.make(Self.configuration())) == [])
+        #expect(secured(Self.document) == v1.union(["GET /metrics"]))
+        #expect(secured(OpenAPIDocument.make(Self.configuration(apiKeys: ["k"], metricsPublic: true))) == v1)
+    }
+
+    @Test("what APIRendering writes validates against the declared schemas, and a wrong field does not")
+    func renderingMatchesSchemas() throws {
+        let error = RunError(code: "step_failed", message: "boom", type: "NonRetriableError")
+        let event = EventRecord(
+            id: "e1", name: "order/created", data: Array(#"{"a":1}"#.utf8), timestampMilliseconds: 5)
+        let steps = [
+            StepRecord(
+                id: "a", status: .completed, attempts: 1, output: Array("42".utf8), worker: "w",
+                startedAtMilliseconds: 9, endedAtMilliseconds: 10),
+            StepRecord(id: "b", status: .failed, attempts: 2, error: error),
+            StepRecord(id: "nap", status: .sleeping, attempts: 0, kind: .sleep, dueAtMilliseconds: 99),
+            StepRecord(
+                id: "wait", status: .waiting, attempts: 0, kind: .waitForEvent, dueAtMilliseconds: 99, waitEvent: "x"),
+            StepRecord(id: "child", status: .invoking, attempts: 0, kind: .invoke, childRunId: "r2"),
+            StepRecord(id: "p", status: .pending, attempts: 1, nextAttemptAtMilliseconds: 50),
+        ]
+        let run = RunRecord(
+            id: "r1", functionId: "shop:f", app: "shop", functionSlug: "f", status: .sleeping, events: [event, event],
+            createdAtMilliseconds: 1, startedAtMilliseconds: 2, maxAttempts: 4, steps: steps, parentRunId: "r0",
+            parentStepId: "s")
+        let rendered = APIRendering.run(run)
+        #expect(Self.validator.problems(rendered, against: Self.schema("Run")) == [])
+        #expect(Self.validator.problems(APIRendering.runSummary(run), against: Self.schema("RunSummary")) == [])
+        var wrong = try #require(rendered.objectValue)
+        wrong["status"] = "asleep"
+        #expect(Self.validator.problems(.object(wrong), against: Self.schema("Run")).count == 1)
+        wrong["surprise"] = true
+        #expect(Self.validator.problems(.object(wrong), against: Self.schema("Run")).count == 2)
+
+        let flow = FlowControl(
+            concurrency: [ConcurrencyLimit(limit: 10), ConcurrencyLimit(limit: 2, key: "event.data.c")],
+            throttle: Throttle(limit: 5, periodMilliseconds: 60_000, burst: 2),
+            rateLimit: RateLimit(limit: 100, periodMilliseconds: 3_600_000, key: "event.data.c"),
+            debounce: Debounce(periodMilliseconds: 5_000),
+            batchEvents: BatchEvents(maxSize: 3, timeoutMilliseconds: 500),
+            priority: "event.data.boost", singleton: Singleton(mode: .skip))
+        let definition = FunctionDefinition(
+            app: "shop", slug: "f", name: "F",
+            triggers: [.event(name: "a", expression: nil), .cron(schedule: "0 3 * * *", timeZone: "")],
+            cancelOn: [CancelOnDefinition(event: "stop")], timeoutStartMilliseconds: 1_000,
+            idempotency: "event.data.id",
+            flow: flow)
+        #expect(Self.validator.problems(APIRendering.config(definition), against: Self.schema("FunctionConfig")) == [])
+        for trigger in definition.triggers {
+            #expect(Self.validator.problems(APIRendering.trigger(trigger), against: Self.schema("Trigger")) == [])
+        }
+        let receipt = EventReceipt(
+            eventId: "e", runIds: ["r"],
+            flow: [
+                FlowOutcome(functionId: "shop:a", kind: .rateLimited),
+                FlowOutcome(functionId: "shop:b", kind: .batched),
+            ])
+        #expect(Self.validator.problems(APIRendering.receipt(receipt), against: Self.schema("EventReceipt")) == [])
+    }
+
+    @Test("a store failure on a route is 503 storage_unavailable, anything unexpected 500 internal, both documented")
+    func unexpectedErrors() {
+        struct Surprise: Error {}
+        let store = APIErrorMiddleware<BasicRequestContext>.apiError(
+            for: StoreError.closed("the database"), maxRequestBodyBytes: 1)
+        #expect(store.status == .serviceUnavailable)
+        #expect(store.code == .storageUnavailable)
+        let other = APIErrorMiddleware<BasicRequestContext>.apiError(for: Surprise(), maxRequestBodyBytes: 1)
+        #expect(other.status == .internalServerError)
+        #expect(other.code == .internalError)
+        let codes = Self.document["components"]?["schemas"]?["ErrorCode"]?["enum"]?.arrayValue ?? []
+        #expect(codes.contains("storage_unavailable") && codes.contains("internal"))
+        #expect(Self.document["paths"]?["/v1/runs/{id}"]?["get"]?["responses"]?["503"] != nil)
+    }
+}
