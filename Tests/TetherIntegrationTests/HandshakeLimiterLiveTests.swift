@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TetherEngine
 import TetherProtocol
@@ -65,6 +66,38 @@ struct HandshakeLimiterLiveTests {
         print("handshake limiter after the test: \(after.map { String(decoding: $0.serialized(), as: UTF8.self) } ?? "?")")
         for connection in silent { await connection.close() }
         await worker.shutdown()
+        await coordinator.shutdown()
+    }
+
+    @Test("a worker shut down while its connection waits for a slot leaves as soon as it is welcomed")
+    func shutdownDuringHandshake() async throws {
+        let coordinator = try await TestCoordinator {
+            $0.timing.maxConcurrentHandshakes = 1
+            $0.handshakeTimeoutMilliseconds = 30_000
+        }
+        let client = try coordinator.client()
+        // A silent connection holds the only slot, so the worker's connection queues before TLS.
+        let silent = try await RawConnection.connect(port: coordinator.endpoints.workerPort, tlsCAFile: nil)
+        _ = try await eventually { try await client.request(.GET, "/v1/status").json?["handshakes"]?["inProgress"]?.int64Value == 1 }
+        let worker = TestWorker(
+            functions: [TetherFunction("noop", trigger: .event("test/noop")) { (_: Context<JSONValue>) -> Int in 1 }],
+            options: coordinator.workerOptions(instanceId: "leaving-early", capacity: 1))
+        #expect(try await eventually { try await client.request(.GET, "/v1/status").json?["handshakes"]?["queued"]?.int64Value == 1 })
+
+        // Shutdown finishes its drain at once (nothing in flight, no connection yet); then the slot
+        // frees, the connection is welcomed, and the worker must close it rather than stay.
+        let returned = Mutex(false)
+        Task {
+            await worker.shutdown()
+            returned.withLock { $0 = true }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        await silent.close()
+        let finished = await eventually(timeout: .seconds(30)) { returned.withLock { $0 } }
+        #expect(finished, "worker.shutdown() returned")
+        #expect(try await eventually(timeout: .seconds(10)) {
+            try await client.request(.GET, "/v1/status").json?["workers"]?.arrayValue?.isEmpty == true
+        })
         await coordinator.shutdown()
     }
 }

@@ -79,11 +79,21 @@ extension Worker {
 
     /// The coordinator welcomed this connection: remember it and resend unacknowledged results.
     func welcomed(channel: any Channel, connectionId: String, maxFrameBytes: Int) {
-        let pending = state.withLock { state -> [Tether_V1_Frame] in
+        let pending = state.withLock { state -> [Tether_V1_Frame]? in
+            // Shutdown finished while this connection was still in its handshake: it must not stay
+            // up (heartbeating, paused) with nobody left to close it. Checked under the same lock
+            // as `drain()` sets `stopped` and reads `channel`.
+            guard !state.stopped else { return nil }
             state.channel = channel
             state.connectionId = connectionId
             state.coordinatorMaxFrameBytes = maxFrameBytes
             return state.unacknowledgedOrder.compactMap { state.unacknowledged[$0] }
+        }
+        guard let pending else {
+            var goodbye = Tether_V1_Frame()
+            goodbye.goodbye = .with { $0.reason = "shutting down" }
+            channel.writeAndFlush(goodbye).whenComplete { _ in channel.close(promise: nil) }
+            return
         }
         logger.info("connected", metadata: ["connection": "\(connectionId)", "resending": "\(pending.count)"])
         for frame in pending {
