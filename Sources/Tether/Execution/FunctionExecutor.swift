@@ -44,6 +44,15 @@ struct FunctionExecutor: Sendable {
 
     /// Executes `request` and returns its result; never throws (every failure is a `StepFailed`).
     func execute(_ request: Tether_V1_StepRequest) async -> Tether_V1_StepResult {
+        let delivered = ResultBox()
+        await execute(request) { delivered.value = $0 }
+        return delivered.value
+    }
+
+    /// Executes `request` and hands its result to `deliver` as soon as it is known, then returns once the
+    /// body has unwound. A request that ends quiescent does not wait for its parked steps to unwind before
+    /// delivering: the worker sends the result one thread hand-off sooner.
+    func execute(_ request: Tether_V1_StepRequest, deliver: (Tether_V1_StepResult) -> Void) async {
         var result = Tether_V1_StepResult()
         result.requestID = request.requestID
         result.runID = request.runID
@@ -62,7 +71,8 @@ struct FunctionExecutor: Sendable {
                 startedAt: now(),
                 endedAt: now()
             )
-            return result
+            deliver(result)
+            return
         }
 
         var logger = self.logger
@@ -86,17 +96,24 @@ struct FunctionExecutor: Sendable {
         state.executor = executor
         async let body = withTaskExecutorPreference(executor) { await Self.run(function, invocation) }
         let (progress, bodyEnded) = await state.awaitEnd()
-        let returned = await body
-        let endedAt = now()
-        let ending = Ending(
-            progress: progress,
-            returned: bodyEnded ? returned : nil,
-            target: target,
-            startedAt: startedAt,
-            endedAt: endedAt
-        )
-        result.outcome = outcome(ending, encoder: state.encoder)
-        return result
+        if bodyEnded {
+            let returned = await body
+            let ending = Ending(progress: progress, returned: returned, target: target, startedAt: startedAt, endedAt: now())
+            result.outcome = outcome(ending, encoder: state.encoder)
+            deliver(result)
+        } else {
+            // Quiescent: the body's return value is ignored, so the result does not wait for the parked
+            // steps to unwind.
+            let ending = Ending(progress: progress, returned: nil, target: target, startedAt: startedAt, endedAt: now())
+            result.outcome = outcome(ending, encoder: state.encoder)
+            deliver(result)
+            _ = await body
+        }
+    }
+
+    /// Carries a result out of `deliver` (it is called exactly once, before `execute` returns).
+    private final class ResultBox: @unchecked Sendable {
+        var value = Tether_V1_StepResult()
     }
 
     /// Runs the function's body and tells the state when it has ended.

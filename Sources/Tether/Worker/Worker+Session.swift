@@ -139,26 +139,30 @@ extension Worker {
         }
         guard accepted else { return }  // a duplicate delivery
         Task {
-            let result = await self.executor.execute(request)
-            var frame = Tether_V1_Frame()
-            frame.stepResult = result
-            let limit = self.state.withLock { $0.coordinatorMaxFrameBytes }
-            // Outputs dominate a result's size: serialize to measure only when they come close.
-            if Self.outputBytes(of: result) + Self.resultEnvelopeBytes > limit, let size = (try? frame.serializedBytes() as [UInt8])?.count,
-                size > limit
-            {
-                // The coordinator would refuse the frame and drop the connection: fail the step instead.
-                frame.stepResult = Self.fitting(result, frameBytes: size, limit: limit)
-            }
-            let channel = self.state.withLock { state -> (any Channel)? in
-                state.inFlight[requestId] = nil
-                state.stepsExecuted += 1
-                state.unacknowledged[requestId] = frame
-                state.unacknowledgedOrder.append(requestId)
-                return state.channel
-            }
-            channel?.writeAndFlush(frame, promise: nil)
+            await self.executor.execute(request) { result in self.send(result, requestId: requestId) }
         }
+    }
+
+    /// Sends a step's result and keeps it until the coordinator acknowledges it.
+    private func send(_ result: Tether_V1_StepResult, requestId: String) {
+        var frame = Tether_V1_Frame()
+        frame.stepResult = result
+        let limit = state.withLock { $0.coordinatorMaxFrameBytes }
+        // Outputs dominate a result's size: serialize to measure only when they come close.
+        if Self.outputBytes(of: result) + Self.resultEnvelopeBytes > limit, let size = (try? frame.serializedBytes() as [UInt8])?.count,
+            size > limit
+        {
+            // The coordinator would refuse the frame and drop the connection: fail the step instead.
+            frame.stepResult = Self.fitting(result, frameBytes: size, limit: limit)
+        }
+        let channel = state.withLock { state -> (any Channel)? in
+            state.inFlight[requestId] = nil
+            state.stepsExecuted += 1
+            state.unacknowledged[requestId] = frame
+            state.unacknowledgedOrder.append(requestId)
+            return state.channel
+        }
+        channel?.writeAndFlush(frame, promise: nil)
     }
 
     /// A generous bound on a result frame's bytes besides its outputs (ids, times, framing).
