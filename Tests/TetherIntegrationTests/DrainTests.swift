@@ -28,6 +28,10 @@ struct DrainTests {
         let accepted = try await client.request(.POST, "/v1/admin/drain", body: Array(#"{"reconnectWithinMs": 1500}"#.utf8))
         #expect(accepted.status == 202)
         #expect(accepted.json?["status"]?.stringValue == "draining")
+        // At once, before the drain has started (the 202 leaves first): a second one is a conflict.
+        let again = try await client.request(.POST, "/v1/admin/drain")
+        #expect(again.status == 409)
+        #expect(again.json?["error"]?["code"]?.stringValue == "draining")
         let reconnect = try #require(await raw.waitForFrame { $0.reconnect.withinMs > 0 })
         #expect(reconnect.reconnect.withinMs == 1_500)
         #expect(await raw.waitUntilClosed())

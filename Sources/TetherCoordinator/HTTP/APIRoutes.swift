@@ -65,7 +65,11 @@ struct APIRoutes: Sendable {
             }
         }
         let runtime = self.runtime
-        let alreadyDraining = try await runtime.loop.submit { runtime.draining }.get()
+        let alreadyDraining = try await runtime.loop.submit { () -> Bool in
+            if runtime.draining || runtime.drainRequested { return true }
+            runtime.drainRequested = true
+            return false
+        }.get()
         guard !alreadyDraining else {
             throw APIError(.conflict, .draining, "the coordinator is already draining")
         }

@@ -30,6 +30,9 @@ final class CoordinatorRuntime: @unchecked Sendable {
     private var retryTimer: Scheduled<Void>?
     private var retryTimerDeadline: Int64 = .max
     private(set) var draining = false
+    /// A drain was asked for over HTTP and is about to start (the 202 leaves first); a second
+    /// request in that window gets 409 like one after it started. Only on `loop`.
+    var drainRequested = false
     /// Capacity and in-flight samples per worker instance (`GET /v1/workers`).
     private(set) var workerHistory: WorkerHistory
 
