@@ -139,7 +139,7 @@ public final class Coordinator: Service, Sendable {
         let workerPort = workerChannel.localAddress?.port ?? configuration.workerPort
 
         let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: APIErrorMiddleware(maxRequestBodyBytes: configuration.limits.maxRequestBodyBytes))
+        router.add(middleware: APIErrorMiddleware(maxRequestBodyBytes: configuration.limits.maxRequestBodyBytes, logger: logger))
         // `POST /v1/admin/drain` asks for the same shutdown as SIGTERM, with its own reconnect window.
         let drainRequests = AsyncStream<UInt32>.makeStream(bufferingPolicy: .bufferingNewest(1))
         APIRoutes(

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import NIOCore
 import TetherEngine
 import TetherStore
@@ -56,6 +57,9 @@ enum JSONResponse {
 struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     /// The body limit, for the message of a `413`.
     let maxRequestBodyBytes: Int
+    /// Where the details of a store failure or an unexpected error go: the answer itself names
+    /// neither files nor internals (under `tether dev` it is readable without a key).
+    let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -63,7 +67,12 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch {
-            throw Self.apiError(for: error, maxRequestBodyBytes: maxRequestBodyBytes)
+            let answer = Self.apiError(for: error, maxRequestBodyBytes: maxRequestBodyBytes)
+            if answer.status.code >= 500 {
+                logger.error(
+                    "HTTP request failed", metadata: ["path": "\(request.uri.path)", "code": "\(answer.code)", "error": "\(error)"])
+            }
+            throw answer
         }
     }
 
@@ -75,7 +84,9 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case let error as TetherError:
             return APIError(error)
         case let error as StoreError:
-            return APIError(.serviceUnavailable, .storageUnavailable, "the store failed: \(error)")
+            return APIError(
+                .serviceUnavailable, .storageUnavailable,
+                "the coordinator's store failed (\(error.code)); the coordinator's log has the details")
         case is NIOTooManyBytesError:
             return APIError(
                 .contentTooLarge, .payloadTooLarge, "the request body is over the limit of \(maxRequestBodyBytes) bytes")
@@ -84,7 +95,7 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case let error as any HTTPResponseError:
             return APIError(error.status, code(for: error.status), error.status.reasonPhrase)
         default:
-            return APIError(.internalServerError, .internalError, "internal error: \(error)")
+            return APIError(.internalServerError, .internalError, "internal error; the coordinator's log has the details")
         }
     }
 

@@ -317,7 +317,10 @@ struct APIRoutes: Sendable {
         let runtime = self.runtime
         let (failure, draining) = try await runtime.loop.submit { (runtime.storageFailure, runtime.draining) }.get()
         if let failure {
-            throw APIError(.serviceUnavailable, .storageUnavailable, "store failure: \(failure)")
+            // Open to anyone: the code only; the coordinator logged the whole error when it failed.
+            throw APIError(
+                .serviceUnavailable, .storageUnavailable,
+                "the store failed (\(failure.code)); restart the coordinator once the cause is fixed (see its log)")
         }
         if draining {
             throw APIError(.serviceUnavailable, .draining, "the coordinator is shutting down")
