@@ -17,6 +17,16 @@ extension Tether_V1_Frame {
         .error(code: error.code, message: error.message)
     }
 
+    /// A worker's `Goodbye`, handing back the steps it did not finish.
+    public static func goodbye(reason: String, returnedRequestIds: [String] = []) -> Tether_V1_Frame {
+        var frame = Tether_V1_Frame()
+        frame.goodbye = .with {
+            $0.reason = reason
+            $0.returnedRequestIds = returnedRequestIds
+        }
+        return frame
+    }
+
     /// The coordinator's opening `Challenge`, announcing this build's ``ProtocolVersion``.
     public static func challenge(nonce: [UInt8], coordinatorVersion: String) -> Tether_V1_Frame {
         var frame = Tether_V1_Frame()

@@ -134,7 +134,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.apiKeys = apiKeys
         configuration.metricsPublic = file.metricsPublic ?? false
         if let limit = file.maxConcurrentHandshakes {
-            guard (1...100_000).contains(limit) else {
+            guard ServerOptions.handshakeLimits.contains(limit) else {
                 throw ValidationError("\(config): maxConcurrentHandshakes must be between 1 and 100000, got \(limit)")
             }
             configuration.timing.maxConcurrentHandshakes = limit

@@ -23,8 +23,11 @@ struct ServerOptions: ParsableArguments {
         help: "Most worker handshakes at once (default 256); more connections queue before TLS.")
     var maxConcurrentHandshakes: Int?
 
+    /// The values `maxConcurrentHandshakes` may take, as a flag or in the `serve` file.
+    static let handshakeLimits = 1...100_000
+
     func validate() throws {
-        if let limit = maxConcurrentHandshakes, !(1...100_000).contains(limit) {
+        if let limit = maxConcurrentHandshakes, !Self.handshakeLimits.contains(limit) {
             throw ValidationError("--max-concurrent-handshakes must be between 1 and 100000, got \(limit)")
         }
     }

@@ -11,37 +11,17 @@ import TetherTestSupport
 
 @Suite("The dashboard against a live coordinator", .serialized)
 struct DashboardLiveTests {
-    /// One GET over a fresh connection: the response head and body.
-    static func get(port: Int, path: String) async throws -> (head: HTTPResponseHead?, body: String) {
-        let channel = try await httpChannel(port: port)
-        return try await channel.executeThenClose { inbound, outbound in
-            try await outbound.write(
-                .head(HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: ["Host": "127.0.0.1"])))
-            try await outbound.write(.end(nil))
-            var head: HTTPResponseHead?
-            var body = ""
-            for try await part in inbound {
-                switch part {
-                case .head(let value): head = value
-                case .body(let buffer): body += String(buffer: buffer)
-                case .end: return (head, body)
-                }
-            }
-            return (head, body)
-        }
-    }
-
     @Test("GET / serves the page with its Content-Security-Policy, without an API key under serve")
     func servesPage() async throws {
         let coordinator = try await TestCoordinator { $0.apiKeys = ["k-1"] }
-        let (head, body) = try await Self.get(port: coordinator.endpoints.httpPort, path: "/")
-        #expect(head?.status == .ok)
-        #expect(head?.headers.first(name: "content-type") == "text/html; charset=utf-8")
-        #expect(head?.headers.first(name: "content-security-policy") == Dashboard.contentSecurityPolicy)
-        #expect(body == Dashboard.html)
+        let page = try await HTTPExchange.send(port: coordinator.endpoints.httpPort, .GET, "/")
+        #expect(page.status == 200)
+        #expect(page.contentType == "text/html; charset=utf-8")
+        #expect(page.headers.first(name: "content-security-policy") == Dashboard.contentSecurityPolicy)
+        #expect(page.text == Dashboard.html)
         // The page's API calls are what needs the key: 401 makes it ask for one.
-        let (statusHead, _) = try await Self.get(port: coordinator.endpoints.httpPort, path: "/v1/status")
-        #expect(statusHead?.status == .unauthorized)
+        let status = try await HTTPExchange.send(port: coordinator.endpoints.httpPort, .GET, "/v1/status")
+        #expect(status.status == 401)
         await coordinator.shutdown()
     }
 

@@ -14,7 +14,7 @@ struct HeartbeatJitterTests {
         let coordinator = try await TestCoordinator()
         let client = try coordinator.client()
         let interval = coordinator.coordinator.configuration.timing.heartbeatIntervalMilliseconds
-        let fleet = try WorkerFleet(count: 1_000, prefix: "beat") {
+        let fleet = WorkerFleet(count: 1_000, prefix: "beat") {
             coordinator.workerOptions(instanceId: $0, capacity: 1)
         }
         let connectedIn = await waitForWorkers(1_000, client: client, timeout: .seconds(120))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TetherCoordinator
 import TetherEngine
 
 @testable import Tether
@@ -39,13 +40,13 @@ struct ReconnectStormTests {
         let allBack = back.map { restartedIn + $0 }
         let status = try await client.request(.GET, "/v1/status").json
         let handshakes = status?["handshakes"]
-        let rss = Self.residentKilobytes(pid: coordinator.process.process.processIdentifier)
+        let rss = ProcessStats.read(pid: coordinator.process.process.processIdentifier)?.rssBytes ?? 0
         let peak = handshakes?["peakInProgress"]?.int64Value ?? -1
         print(
             """
             reconnect storm: \(workerCount) workers; first connect took \(firstConnect!); \
             coordinator back up \(restartedIn) after SIGKILL; all workers back \(allBack.map { "\($0)" } ?? "NOT ALL") after the kill; \
-            coordinator RSS with all connected: \(rss / 1_024) MiB; \
+            coordinator RSS with all connected: \(rss / 1_048_576) MiB; \
             handshakes after restart: \(handshakes.map { String(decoding: $0.serialized(), as: UTF8.self) } ?? "?")
             """)
         #expect(allBack != nil, "every worker reconnected by itself")
@@ -53,12 +54,5 @@ struct ReconnectStormTests {
         #expect(handshakes?["limit"]?.int64Value == Int64(handshakeLimit))
         await fleet.shutdown()
         await coordinator.process.stop()
-    }
-
-    /// VmRSS of a process, in KiB (0 if unreadable).
-    static func residentKilobytes(pid: Int32) -> Int {
-        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
-        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
     }
 }

@@ -96,17 +96,14 @@ struct FunctionExecutor: Sendable {
         state.executor = executor
         async let body = withTaskExecutorPreference(executor) { await Self.run(function, invocation) }
         let (progress, bodyEnded) = await state.awaitEnd()
-        if bodyEnded {
-            let returned = await body
-            let ending = Ending(progress: progress, returned: returned, target: target, startedAt: startedAt, endedAt: now())
-            result.outcome = outcome(ending, encoder: state.encoder)
-            deliver(result)
-        } else {
-            // Quiescent: the body's return value is ignored, so the result does not wait for the parked
-            // steps to unwind.
-            let ending = Ending(progress: progress, returned: nil, target: target, startedAt: startedAt, endedAt: now())
-            result.outcome = outcome(ending, encoder: state.encoder)
-            deliver(result)
+        // Quiescent (the body had not ended): its return value is ignored, so the result does not wait
+        // for the parked steps to unwind; they unwind after it is delivered.
+        let returned = bodyEnded ? await body : nil
+        let ending = Ending(
+            progress: progress, returned: returned, target: target, startedAt: startedAt, endedAt: now())
+        result.outcome = outcome(ending, encoder: state.encoder)
+        deliver(result)
+        if !bodyEnded {
             _ = await body
         }
     }

@@ -164,33 +164,23 @@ struct StepPlan {
         return .park
     }
 
-    /// A new `run` step: executes at once, or waits as a planned parallel step.
+    /// A new `run` step: executes at once (a unit test, or a targeted request's target), becomes the
+    /// candidate that executes if it stays alone, or waits as a planned parallel step.
     private mutating func reachRun(_ stepId: String) -> Action {
-        let executes: Bool
-        if executesEveryStep {
-            executes = true
-        } else if let target {
-            executes = stepId == target
-        } else {
-            executes = false
-            if progress.executed == nil && executing == 0 && candidate == nil {
-                candidate = stepId
-                var planned = Tether_V1_StepOp()
-                planned.stepID = stepId
-                planned.op = .run(Tether_V1_RunOp())
-                progress.ops.append(planned)
-                return .executeIfAlone(stepId: stepId)
-            }
-        }
-        if executes {
+        if executesEveryStep || stepId == target {
             executing += 1
             return .execute(stepId: stepId)
         }
-        if target == nil {
-            var planned = Tether_V1_StepOp()
-            planned.stepID = stepId
-            planned.op = .run(Tether_V1_RunOp())
-            progress.ops.append(planned)
+        if target != nil {
+            return .park
+        }
+        var planned = Tether_V1_StepOp()
+        planned.stepID = stepId
+        planned.op = .run(Tether_V1_RunOp())
+        progress.ops.append(planned)
+        if progress.executed == nil && executing == 0 && candidate == nil {
+            candidate = stepId
+            return .executeIfAlone(stepId: stepId)
         }
         return .park
     }

@@ -90,9 +90,9 @@ extension Worker {
             return state.unacknowledgedOrder.compactMap { state.unacknowledged[$0] }
         }
         guard let pending else {
-            var goodbye = Tether_V1_Frame()
-            goodbye.goodbye = .with { $0.reason = "shutting down" }
-            channel.writeAndFlush(goodbye).whenComplete { _ in channel.close(promise: nil) }
+            channel.writeAndFlush(Tether_V1_Frame.goodbye(reason: "shutting down")).whenComplete { _ in
+                channel.close(promise: nil)
+            }
             return
         }
         logger.info("connected", metadata: ["connection": "\(connectionId)", "resending": "\(pending.count)"])
@@ -268,12 +268,7 @@ extension Worker {
             return (state.channel, Array(state.inFlight.keys))
         }
         if let current {
-            var goodbye = Tether_V1_Frame()
-            goodbye.goodbye = .with {
-                $0.reason = "shutting down"
-                $0.returnedRequestIds = returned
-            }
-            try? await current.writeAndFlush(goodbye).get()
+            try? await current.writeAndFlush(Tether_V1_Frame.goodbye(reason: "shutting down", returnedRequestIds: returned)).get()
             try? await current.close().get()
         }
         logger.info("drained", metadata: ["handedBack": "\(returned.count)"])

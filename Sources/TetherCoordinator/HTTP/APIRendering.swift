@@ -206,8 +206,9 @@ enum APIRendering {
     }
 
     /// The handshake limiter's state in `/v1/status`: what a reconnect storm looks like from here.
-    static func handshakes(_ statistics: HandshakeLimiter.Statistics, limiter: HandshakeLimiter) -> JSONValue {
-        [
+    static func handshakes(_ limiter: HandshakeLimiter) -> JSONValue {
+        let statistics = limiter.statistics
+        return [
             "inProgress": .int(Int64(statistics.inProgress)), "limit": .int(Int64(limiter.limit)),
             "queued": .int(Int64(statistics.queued)), "queueLimit": .int(Int64(limiter.maxQueued)),
             "peakInProgress": .int(Int64(statistics.peakInProgress)), "peakQueued": .int(Int64(statistics.peakQueued)),

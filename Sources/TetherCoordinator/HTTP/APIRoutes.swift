@@ -308,7 +308,7 @@ struct APIRoutes: Sendable {
             "workers": .array(workers),
             "functions": .array(functions),
             "queue": ["depth": .int(Int64(snapshot.queueDepth)), "oldestAgeMs": .int(snapshot.oldestQueuedAgeMilliseconds)],
-            "handshakes": APIRendering.handshakes(limiter.statistics, limiter: limiter),
+            "handshakes": APIRendering.handshakes(limiter),
         ]
         return document
     }

@@ -57,6 +57,14 @@ final class HandshakeLimiter: Sendable {
         var statistics = Statistics()
         var rejecting = 0
         var queue: Deque<Waiter> = []
+
+        /// Takes a waiting ticket out of the queue (it gave up or closed).
+        mutating func removeWaiter(_ ticket: HandshakeTicket) {
+            if let index = queue.firstIndex(where: { $0.ticket === ticket }) {
+                queue.remove(at: index)
+            }
+            statistics.queued = queue.count
+        }
     }
 
     private let state = Mutex(State())
@@ -109,10 +117,7 @@ final class HandshakeLimiter: Sendable {
                 state.rejecting -= 1
                 return (held, nil)
             case .queued:
-                if let index = state.queue.firstIndex(where: { $0.ticket === ticket }) {
-                    state.queue.remove(at: index)
-                }
-                state.statistics.queued = state.queue.count
+                state.removeWaiter(ticket)
                 return (held, nil)
             case .slot:
                 guard let next = state.queue.popFirst() else {
@@ -134,10 +139,7 @@ final class HandshakeLimiter: Sendable {
         state.withLock { state in
             guard ticket.hold == .queued else { return false }
             ticket.hold = .nothing
-            if let index = state.queue.firstIndex(where: { $0.ticket === ticket }) {
-                state.queue.remove(at: index)
-            }
-            state.statistics.queued = state.queue.count
+            state.removeWaiter(ticket)
             state.statistics.queueTimeouts += 1
             return true
         }
@@ -149,8 +151,6 @@ final class HandshakeLimiter: Sendable {
     }
 
     var statistics: Statistics { state.withLock { $0.statistics } }
-    /// Handshakes in progress now.
-    var current: Int { state.withLock { $0.statistics.inProgress } }
 }
 
 /// What one connection holds in the ``HandshakeLimiter``. Only the limiter changes `hold`,

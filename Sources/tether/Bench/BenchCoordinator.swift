@@ -13,6 +13,8 @@ final class BenchCoordinator: @unchecked Sendable {  // `process` changes only i
     let durability: String
     let extraArguments: [String]
     let client: TetherClient
+    /// The dev signing key `tether dev` wrote on its first start (it keeps it across restarts).
+    let signingKey: String
     private(set) var process: SpawnedProcess
 
     /// Starts the coordinator and waits for `/healthz`.
@@ -29,7 +31,8 @@ final class BenchCoordinator: @unchecked Sendable {  // `process` changes only i
         process = try Self.spawn(
             directory: directory, httpPort: httpPort, workerPort: workerPort, durability: durability,
             extraArguments: extraArguments)
-        try await waitUntilUp()
+        try await Self.waitUntilUp(process, client: client)
+        signingKey = try String(contentsOfFile: directory + "/signing-key", encoding: .utf8)
     }
 
     /// `tether dev` on this coordinator's directory and ports; posix_spawn rather than Foundation's
@@ -48,9 +51,7 @@ final class BenchCoordinator: @unchecked Sendable {  // `process` changes only i
             environment: environment, outputPath: nil)
     }
 
-    private func waitUntilUp() async throws {
-        let process = self.process
-        let client = self.client
+    private static func waitUntilUp(_ process: SpawnedProcess, client: TetherClient) async throws {
         try await waitUntil("the coordinator to start") {
             guard process.isRunning else { throw CLIError("the coordinator exited with status \(process.terminationStatus)") }
             return (try? await client.request(.GET, "/healthz").status) == 200
@@ -69,14 +70,14 @@ final class BenchCoordinator: @unchecked Sendable {  // `process` changes only i
         process = try Self.spawn(
             directory: directory, httpPort: httpPort, workerPort: workerPort, durability: durability,
             extraArguments: extraArguments)
-        try await waitUntilUp()
+        try await Self.waitUntilUp(process, client: client)
     }
 
     /// Worker options for this coordinator (its dev signing key and CA).
-    func workerOptions(instanceId: String, slots: Int) throws -> WorkerOptions {
+    func workerOptions(instanceId: String, slots: Int) -> WorkerOptions {
         var options = WorkerOptions(environment: [:])
         options.coordinator = "127.0.0.1:\(workerPort)"
-        options.signingKey = try String(contentsOfFile: directory + "/signing-key", encoding: .utf8)
+        options.signingKey = signingKey
         options.caFile = directory + "/tls/ca.pem"
         options.instanceId = instanceId
         options.maxConcurrency = slots

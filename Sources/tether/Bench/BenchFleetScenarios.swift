@@ -27,12 +27,12 @@ extension BenchCommand {
     /// W idle workers (1 slot each) in one ServiceGroup of this process.
     static func startFleet(
         _ count: Int, coordinator: BenchCoordinator
-    ) throws -> (group: ServiceGroup, task: Task<Void, any Error>) {
+    ) -> (group: ServiceGroup, task: Task<Void, any Error>) {
         var logger = Logger(label: "tether.bench")
         logger.logLevel = .critical
         let idle = TetherFunction("bench-idle", trigger: .event("bench/idle")) { (_: Context<JSONValue>) -> Int in 0 }
-        let workers = try (0..<count).map { index -> Worker in
-            var options = try coordinator.workerOptions(instanceId: "idle-\(index)", slots: 1)
+        let workers = (0..<count).map { index -> Worker in
+            var options = coordinator.workerOptions(instanceId: "idle-\(index)", slots: 1)
             options.shutdownGracePeriod = .seconds(1)
             return Worker(app: "bench-fleet", functions: [idle], options: options, logger: logger)
         }
@@ -73,7 +73,7 @@ extension BenchCommand {
                 durability: options.durability, extraArguments: options.coordinatorArguments)
             defer { coordinator.stop() }
             let idle = coordinator.stats()
-            let fleet = try BenchCommand.startFleet(options.workers, coordinator: coordinator)
+            let fleet = BenchCommand.startFleet(options.workers, coordinator: coordinator)
             let connectSeconds = try await coordinator.waitForWorkers(options.workers, timeout: .seconds(600))
             progress("\(options.workers) workers connected in \(String(format: "%.1f", connectSeconds)) s; measuring \(measureSeconds) s")
             // Let the connect burst settle, then measure a quiet window of heartbeats only.
@@ -117,7 +117,7 @@ extension BenchCommand {
             let coordinator = try await BenchCoordinator(
                 durability: options.durability, extraArguments: options.coordinatorArguments)
             defer { coordinator.stop() }
-            let fleet = try BenchCommand.startFleet(options.workers, coordinator: coordinator)
+            let fleet = BenchCommand.startFleet(options.workers, coordinator: coordinator)
             let connectSeconds = try await coordinator.waitForWorkers(options.workers, timeout: .seconds(600))
             progress("\(options.workers) workers connected in \(String(format: "%.1f", connectSeconds)) s; killing the coordinator")
             let killedAt = BenchRecorder.now()

@@ -92,8 +92,8 @@ final class BenchHarness: Sendable {
         let function = Self.function(recorder: harness.recorder, steps: options.steps, parallel: parallel, payload: payload)
         var logger = Logger(label: "tether.bench")
         logger.logLevel = .error
-        let workers = try (0..<options.workers).map { index -> Worker in
-            let workerOptions = try coordinator.workerOptions(instanceId: "bench-\(index)", slots: options.slots)
+        let workers = (0..<options.workers).map { index -> Worker in
+            let workerOptions = coordinator.workerOptions(instanceId: "bench-\(index)", slots: options.slots)
             return Worker(app: "bench", functions: [function], options: workerOptions, logger: logger)
         }
         let group = ServiceGroup(configuration: .init(services: workers.map { .init(service: $0) }, logger: logger))

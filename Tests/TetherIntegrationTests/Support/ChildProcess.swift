@@ -71,6 +71,8 @@ struct ChildCoordinator {
     let dataDirectory: String
     let httpPort: Int
     let workerPort: Int
+    /// The dev signing key `tether dev` wrote (kept across restarts on the same data directory).
+    let signingKey: String
 
     static func start(
         dataDirectory: String, httpPort: Int, workerPort: Int, logPath: String, extraArguments: [String] = []
@@ -82,18 +84,22 @@ struct ChildCoordinator {
                 "--durability", "strict",
             ] + extraArguments,
             environment: ["TETHER_LOG_LEVEL": "info"], logPath: logPath)
-        let coordinator = ChildCoordinator(
-            process: process, dataDirectory: dataDirectory, httpPort: httpPort, workerPort: workerPort)
-        let client = try coordinator.client()
+        let client = try client(httpPort: httpPort)
         let up = try await eventually(timeout: .seconds(60)) {
             guard process.isRunning else { throw TestFailure("tether dev exited:\n\(process.log)") }
             return (try? await client.request(.GET, "/healthz").status) == 200
         }
         guard up else { throw TestFailure("tether dev did not come up:\n\(process.log)") }
-        return coordinator
+        return ChildCoordinator(
+            process: process, dataDirectory: dataDirectory, httpPort: httpPort, workerPort: workerPort,
+            signingKey: try SigningKey(contentsOfFile: dataDirectory + "/signing-key").text)
     }
 
     func client() throws -> TetherClient {
+        try Self.client(httpPort: httpPort)
+    }
+
+    static func client(httpPort: Int) throws -> TetherClient {
         try TetherClient(url: "http://127.0.0.1:\(httpPort)")
     }
 
@@ -102,7 +108,7 @@ struct ChildCoordinator {
     func workerOptions(instanceId: String, capacity: Int) throws -> WorkerOptions {
         var options = WorkerOptions(environment: [:])
         options.coordinator = "127.0.0.1:\(workerPort)"
-        options.signingKey = try SigningKey(contentsOfFile: dataDirectory + "/signing-key").text
+        options.signingKey = signingKey
         options.caFile = dataDirectory + "/tls/ca.pem"
         options.instanceId = instanceId
         options.maxConcurrency = capacity

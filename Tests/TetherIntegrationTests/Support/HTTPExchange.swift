@@ -6,6 +6,7 @@ import NIOPosix
 struct HTTPExchange: Sendable {
     var status: Int
     var contentType: String
+    var headers: HTTPHeaders
     var body: [UInt8]
 
     var text: String { String(decoding: body, as: UTF8.self) }
@@ -16,14 +17,7 @@ struct HTTPExchange: Sendable {
         port: Int, _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, apiKey: String? = nil,
         until enough: @escaping @Sendable ([UInt8]) -> Bool = { _ in false }
     ) async throws -> HTTPExchange {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
-                        wrappingChannelSynchronously: channel)
-                }
-            }
+        let channel = try await httpChannel(port: port)
         var headers: HTTPHeaders = ["Host": "127.0.0.1", "Connection": "close"]
         if let apiKey { headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
         if let body {
@@ -37,12 +31,13 @@ struct HTTPExchange: Sendable {
                     try await outbound.write(.head(head))
                     if let body { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
                     try await outbound.write(.end(nil))
-                    var exchange = HTTPExchange(status: 0, contentType: "", body: [])
+                    var exchange = HTTPExchange(status: 0, contentType: "", headers: [:], body: [])
                     for try await part in inbound {
                         switch part {
                         case .head(let head):
                             exchange.status = Int(head.status.code)
                             exchange.contentType = head.headers.first(name: "content-type") ?? ""
+                            exchange.headers = head.headers
                         case .body(let buffer):
                             exchange.body.append(contentsOf: buffer.readableBytesView)
                             if enough(exchange.body) { return exchange }

@@ -41,10 +41,3 @@ func waitForWorkers(
     }
     return nil
 }
-
-extension Duration {
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}

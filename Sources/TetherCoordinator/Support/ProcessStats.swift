@@ -1,12 +1,13 @@
 import Foundation
 
-/// CPU time and peak memory of a process, from /proc (Linux).
-struct ProcessStats {
-    var cpuSeconds: Double
-    var peakRSSBytes: Int
-    var rssBytes: Int
+/// CPU time and memory of a process, from /proc (Linux): for `tether bench` and the tests that
+/// measure a child coordinator.
+package struct ProcessStats: Sendable {
+    package var cpuSeconds: Double
+    package var peakRSSBytes: Int
+    package var rssBytes: Int
 
-    static func read(pid: Int32) -> ProcessStats? {
+    package static func read(pid: Int32) -> ProcessStats? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
             let close = stat.lastIndex(of: ")")
