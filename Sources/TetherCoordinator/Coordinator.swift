@@ -107,29 +107,31 @@ public final class Coordinator: Service, Sendable {
         }
         defer { store.close() }
 
-        let (functions, runs, cronTicks, idempotencyKeys, flowStates, debounces, batches) = try await threadPool.runIfActive {
-            (
-                try store.loadFunctions(), try store.loadActiveRuns(), try store.loadCronTicks(),
-                try store.loadIdempotencyKeys(), try store.loadFlowStates(), try store.loadDebounces(),
-                try store.loadBatches()
-            )
-        }
+        let (functions, runs, leases, cronTicks, idempotencyKeys, flowStates, debounces, batches) =
+            try await threadPool.runIfActive {
+                (
+                    try store.loadFunctions(), try store.loadActiveRuns(), try store.loadLeases(),
+                    try store.loadCronTicks(), try store.loadIdempotencyKeys(), try store.loadFlowStates(),
+                    try store.loadDebounces(), try store.loadBatches()
+                )
+            }
         var core = CoordinatorCore(
             configuration: .init(limits: configuration.limits, timing: configuration.timing, retry: configuration.retry))
-        core.restore(
-            functions: functions, runs: runs, cronTicks: cronTicks, idempotencyKeys: idempotencyKeys,
+        let cleanup = core.restore(
+            functions: functions, runs: runs, leases: leases, cronTicks: cronTicks, idempotencyKeys: idempotencyKeys,
             flowStates: flowStates, debounces: debounces, batches: batches, now: configuration.clock())
         logger.info(
             "store opened",
             metadata: [
                 "data": "\(configuration.dataDirectory)", "durability": "\(configuration.durability.rawValue)",
-                "functions": "\(functions.count)", "activeRuns": "\(runs.count)",
+                "functions": "\(functions.count)", "activeRuns": "\(runs.count)", "leases": "\(leases.count)",
             ])
 
         let runtime = CoordinatorRuntime(
             loop: group.next(), store: store, configuration: configuration, core: core, metrics: metrics,
             logger: logger)
         runtime.start()
+        if !cleanup.isEmpty { runtime.loop.execute { runtime.perform(cleanup) } }
 
         let limiter = HandshakeLimiter(
             limit: configuration.timing.maxConcurrentHandshakes, maxQueued: configuration.timing.maxQueuedHandshakes)

@@ -34,6 +34,10 @@ public struct CoordinatorConfiguration: Sendable {
     public var retry: RetryPolicy = RetryPolicy()
     /// How long a worker has to answer the challenge.
     public var handshakeTimeoutMilliseconds: Int = 10_000
+    /// How long a new worker connection may take to send its whole first TLS record (the
+    /// ClientHello), counted from accept; one that has not is closed without ever holding a
+    /// handshake slot.
+    public var preHandshakeTimeoutMilliseconds: Int = 10_000
     /// How often `GET /v1/workers` samples each worker's capacity and in-flight steps (it keeps 120).
     public var workerHistoryIntervalMilliseconds: Int64 = 5_000
     /// Version string reported in status and the challenge.

@@ -21,10 +21,17 @@ public struct Limits: Sendable, Equatable {
     public var maxRunStateBytes: Int = 32 * 1024 * 1024
     /// Most functions one worker may register.
     public var maxFunctionsPerWorker: Int = 1_000
-    /// Longest id a user may give (event id, step id, function id).
+    /// Longest id a user may give (event id, step id, function id), and longest name a worker
+    /// declares in its Hello (instance id, app version, SDK name and version, function name).
     public var maxIdentifierBytes: Int = 256
+    /// Most labels one worker may declare, and the longest key or value of one.
+    public var maxLabelsPerWorker: Int = 64
+    public var maxLabelBytes: Int = 256
     /// Longest durable timer: `step.sleep`, a `waitForEvent` timeout (a year).
     public var maxSleepMilliseconds: Int64 = 366 * 24 * 3_600_000
+    /// Latest event `ts` accepted, from `POST /v1/events` or `step.sendEvent`:
+    /// 9999-12-31T23:59:59.999Z in Unix milliseconds (the earliest is 0).
+    public var maxEventTimestampMilliseconds: Int64 = 253_402_300_799_999
     /// How long an event `id` and a function's idempotency key dedupe (24 h).
     public var idempotencyWindowMilliseconds: Int64 = 24 * 3_600_000
     /// Most events one `step.sendEvent` may send.
@@ -48,11 +55,17 @@ public struct ProtocolTiming: Sendable, Equatable {
     public var missedHeartbeatsBeforeDead: Int = 3
     /// How long a dispatched step is leased before it may run elsewhere; heartbeats extend it.
     public var leaseDurationMilliseconds: Int = 15_000
+    /// After a coordinator restart, how long a step that was out on a worker waits for that
+    /// worker instance to reconnect and resume it before it is dispatched again.
+    public var resumeGraceMilliseconds: Int = 15_000
     /// Most worker handshakes (TLS, challenge, Hello, registration) the coordinator runs at once.
     public var maxConcurrentHandshakes: Int = 256
     /// Connections that may wait, before TLS, for a handshake slot; past these, connections are
     /// answered `overloaded` (a few at a time) or closed.
     public var maxQueuedHandshakes: Int = 8_192
+    /// Connections that may sit accepted without having sent their ClientHello yet (they hold
+    /// no handshake slot); past these, new connections are closed at once.
+    public var maxPreHandshakeConnections: Int = 8_192
 
     public init() {}
 

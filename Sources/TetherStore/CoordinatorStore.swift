@@ -97,6 +97,16 @@ public final class CoordinatorStore: Sendable {
                 batch.put(KeyLayout.batch(record.key), serialize(stored))
             case .deleteBatch(let key):
                 batch.delete(KeyLayout.batch(key))
+            case .putLease(let lease):
+                var stored = Tether_V1_StoredLease()
+                stored.runID = lease.runId
+                stored.stepID = lease.stepId
+                stored.instanceID = lease.instanceId
+                stored.app = lease.app
+                stored.dispatchedAtUnixMs = lease.dispatchedAtMilliseconds
+                batch.put(KeyLayout.lease(lease.requestId), serialize(stored))
+            case .deleteLease(let requestId):
+                batch.delete(KeyLayout.lease(requestId))
             }
         }
         return batch
@@ -169,6 +179,22 @@ public final class CoordinatorStore: Sendable {
                 key: key, functionId: batch.functionID, events: try events(ids: batch.eventIds),
                 firstAtMilliseconds: batch.firstAtUnixMs, dueAtMilliseconds: batch.dueAtUnixMs)
         }
+    }
+
+    /// Step requests that were out on workers when the coordinator stopped.
+    public func loadLeases() throws -> [LeaseRecord] {
+        var records: [LeaseRecord] = []
+        let prefixLength = KeyLayout.prefix(.lease).count
+        try db.forEach(prefix: KeyLayout.prefix(.lease)) { key, value in
+            let stored = try Tether_V1_StoredLease(serializedBytes: value)
+            records.append(
+                LeaseRecord(
+                    requestId: KeyLayout.id(of: key, droppingPrefix: prefixLength), runId: stored.runID,
+                    stepId: stored.stepID, instanceId: stored.instanceID, app: stored.app,
+                    dispatchedAtMilliseconds: stored.dispatchedAtUnixMs))
+            return true
+        }
+        return records
     }
 
     private func loadTimes(_ kind: KeyKind) throws -> [String: Int64] {

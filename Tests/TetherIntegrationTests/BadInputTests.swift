@@ -137,6 +137,41 @@ struct BadInputTests {
         await coordinator.shutdown()
     }
 
+    @Test("no number in an event's ts crashes the coordinator: each is a 400, and it keeps serving")
+    func extremeTimestamps() async throws {
+        // A child process, so that a trap shows as the coordinator dying, not as the test runner dying.
+        let directory = try TemporaryDirectory("tether-bad-ts")
+        let coordinator = try await ChildCoordinator.start(
+            dataDirectory: directory.path + "/data", httpPort: try await freePort(), workerPort: try await freePort(),
+            logPath: directory.path + "/coordinator.log")
+        let client = try coordinator.client()
+        let cases: [(ts: String, code: String)] =
+            [
+                "1e19", "9223372036854775807", "9223372036854775808", "18446744073709551616", "1.7e308", "-1e19",
+                "-9223372036854775809", "123456789012345678901234567890", "-0.5", "1.5", "-1", "253402300800000",
+            ].map { ($0, "invalid_input") }
+            // Past Double's range: the JSON parser refuses the body.
+            + [("1.8e308", "invalid_json"), ("1e400", "invalid_json"), ("-1e400", "invalid_json")]
+        for (ts, code) in cases {
+            let body = #"{"name":"x","data":{},"ts":\#(ts)}"#
+            let response = try? await client.request(.POST, "/v1/events", body: Array(body.utf8))
+            guard let response, coordinator.process.isRunning else {
+                let running = coordinator.process.isRunning
+                Issue.record("ts \(ts): no answer (coordinator running: \(running))\n\(coordinator.process.log)")
+                break
+            }
+            #expect(response.status == 400, "ts \(ts)")
+            #expect(response.json?["error"]?["code"]?.stringValue == code, "ts \(ts): \(response.text)")
+        }
+        #expect(coordinator.process.isRunning)
+        #expect(try await client.request(.GET, "/healthz").status == 200)
+        let valid = #"{"name":"x","data":{},"ts":1700000000123}"#
+        let accepted = try await client.request(.POST, "/v1/events", body: Array(valid.utf8))
+        #expect(accepted.status == 200, "\(accepted.text)")
+        #expect(accepted.json?["events"]?[0]?["id"]?.stringValue?.isEmpty == false, "\(accepted.text)")
+        await coordinator.process.stop()
+    }
+
     @Test("a duplicate event id returns the original ids and starts nothing")
     func duplicateEventId() async throws {
         let coordinator = try await TestCoordinator()

@@ -57,8 +57,28 @@ extension Worker {
     }
 
     /// The Hello answering a challenge.
+    ///
+    /// It lists the requests still running and the results not yet acknowledged, so the
+    /// coordinator gives them back to this connection rather than sending them elsewhere
+    /// (resumable sessions), and counts the running ones against the capacity.
     func hello(nonce: [UInt8], key: SigningKey) -> Tether_V1_Frame {
-        let capacity = state.withLock { $0.draining ? 0 : $0.capacity }
+        let (capacity, resumed) = state.withLock { state in
+            let running = state.inFlight.sorted { $0.key < $1.key }.map { requestId, runId in
+                Tether_V1_ResumedRequest.with {
+                    $0.requestID = requestId
+                    $0.runID = runId
+                }
+            }
+            let held = state.unacknowledgedOrder.compactMap { requestId -> Tether_V1_ResumedRequest? in
+                guard let frame = state.unacknowledged[requestId] else { return nil }
+                return .with {
+                    $0.requestID = requestId
+                    $0.runID = frame.stepResult.runID
+                    $0.resultHeld = true
+                }
+            }
+            return (state.draining ? 0 : state.capacity, running + held)
+        }
         var frame = Tether_V1_Frame()
         frame.hello = .with {
             $0.protocolMajor = ProtocolVersion.major
@@ -73,6 +93,7 @@ extension Worker {
             $0.labels = options.labels
             $0.proof = Data(HandshakeProof.compute(key: key, nonce: nonce, instanceId: options.instanceId))
             $0.maxFrameBytes = UInt32(Limits.default.maxWorkerFrameBytes)
+            $0.resumed = resumed
         }
         return frame
     }

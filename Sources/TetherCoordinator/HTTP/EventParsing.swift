@@ -67,8 +67,12 @@ enum EventParsing {
         }
         var timestamp: Int64?
         if let tsValue = object["ts"], !tsValue.isNull {
-            guard let ts = tsValue.int64Value ?? tsValue.doubleValue.map({ Int64($0) }), ts >= 0 else {
-                throw invalid("\"ts\" must be a non-negative number of Unix milliseconds")
+            // `int64Value` is exact: a fraction, or a number past Int64 (1e19, 2^64, 1.7e308), is nil.
+            guard let ts = tsValue.int64Value, ts >= 0, ts <= limits.maxEventTimestampMilliseconds else {
+                throw invalid(
+                    "\"ts\" must be a whole number of Unix milliseconds from 0 to "
+                        + "\(limits.maxEventTimestampMilliseconds), got "
+                        + (tsValue.isNumber ? "\(tsValue)" : "a JSON \(tsValue.typeName)"))
             }
             timestamp = ts
         }

@@ -66,8 +66,10 @@ extension OpenAPIDocument {
                             "1-256 bytes. Makes sending idempotent; without it the coordinator assigns a ULID.",
                     ],
                     "ts": [
-                        "type": ["number", "null"], "minimum": 0,
-                        "description": "Unix milliseconds (a fraction is truncated); default: when it was accepted.",
+                        "type": ["integer", "null"], "minimum": 0,
+                        "maximum": .int(Limits.default.maxEventTimestampMilliseconds),
+                        "description":
+                            "Unix milliseconds, a whole number (not a fraction); default: when it was accepted.",
                     ],
                     "v": described(nullableString, "The sender's schema version; default empty."),
                 ],

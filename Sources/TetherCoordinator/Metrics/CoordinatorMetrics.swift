@@ -23,6 +23,9 @@ extension MetricFamily {
     static let leaseExpiries = MetricFamily(
         .counter, "tether_lease_expiries_total",
         "Step leases that expired without a result or heartbeat; the step was queued again.")
+    static let resultsRefused = MetricFamily(
+        .counter, "tether_step_results_refused_total", labels: ["reason"],
+        "Step results refused because their sender does not hold the request's lease, by reason.")
     static let handshakesAccepted = MetricFamily(
         .counter, "tether_worker_handshakes_accepted_total", "Worker connections that completed the handshake.")
     static let handshakesRejected = MetricFamily(
@@ -71,7 +74,7 @@ extension MetricFamily {
     static let all: [MetricFamily] = [
         .workersConnected, .capacitySlots, .capacityInUseSlots, .queueDepth, .queueOldestAge, .stepsRunning,
         .runsActive,
-        .dispatchLatency, .stepsDispatched, .stepResults, .runsCreated, .runsFinished, .leaseExpiries, .eventsAccepted,
+        .dispatchLatency, .stepsDispatched, .stepResults, .runsCreated, .runsFinished, .leaseExpiries, .resultsRefused, .eventsAccepted,
         .handshakesAccepted, .handshakesRejected, .handshakesInProgress, .handshakesQueued, .storeHealthy, .storeCommitLatency,
         .storeCommitBatches, .storeCommitFailures, .storeWrittenBytes,
     ]
@@ -91,6 +94,7 @@ final class CoordinatorMetrics: Sendable {
     let handshakesAccepted: Counter
     let eventsAccepted: Counter
     private let stepResults: [StepResultOutcome: Counter]
+    private let resultsRefused: [RefusedResult.Reason: Counter]
     /// Counters labelled by function, made on first use.
     private let runCounters = Mutex(RunCounters())
 
@@ -124,6 +128,12 @@ final class CoordinatorMetrics: Sendable {
                 descriptor: MetricFamily.stepResults.descriptor, labels: [("outcome", outcome.rawValue)])
         }
         self.stepResults = stepResults
+        var resultsRefused: [RefusedResult.Reason: Counter] = [:]
+        for reason in RefusedResult.Reason.allCases {
+            resultsRefused[reason] = registry.makeCounter(
+                descriptor: MetricFamily.resultsRefused.descriptor, labels: [("reason", reason.rawValue)])
+        }
+        self.resultsRefused = resultsRefused
     }
 
     // MARK: Recording
@@ -139,16 +149,14 @@ final class CoordinatorMetrics: Sendable {
             .increment()
     }
 
-    /// Leases that expired in a tick: request ids leased to a worker before it and gone after
-    /// it, for workers still connected (a dead connection's leases are not expiries). Only
-    /// an expiry removes a lease from a connected worker during a tick.
-    func recordLeaseExpiries(before: [String: WorkerState], after: [String: WorkerState]) {
-        var expired = 0
-        for (connectionId, worker) in before where !worker.inFlight.isEmpty {
-            guard let now = after[connectionId], now.inFlight != worker.inFlight else { continue }
-            expired += worker.inFlight.subtracting(now.inFlight).count
-        }
-        if expired > 0 { leaseExpiries.increment(by: Int64(expired)) }
+    /// Leases that ran out in a tick (on a connected worker, or waiting for one to resume them).
+    func recordLeaseExpiries(_ count: Int) {
+        if count > 0 { leaseExpiries.increment(by: Int64(count)) }
+    }
+
+    /// A step result refused because its sender does not hold the lease.
+    func recordRefusedResult(reason: RefusedResult.Reason) {
+        resultsRefused[reason]?.increment()
     }
 
     /// A command's effects, once its writes are durable: dispatches, first-dispatch latency,

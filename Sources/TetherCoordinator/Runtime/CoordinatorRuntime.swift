@@ -8,7 +8,7 @@ import TetherStore
 
 /// Owns the scheduler (``CoordinatorCore``) and carries out its effects.
 ///
-/// Every method whose name does not end in `Async` must run on ``loop``: the state is
+/// Every method that reads or changes the scheduler must run on ``loop``: the state is
 /// confined to that event loop, so commands apply one at a time without locks. Writes go
 /// to the group-commit writer; the messages of a command go out only after its writes (and
 /// every earlier write) are durable, so no worker ever sees state the store could lose.
@@ -35,6 +35,8 @@ final class CoordinatorRuntime: @unchecked Sendable {
     var drainRequested = false
     /// Capacity and in-flight samples per worker instance (`GET /v1/workers`).
     private(set) var workerHistory: WorkerHistory
+    /// At most one log line per second about refused results: a hostile client cannot flood the log.
+    private var refusedResultLog = RateLimitedLog(intervalMilliseconds: 1_000)
 
     private struct PendingEffects {
         var sequence: UInt64
@@ -130,6 +132,7 @@ final class CoordinatorRuntime: @unchecked Sendable {
         }
     }
 
+    /// The connection ended without a Goodbye: its steps wait for the worker to resume them.
     func disconnect(connectionId: String) {
         loop.preconditionInEventLoop()
         guard connections.removeValue(forKey: connectionId) != nil else { return }
@@ -137,15 +140,25 @@ final class CoordinatorRuntime: @unchecked Sendable {
         perform(core.disconnect(connectionId: connectionId, now: configuration.clock()))
     }
 
+    /// The worker said Goodbye: what it still holds goes back to the queue at once.
+    func goodbye(connectionId: String) {
+        loop.preconditionInEventLoop()
+        guard connections.removeValue(forKey: connectionId) != nil else { return }
+        perform(core.goodbye(connectionId: connectionId, now: configuration.clock()))
+    }
+
     func heartbeat(connectionId: String, inFlight: [String]) {
-        core.heartbeat(connectionId: connectionId, inFlight: inFlight, now: configuration.clock())
+        loop.preconditionInEventLoop()
+        perform(core.heartbeat(connectionId: connectionId, inFlight: inFlight, now: configuration.clock()))
     }
 
     func updateCapacity(connectionId: String, capacity: Int) {
+        loop.preconditionInEventLoop()
         perform(core.updateCapacity(connectionId: connectionId, capacity: capacity, now: configuration.clock()))
     }
 
     func pause(connectionId: String) {
+        loop.preconditionInEventLoop()
         core.pause(connectionId: connectionId, now: configuration.clock())
     }
 
@@ -162,6 +175,18 @@ final class CoordinatorRuntime: @unchecked Sendable {
             connectionId: connectionId, requestId: result.requestID, runId: result.runID, outcome: outcome,
             now: configuration.clock())
         metrics.recordStepResult(outcome, runId: result.runID, requestId: result.requestID, effects: effects)
+        for refused in effects.refusedResults {
+            metrics.recordRefusedResult(reason: refused.reason)
+            refusedResultLog.record(now: configuration.clock()) { suppressed in
+                logger.warning(
+                    "step result refused: the sender does not hold its lease",
+                    metadata: [
+                        "connection": "\(connectionId)", "reason": "\(refused.reason.rawValue)",
+                        "request": "\(LogText.escaped(refused.requestId))", "run": "\(LogText.escaped(result.runID))",
+                        "suppressed": "\(suppressed)",
+                    ])
+            }
+        }
         perform(effects)
     }
 
@@ -240,9 +265,8 @@ final class CoordinatorRuntime: @unchecked Sendable {
 
     private func tick() {
         let now = configuration.clock()
-        let workers = core.workers
         let effects = core.tick(now: now)
-        metrics.recordLeaseExpiries(before: workers, after: core.workers)
+        metrics.recordLeaseExpiries(effects.expiredLeases)
         perform(effects)
         workerHistory.sampleIfDue(core.workers.values, now: now)
     }

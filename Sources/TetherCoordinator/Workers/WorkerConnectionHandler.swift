@@ -12,24 +12,13 @@ final class WorkerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     typealias InboundIn = Tether_V1_Frame
     typealias OutboundOut = Tether_V1_Frame
 
-    enum State {
-        /// TCP accepted, TLS in progress.
-        case connecting
-        /// Challenge sent, waiting for Hello.
-        case challenged(nonce: [UInt8])
-        /// Hello accepted locally; the runtime is registering the functions.
-        case registering
-        case registered
-        case closed
-    }
-
     private let runtime: CoordinatorRuntime
     private let limiter: HandshakeLimiter
     /// This connection's place in the limiter, shared with the ``HandshakeGate`` before it.
     private let ticket: HandshakeTicket
     private let connectionId: String
     private let logger: Logger
-    private var state: State = .connecting
+    private var machine = StateMachine()
     private var handshakeTimeout: Scheduled<Void>?
 
     init(runtime: CoordinatorRuntime, limiter: HandshakeLimiter, ticket: HandshakeTicket, connectionId: String, logger: Logger) {
@@ -48,9 +37,9 @@ final class WorkerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         handshakeTimeout = context.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout))) {
             let (handler, context) = loopBound.value
-            if case .connecting = handler.state {
+            if handler.machine.isConnecting {
                 // TLS never finished: no frame can be sent, so just close (and free the slot).
-                handler.state = .closed
+                _ = handler.machine.close()
                 handler.releaseHandshakeSlot()
                 handler.runtime.metrics.recordHandshakeRejected(code: ErrorCode.handshakeTimeout.rawValue)
                 context.close(promise: nil)
@@ -62,7 +51,7 @@ final class WorkerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent, case .connecting = state {
+        if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent, machine.isConnecting {
             if limiter.hold(of: ticket) == .rejectSlot {
                 let retryAfter = UInt32.random(in: 1_000...5_000)
                 fail(
@@ -72,18 +61,44 @@ final class WorkerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
                 return
             }
             let nonce = HandshakeProof.makeNonce()
-            state = .challenged(nonce: nonce)
-            context.writeAndFlush(wrapOutboundOut(.challenge(nonce: nonce, coordinatorVersion: runtime.configuration.version)), promise: nil)
+            if machine.tlsCompleted(nonce: nonce) {
+                context.writeAndFlush(
+                    wrapOutboundOut(.challenge(nonce: nonce, coordinatorVersion: runtime.configuration.version)),
+                    promise: nil)
+            }
         }
         context.fireUserInboundEventTriggered(event)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        switch (state, frame.kind) {
-        case (.challenged(let nonce), .hello(let hello)):
+        handle(unwrapInboundIn(data), context: context)
+    }
+
+    private func handle(_ frame: Tether_V1_Frame, context: ChannelHandlerContext) {
+        switch machine.frameReceived(frame) {
+        case .verifyHello(let hello, let nonce):
             handleHello(hello, nonce: nonce, context: context)
-        case (.registered, .heartbeat(let heartbeat)):
+        case .forward(let frame):
+            forward(frame, context: context)
+        case .goodbye(let reason):
+            logger.info("worker said goodbye", metadata: ["reason": "\(LogText.escaped(reason))"])
+            let runtime = self.runtime
+            let connectionId = self.connectionId
+            runtime.loop.execute { runtime.goodbye(connectionId: connectionId) }
+            context.close(promise: nil)
+        case .hold, .ignore:
+            break
+        case .fail(let code, let message):
+            fail(context: context, code: code, message: message, reject: false)
+        }
+    }
+
+    /// Passes a frame of a registered connection to the runtime, in order.
+    private func forward(_ frame: Tether_V1_Frame, context: ChannelHandlerContext) {
+        let runtime = self.runtime
+        let connectionId = self.connectionId
+        switch frame.kind {
+        case .heartbeat(let heartbeat):
             let deadline = runtime.configuration.clock() + Int64(runtime.configuration.timing.leaseDurationMilliseconds)
             context.writeAndFlush(
                 wrapOutboundOut(
@@ -93,35 +108,17 @@ final class WorkerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
                             $0.leaseDeadlineUnixMs = deadline
                         }
                     }), promise: nil)
-            let runtime = self.runtime
-            let connectionId = self.connectionId
             runtime.loop.execute {
                 runtime.heartbeat(connectionId: connectionId, inFlight: heartbeat.inFlightRequestIds)
             }
-        case (.registered, .stepResult(let result)):
-            let runtime = self.runtime
-            let connectionId = self.connectionId
+        case .stepResult(let result):
             runtime.loop.execute { runtime.handleResult(connectionId: connectionId, result: result) }
-        case (.registered, .capacityUpdate(let update)):
-            let runtime = self.runtime
-            let connectionId = self.connectionId
+        case .capacityUpdate(let update):
             runtime.loop.execute { runtime.updateCapacity(connectionId: connectionId, capacity: Int(update.capacity)) }
-        case (.registered, .pause):
-            let runtime = self.runtime
-            let connectionId = self.connectionId
+        case .pause:
             runtime.loop.execute { runtime.pause(connectionId: connectionId) }
-        case (.registered, .goodbye(let goodbye)):
-            logger.info("worker said goodbye", metadata: ["reason": "\(goodbye.reason)"])
-            state = .closed
-            context.close(promise: nil)
-        case (.registering, .stepResult), (.registering, .heartbeat):
-            // The worker only sends these after Welcome, which the runtime sends after
-            // registering; anything earlier is a protocol violation.
-            fail(context: context, code: .protocolError, message: "\(frame.kindName) before Welcome", reject: false)
-        case (.closed, _):
-            break
         default:
-            fail(context: context, code: .protocolError, message: "unexpected \(frame.kindName) frame", reject: false)
+            break
         }
     }
 
@@ -133,26 +130,30 @@ final class WorkerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
                 reject: true)
             return
         }
+        // Bounded before anything reads, logs or keeps the Hello's strings.
+        if let problem = hello.boundsProblem(limits: runtime.configuration.limits) {
+            fail(context: context, code: .invalidConfig, message: problem, reject: true)
+            return
+        }
         let proof = Array(hello.proof)
         guard runtime.configuration.signingKeys.contains(where: {
             HandshakeProof.verify(proof, key: $0, nonce: nonce, instanceId: hello.instanceID)
         }) else {
-            logger.warning("worker rejected: wrong signing key", metadata: ["instance": "\(hello.instanceID)"])
+            logger.warning("worker rejected: wrong signing key", metadata: ["instance": "\(LogText.escaped(hello.instanceID))"])
             fail(
                 context: context, code: .unauthenticated,
                 message: "the handshake proof does not match the coordinator's signing key (check TETHER_SIGNING_KEY)",
                 reject: true)
             return
         }
-        guard !hello.instanceID.isEmpty, hello.instanceID.utf8.count <= 256 else {
-            fail(context: context, code: .invalidConfig, message: "instance id must be 1-256 bytes", reject: true)
-            return
-        }
         let registration = WorkerRegistration(
             connectionId: connectionId, instanceId: hello.instanceID, app: hello.appName, appVersion: hello.appVersion,
             sdk: "\(hello.sdkName)/\(hello.sdkVersion)", capacity: Int(hello.capacity), labels: hello.labels,
-            functions: hello.functions.map { FunctionDefinition($0, app: hello.appName) })
-        state = .registering
+            functions: hello.functions.map { FunctionDefinition($0, app: hello.appName) },
+            resumed: hello.resumed.map {
+                ResumedRequest(requestId: $0.requestID, runId: $0.runID, resultHeld: $0.resultHeld)
+            })
+        machine.helloAccepted()
         let connection = WorkerConnection(id: connectionId, instanceId: hello.instanceID, channel: context.channel)
         let runtime = self.runtime
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
@@ -166,15 +167,19 @@ final class WorkerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     }
 
     private func registrationFinished(_ result: Result<Void, TetherError>, context: ChannelHandlerContext) {
-        guard case .registering = state else { return }
+        guard machine.isRegistering else { return }
         handshakeTimeout?.cancel()
         releaseHandshakeSlot()
         switch result {
         case .success:
-            state = .registered
             runtime.metrics.handshakesAccepted.increment()
+            // Frames the worker sent in answer to Welcome before this loop heard of it.
+            for frame in machine.registrationSucceeded() ?? [] {
+                handle(frame, context: context)
+            }
         case .failure(let error):
-            logger.warning("worker rejected", metadata: ["code": "\(error.code)", "reason": "\(error.message)"])
+            logger.warning(
+                "worker rejected", metadata: ["code": "\(error.code)", "reason": "\(LogText.escaped(error.message, max: 512))"])
             let retryAfter: UInt32 = error.code == .draining || error.code == .storageUnavailable ? UInt32.random(in: 1_000...5_000) : 0
             fail(context: context, code: error.code, message: error.message, reject: true, retryAfter: retryAfter)
         }
@@ -182,10 +187,8 @@ final class WorkerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 
     /// Ends the connection with a Reject (during the handshake) or an ErrorFrame.
     private func fail(context: ChannelHandlerContext, code: ErrorCode, message: String, reject: Bool, retryAfter: UInt32 = 0) {
-        if case .closed = state { return }
-        let wasRegistered: Bool
-        if case .registered = state { wasRegistered = true } else { wasRegistered = false }
-        state = .closed
+        if machine.isClosed { return }
+        let wasRegistered = machine.close()
         handshakeTimeout?.cancel()
         releaseHandshakeSlot()
         if !wasRegistered { runtime.metrics.recordHandshakeRejected(code: code.rawValue) }
@@ -199,13 +202,14 @@ final class WorkerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let error = error as? ProtocolError {
-            logger.warning("protocol error from worker", metadata: ["code": "\(error.code)", "error": "\(error.message)"])
+            logger.warning(
+                "protocol error from worker", metadata: ["code": "\(error.code)", "error": "\(LogText.escaped(error.message, max: 512))"])
             fail(context: context, code: error.code, message: error.message, reject: false)
         } else {
             // TLS failures (plaintext, garbage) and I/O errors: nothing useful can be sent.
             logger.debug("worker connection error", metadata: ["error": "\(error)"])
-            if case .connecting = state { runtime.metrics.recordHandshakeRejected(code: "tls") }
-            state = .closed
+            if machine.isConnecting { runtime.metrics.recordHandshakeRejected(code: "tls") }
+            _ = machine.close()
             context.close(promise: nil)
         }
     }
@@ -213,7 +217,7 @@ final class WorkerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     func channelInactive(context: ChannelHandlerContext) {
         handshakeTimeout?.cancel()
         releaseHandshakeSlot()
-        state = .closed
+        _ = machine.close()
         let runtime = self.runtime
         let connectionId = self.connectionId
         runtime.loop.execute { runtime.disconnect(connectionId: connectionId) }

@@ -104,19 +104,28 @@ extension CoordinatorCore {
     }
 
     mutating func dispatch(_ item: WorkItem, to connectionId: String, now: Int64, into effects: inout Effects) {
-        guard var run = runs[item.runId] else { return }
+        guard var run = runs[item.runId], let worker = workers[connectionId] else { return }
+        assert(worker.free > 0, "dispatch to \(connectionId), which has no free slot")
         readySince[item] = nil
         let requestId = ids.next(nowMilliseconds: now)
         let deadline = now + Int64(configuration.timing.leaseDurationMilliseconds)
         let constraints = runFlow[item.runId]?.constraints.map(\.key) ?? []
         for key in constraints { constraintInFlight[key, default: 0] += 1 }
+        let registration = worker.registration
         leases[requestId] = Lease(
-            item: item, connectionId: connectionId, deadlineMilliseconds: deadline, dispatchedAtMilliseconds: now,
-            constraints: constraints)
+            item: item, connectionId: connectionId, instanceId: registration.instanceId, app: registration.app,
+            deadlineMilliseconds: deadline, dispatchedAtMilliseconds: now, constraints: constraints)
         runLeases[item.runId, default: 0] += 1
         leasedItems[item] = requestId
         workers[connectionId]?.inFlight.insert(requestId)
         workers[connectionId]?.dispatchedCount += 1
+        // The lease is durable before the request leaves: a restarted coordinator knows the
+        // step is out, and on which worker instance, and waits for it to come back.
+        effects.writes.append(
+            .putLease(
+                LeaseRecord(
+                    requestId: requestId, runId: item.runId, stepId: item.stepId, instanceId: registration.instanceId,
+                    app: registration.app, dispatchedAtMilliseconds: now)))
         if run.status != .running {
             if run.status == .queued {
                 run.startedAtMilliseconds = now
@@ -124,6 +133,8 @@ extension CoordinatorCore {
             }
             run.status = .running
             runs[item.runId] = run
+            // Stored with the lease, so a restart does not show a started run as queued.
+            effects.writes.append(.putRun(run, stepIndices: [], created: false))
         }
         let attempt =
             item.stepId.isEmpty
@@ -135,12 +146,20 @@ extension CoordinatorCore {
                     leaseDeadlineMilliseconds: deadline, targetStepId: item.stepId)))
     }
 
-    /// Forgets a lease (answered, expired or its connection gone). Returns it, if it existed.
-    /// Its concurrency keys get a free slot: lanes and functions parked on them go back in rotation.
+    /// Forgets a lease (answered, handed back, expired, or not resumed). Returns it, if it
+    /// existed. Its concurrency keys get a free slot: lanes and functions parked on them go
+    /// back in rotation.
     @discardableResult
-    mutating func releaseLease(_ requestId: String) -> Lease? {
+    mutating func releaseLease(_ requestId: String, into effects: inout Effects) -> Lease? {
         guard let lease = leases.removeValue(forKey: requestId) else { return nil }
-        workers[lease.connectionId]?.inFlight.remove(requestId)
+        effects.writes.append(.deleteLease(requestId: requestId))
+        if lease.connectionId.isEmpty {
+            let key = lease.instanceKey
+            detachedLeases[key]?.remove(requestId)
+            if detachedLeases[key]?.isEmpty == true { detachedLeases[key] = nil }
+        } else {
+            workers[lease.connectionId]?.inFlight.remove(requestId)
+        }
         if let count = runLeases[lease.runId] {
             runLeases[lease.runId] = count > 1 ? count - 1 : nil
         }
@@ -151,5 +170,37 @@ extension CoordinatorCore {
             unpark(key)
         }
         return lease
+    }
+
+    /// Releases a lease whose work must go out again (expired, handed back, not resumed).
+    mutating func requeueLease(_ requestId: String, now: Int64, into effects: inout Effects) {
+        guard let lease = releaseLease(requestId, into: &effects) else { return }
+        enqueue(lease.item, now: now, atFront: true)
+        advance(runId: lease.runId, now: now)
+    }
+
+    /// Takes a lease from its connection (which ended without a Goodbye) and keeps it for
+    /// the same worker instance to resume until its deadline.
+    mutating func detachLease(_ requestId: String) {
+        guard let lease = leases[requestId], !lease.connectionId.isEmpty else { return }
+        workers[lease.connectionId]?.inFlight.remove(requestId)
+        leases[requestId]?.connectionId = ""
+        detachedLeases[lease.instanceKey, default: []].insert(requestId)
+    }
+
+    /// Gives a lease to `connectionId` (a reconnected worker resuming it), detached or not.
+    mutating func attachLease(_ requestId: String, to connectionId: String, now: Int64) {
+        guard let lease = leases[requestId], lease.connectionId != connectionId else { return }
+        if lease.connectionId.isEmpty {
+            detachedLeases[lease.instanceKey]?.remove(requestId)
+            if detachedLeases[lease.instanceKey]?.isEmpty == true { detachedLeases[lease.instanceKey] = nil }
+        } else {
+            workers[lease.connectionId]?.inFlight.remove(requestId)
+        }
+        leases[requestId]?.connectionId = connectionId
+        leases[requestId]?.deadlineMilliseconds = max(
+            lease.deadlineMilliseconds, now + Int64(configuration.timing.leaseDurationMilliseconds))
+        workers[connectionId]?.inFlight.insert(requestId)
+        workers[connectionId]?.unleasedBusy.remove(requestId)
     }
 }

@@ -33,12 +33,15 @@ extension CoordinatorCore {
                 record.startedAtMilliseconds = 0
             case .sleep(let duration, let until):
                 record.kind = .sleep
-                let due = duration > 0 ? now + duration : until
-                if duration < 0 || due - now > limits.maxSleepMilliseconds {
+                // How long from now: checked against the limit before it is added to `now`, so
+                // that no duration or time a worker sends can overflow.
+                let delay = duration > 0 ? duration : Self.milliseconds(from: now, to: until)
+                if duration < 0 || delay > limits.maxSleepMilliseconds {
                     record.fail(.invalidInput, "step.sleep '\(step.stepId)': the duration must be between 0 and \(limits.maxSleepMilliseconds) ms", at: now)
-                } else if due <= now {
+                } else if delay <= 0 {
                     record.complete(output: Array("null".utf8), at: now)
                 } else {
+                    let due = now + delay
                     record.status = .sleeping
                     record.dueAtMilliseconds = due
                     timers.insert(Timer(dueMilliseconds: due, kind: .sleep, runId: run.id, stepId: step.stepId))
@@ -113,6 +116,13 @@ extension CoordinatorCore {
         }
     }
 
+    /// `time - now`, saturated to `Int64.min` or `Int64.max` where it would overflow.
+    static func milliseconds(from now: Int64, to time: Int64) -> Int64 {
+        let (difference, overflow) = time.subtractingReportingOverflow(now)
+        guard overflow else { return difference }
+        return time < now ? .min : .max
+    }
+
     /// Why events sent by a step cannot be accepted, or nil.
     func sendProblem(_ events: [IncomingEvent]) -> (code: ErrorCode, message: String)? {
         let limits = configuration.limits
@@ -129,6 +139,10 @@ extension CoordinatorCore {
             }
             if let id = event.id, id.isEmpty || id.utf8.count > limits.maxIdentifierBytes {
                 return (.invalidInput, "event \(position + 1): an id must be 1-\(limits.maxIdentifierBytes) bytes")
+            }
+            if let ts = event.timestampMilliseconds, ts < 0 || ts > limits.maxEventTimestampMilliseconds {
+                let maximum = limits.maxEventTimestampMilliseconds
+                return (.invalidInput, "event \(position + 1): ts must be 0-\(maximum) Unix milliseconds, got \(ts)")
             }
         }
         return nil

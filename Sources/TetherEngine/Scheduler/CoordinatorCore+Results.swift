@@ -3,22 +3,27 @@ import HeapModule
 extension CoordinatorCore {
     /// A worker reported the outcome of `requestId` for `runId`.
     ///
-    /// Results are idempotent. The result last applied to a run, sent again after a reconnect,
-    /// is acknowledged without being applied twice. A result for a lease still held is applied.
-    /// A late one (its lease expired, its connection died, or the coordinator restarted) is
-    /// applied only if the run is waiting for dispatch and the step is not already memoized.
-    /// Anything else is acknowledged as not accepted.
+    /// A result counts only when it comes from the holder of the request's lease: the
+    /// connection it was dispatched to, or a later connection of the same worker instance and
+    /// app (a reconnect), and only for the run leased under that request id. Everything else
+    /// is acknowledged as not accepted and reported in ``Effects/refusedResults``. Results are
+    /// idempotent: the result last applied to a run, sent again after a reconnect, is
+    /// acknowledged without being applied twice.
     public mutating func handleResult(
         connectionId: String, requestId: String, runId: String, outcome: StepOutcome, now: Int64
     ) -> Effects {
         var effects = Effects()
-        var accepted = false
         if let run = runs[runId], run.lastRequestId == requestId {
             // Applied before (the worker resent it after a reconnect): durable already.
             effects.messages.append(.resultAck(connectionId: connectionId, requestId: requestId, accepted: true))
             return effects
         }
-        if let lease = releaseLease(requestId) {
+        // A request the worker ran without a lease has returned: its slot is free again.
+        let freedUnleased = workers[connectionId]?.unleasedBusy.remove(requestId) != nil
+        var accepted = false
+        if let refusal = refusal(connectionId: connectionId, requestId: requestId, runId: runId) {
+            effects.refusedResults.append(RefusedResult(connectionId: connectionId, requestId: requestId, reason: refusal))
+        } else if let lease = releaseLease(requestId, into: &effects) {
             accepted = apply(
                 outcome, runId: lease.runId, target: lease.item.stepId, requestId: requestId, connectionId: connectionId,
                 now: now, into: &effects)
@@ -27,27 +32,21 @@ extension CoordinatorCore {
                 enqueue(lease.item, now: now, atFront: true)
                 advance(runId: lease.runId, now: now)
             }
-        } else if runs[runId] != nil, runLeases[runId] == nil {
-            // A late result (its lease expired, its connection died, or the coordinator
-            // restarted) for a run with nothing in flight: used if it still fits.
-            accepted = apply(
-                outcome, runId: runId, target: Self.target(of: outcome, in: runs[runId]!), requestId: requestId,
-                connectionId: connectionId, now: now, into: &effects)
         }
         effects.messages.append(.resultAck(connectionId: connectionId, requestId: requestId, accepted: accepted))
-        pump(now: now, into: &effects)
+        if accepted || freedUnleased || !effects.writes.isEmpty { pump(now: now, into: &effects) }
         return effects
     }
 
-    /// The parallel step a late result is about, if it reports one still pending.
-    static func target(of outcome: StepOutcome, in run: RunRecord) -> String {
-        let stepId: String
-        switch outcome {
-        case .stepCompleted(let completion): stepId = completion.stepId
-        case .stepFailed(let failure): stepId = failure.stepId
-        case .runCompleted, .stepsPlanned: return ""
-        }
-        return run.steps.contains { $0.id == stepId && $0.status == .pending } ? stepId : ""
+    /// Why a result from `connectionId` may not be applied, or nil when it may.
+    func refusal(connectionId: String, requestId: String, runId: String) -> RefusedResult.Reason? {
+        guard let lease = leases[requestId] else { return .noLease }
+        guard lease.runId == runId else { return .runMismatch }
+        if lease.connectionId == connectionId { return nil }
+        guard let worker = workers[connectionId], worker.registration.instanceId == lease.instanceId,
+            worker.registration.app == lease.app
+        else { return .notHolder }
+        return nil
     }
 
     /// Applies an outcome to an active run. `target` is the parallel step the request was
@@ -64,6 +63,11 @@ extension CoordinatorCore {
         }
         guard !Self.hasOutstandingSteps(run) else { return false }
         run.lastRequestId = requestId
+        if run.status == .queued {
+            // Dispatched before a restart that did not see it start: it has started.
+            run.status = .running
+            run.startedAtMilliseconds = run.startedAtMilliseconds == 0 ? now : run.startedAtMilliseconds
+        }
         switch outcome {
         case .stepCompleted(let completion):
             guard let index = record(completion, in: &run, attempts: run.attempt + 1, worker: worker, now: now) else {
@@ -131,7 +135,7 @@ extension CoordinatorCore {
             } else {
                 run.attempt = attempts
                 let backoff = configuration.retry.delay(afterFailedAttempts: attempts, using: &random)
-                run.nextAttemptAtMilliseconds = max(failure.retryAtMilliseconds ?? 0, now + backoff)
+                run.nextAttemptAtMilliseconds = retryTime(failure, backoff: backoff, now: now)
                 commit(run, changedSteps: changed, now: now, into: &effects)
             }
         case .stepsPlanned(let executed, let planned):
@@ -180,7 +184,7 @@ extension CoordinatorCore {
                 run.steps[index].status = .failed
             } else {
                 let backoff = configuration.retry.delay(afterFailedAttempts: attempts, using: &random)
-                run.steps[index].nextAttemptAtMilliseconds = max(failure.retryAtMilliseconds ?? 0, now + backoff)
+                run.steps[index].nextAttemptAtMilliseconds = retryTime(failure, backoff: backoff, now: now)
             }
         default:
             return false
@@ -192,6 +196,13 @@ extension CoordinatorCore {
             commit(run, changedSteps: [index], now: now, into: &effects)
         }
         return true
+    }
+
+    /// When a failed attempt goes again: after its backoff, or at the worker's `RetryAfterError`
+    /// time when later, but never further out than the longest durable timer.
+    func retryTime(_ failure: StepFailure, backoff: Int64, now: Int64) -> Int64 {
+        let latest = now + configuration.limits.maxSleepMilliseconds
+        return min(max(failure.retryAtMilliseconds ?? 0, now + backoff), latest)
     }
 
     /// Stores an active run that changed and decides what it does next.

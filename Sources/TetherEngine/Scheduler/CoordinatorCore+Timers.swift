@@ -23,10 +23,11 @@ extension CoordinatorCore {
         }
 
         let expired = leases.filter { $0.value.deadlineMilliseconds <= now }
-        for (requestId, lease) in expired.sorted(by: { $0.key < $1.key }) {
-            releaseLease(requestId)
-            enqueue(lease.item, now: now, atFront: true)
-            advance(runId: lease.runId, now: now)
+        for requestId in expired.keys.sorted() {
+            // On a live connection, a lease runs out only when no heartbeat listed the request
+            // for a whole lease: the worker is not running it.
+            requeueLease(requestId, now: now, into: &effects)
+            effects.expiredLeases += 1
         }
         pump(now: now, into: &effects)
         return effects

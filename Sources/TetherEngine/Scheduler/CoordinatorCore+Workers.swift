@@ -29,6 +29,11 @@ extension CoordinatorCore {
             try function.validate(limits: limits)
         }
 
+        guard registration.resumed.count <= Self.maxResumedRequests else {
+            throw TetherError(
+                .invalidConfig, "at most \(Self.maxResumedRequests) resumed requests, got \(registration.resumed.count)")
+        }
+
         var effects = Effects()
         for function in registration.functions {
             if functions[function.id]?.definition != function {
@@ -37,43 +42,83 @@ extension CoordinatorCore {
             }
             functions[function.id]?.connections.insert(registration.connectionId)
         }
-        workers[registration.connectionId] = WorkerState(
+        let connectionId = registration.connectionId
+        workers[connectionId] = WorkerState(
             registration: registration, capacity: registration.capacity, connectedAtMilliseconds: now,
             lastHeartbeatAtMilliseconds: now)
+        resume(registration, now: now, into: &effects)
         pump(now: now, into: &effects)
         return effects
     }
 
-    /// A connection ended (closed, failed, or declared dead): its leased steps go back to the
-    /// front of their queues without consuming an attempt.
-    public mutating func disconnect(connectionId: String, now: Int64) -> Effects {
+    /// Most requests a Hello may resume: no worker runs more at once than its capacity allows.
+    public static let maxResumedRequests = 100_000
+
+    /// Resumable sessions: the requests a reconnecting worker still has go back to it (their
+    /// leases follow the new connection); running ones it lists without a lease still use
+    /// its slots; the detached leases of this instance it does not list are lost and go out
+    /// again at once.
+    mutating func resume(_ registration: WorkerRegistration, now: Int64, into effects: inout Effects) {
+        let connectionId = registration.connectionId
+        var listed: Set<String> = []
+        for request in registration.resumed {
+            listed.insert(request.requestId)
+            if let lease = leases[request.requestId], lease.runId == request.runId,
+                lease.instanceId == registration.instanceId, lease.app == registration.app
+            {
+                attachLease(request.requestId, to: connectionId, now: now)
+            } else if !request.resultHeld {
+                // Still running, but no longer leased to it (the run moved on or ended): the
+                // body uses a slot until it returns.
+                workers[connectionId]?.unleasedBusy.insert(request.requestId)
+            }
+        }
+        let key = Self.instanceKey(app: registration.app, instanceId: registration.instanceId)
+        for requestId in (detachedLeases[key] ?? []).subtracting(listed).sorted().reversed() {
+            requeueLease(requestId, now: now, into: &effects)
+        }
+    }
+
+    /// A connection ended. After a Goodbye (`resumable` false) its leased steps go back to the
+    /// front of their queues at once, without consuming an attempt. Otherwise (the connection
+    /// broke, or went silent) they stay leased to the worker instance until their deadline,
+    /// so that the worker, if it is alive, resumes them on its next connection instead of
+    /// another worker running them a second time.
+    public mutating func disconnect(connectionId: String, resumable: Bool = true, now: Int64) -> Effects {
         var effects = Effects()
         guard let worker = workers.removeValue(forKey: connectionId) else { return effects }
         for function in worker.registration.functions {
             functions[function.id]?.connections.remove(connectionId)
         }
         for requestId in worker.inFlight.sorted().reversed() {
-            guard let lease = releaseLease(requestId) else { continue }
-            enqueue(lease.item, now: now, atFront: true)
-            advance(runId: lease.runId, now: now)
+            if resumable {
+                detachLease(requestId)
+            } else {
+                requeueLease(requestId, now: now, into: &effects)
+            }
         }
         pump(now: now, into: &effects)
         return effects
     }
 
     /// A heartbeat: the connection is alive, and the listed requests' leases are extended.
-    /// Returns the new lease deadline.
-    @discardableResult
-    public mutating func heartbeat(connectionId: String, inFlight requestIds: [String], now: Int64) -> Int64 {
+    /// Unleased requests it no longer lists have returned, and their slots are free again.
+    public mutating func heartbeat(connectionId: String, inFlight requestIds: [String], now: Int64) -> Effects {
+        var effects = Effects()
+        guard let worker = workers[connectionId] else { return effects }
         let deadline = now + Int64(configuration.timing.leaseDurationMilliseconds)
-        guard workers[connectionId] != nil else { return deadline }
         workers[connectionId]?.lastHeartbeatAtMilliseconds = now
-        for requestId in requestIds {
-            if leases[requestId]?.connectionId == connectionId {
-                leases[requestId]?.deadlineMilliseconds = deadline
+        for requestId in requestIds where leases[requestId]?.connectionId == connectionId {
+            leases[requestId]?.deadlineMilliseconds = deadline
+        }
+        if !worker.unleasedBusy.isEmpty {
+            let still = worker.unleasedBusy.intersection(requestIds)
+            if still.count != worker.unleasedBusy.count {
+                workers[connectionId]?.unleasedBusy = still
+                pump(now: now, into: &effects)
             }
         }
-        return deadline
+        return effects
     }
 
     /// The worker changed its advertised capacity.
@@ -89,6 +134,12 @@ extension CoordinatorCore {
     /// The worker asked for no new steps (it is shutting down).
     public mutating func pause(connectionId: String, now: Int64) {
         workers[connectionId]?.status = .paused
+    }
+
+    /// The worker said Goodbye: it will not come back for what it still holds, so its leases
+    /// go back to the queue at once, and the connection is forgotten.
+    public mutating func goodbye(connectionId: String, now: Int64) -> Effects {
+        disconnect(connectionId: connectionId, resumable: false, now: now)
     }
 
     /// Picks the connection for a step of `functionId`: among ready workers that registered

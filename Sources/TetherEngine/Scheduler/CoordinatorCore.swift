@@ -50,15 +50,27 @@ public struct CoordinatorCore: Sendable {
         static func next(_ runId: String) -> WorkItem { WorkItem(runId: runId, stepId: "") }
     }
 
+    /// A request out on a worker. A lease outlives its connection: when the connection ends
+    /// without a Goodbye (or the coordinator restarts), the lease is detached
+    /// (`connectionId` empty) and waits, until its deadline, for the same worker instance to
+    /// come back and resume it.
     struct Lease: Sendable {
         var item: WorkItem
+        /// The connection holding it; empty while detached.
         var connectionId: String
+        /// The worker instance and app it was sent to.
+        var instanceId: String
+        var app: String
         var deadlineMilliseconds: Int64
         var dispatchedAtMilliseconds: Int64
         /// The concurrency keys this step counts against while it runs.
         var constraints: [String] = []
         var runId: String { item.runId }
+        var instanceKey: String { CoordinatorCore.instanceKey(app: app, instanceId: instanceId) }
     }
+
+    /// The key of a worker instance: app NUL instance id.
+    static func instanceKey(app: String, instanceId: String) -> String { app + "\u{0}" + instanceId }
 
     /// A durable deadline kept in memory: every timer is derived from a stored run, so a
     /// restart rebuilds them all. Entries are checked against the run when they fire, so a
@@ -117,6 +129,8 @@ public struct CoordinatorCore: Sendable {
     /// Retry times, sleeps, wait timeouts and run timeouts.
     var timers: Heap<Timer> = []
     var leases: [String: Lease] = [:]
+    /// Detached leases (see ``Lease``) by the instance key of the worker that may resume them.
+    var detachedLeases: [String: Set<String>] = [:]
     /// Run id → how many requests it has in flight (several for parallel steps). A count, not a
     /// set: this is on the path of every dispatch and result.
     var runLeases: [String: Int] = [:]
@@ -185,14 +199,21 @@ public struct CoordinatorCore: Sendable {
     }
 
     /// Restores state read from the store at start: known functions and every run that had
-    /// not ended, with their timers, waits and parallel steps. Work in flight when the
-    /// coordinator stopped becomes ready again without consuming an attempt; timers already
-    /// due fire on the first tick.
+    /// not ended, with their timers, waits and parallel steps; timers already due fire on the
+    /// first tick.
+    ///
+    /// A step that was out on a worker (`leases`) stays leased, detached, for
+    /// `resumeGraceMilliseconds`: the worker instance that ran it may reconnect and resume it
+    /// (or deliver the result it holds). Only then does it go out again, without consuming an
+    /// attempt. Returns the writes that drop leases whose run has ended.
+    @discardableResult
     public mutating func restore(
-        functions definitions: [FunctionDefinition], runs active: [RunRecord], cronTicks: [String: Int64] = [:],
-        idempotencyKeys keys: [String: Int64] = [:], flowStates states: [String: Int64] = [:],
-        debounces pendingDebounces: [DebounceRecord] = [], batches pendingBatches: [BatchRecord] = [], now: Int64
-    ) {
+        functions definitions: [FunctionDefinition], runs active: [RunRecord], leases storedLeases: [LeaseRecord] = [],
+        cronTicks: [String: Int64] = [:], idempotencyKeys keys: [String: Int64] = [:],
+        flowStates states: [String: Int64] = [:], debounces pendingDebounces: [DebounceRecord] = [],
+        batches pendingBatches: [BatchRecord] = [], now: Int64
+    ) -> Effects {
+        var effects = Effects()
         cronFired = cronTicks
         for (key, tat) in states where tat > now {
             flowStates[key] = tat
@@ -213,9 +234,29 @@ public struct CoordinatorCore: Sendable {
         for definition in definitions {
             install(definition, now: now)
         }
-        for run in active.sorted(by: { $0.id < $1.id }) where !run.status.isTerminal {
+        let restored = active.sorted(by: { $0.id < $1.id }).filter { !$0.status.isTerminal }
+        for run in restored {
             runs[run.id] = run
             trackFlow(of: run)
+        }
+        let grace = now + Int64(configuration.timing.resumeGraceMilliseconds)
+        for record in storedLeases {
+            let item = WorkItem(runId: record.runId, stepId: record.stepId)
+            guard runs[record.runId] != nil, leasedItems[item] == nil else {
+                effects.writes.append(.deleteLease(requestId: record.requestId))
+                continue
+            }
+            let constraints = runFlow[record.runId]?.constraints.map(\.key) ?? []
+            for key in constraints { constraintInFlight[key, default: 0] += 1 }
+            let lease = Lease(
+                item: item, connectionId: "", instanceId: record.instanceId, app: record.app, deadlineMilliseconds: grace,
+                dispatchedAtMilliseconds: record.dispatchedAtMilliseconds, constraints: constraints)
+            leases[record.requestId] = lease
+            detachedLeases[lease.instanceKey, default: []].insert(record.requestId)
+            runLeases[record.runId, default: 0] += 1
+            leasedItems[item] = record.requestId
+        }
+        for run in restored {
             armRunTimers(runs[run.id]!)
             registerCancelOn(runId: run.id)
             for step in run.steps {
@@ -234,6 +275,7 @@ public struct CoordinatorCore: Sendable {
             }
             advance(runId: run.id, now: now)
         }
+        return effects
     }
 
     mutating func install(_ definition: FunctionDefinition, now: Int64) {

@@ -26,6 +26,10 @@ public enum StoreMutation: Sendable, Equatable {
     case putBatch(BatchRecord)
     /// A batch that started its run.
     case deleteBatch(key: String)
+    /// A step request about to go out to a worker (see ``LeaseRecord``).
+    case putLease(LeaseRecord)
+    /// A request whose result was applied, that was handed back or whose lease ran out.
+    case deleteLease(requestId: String)
 }
 
 /// A message for one worker connection.
@@ -71,6 +75,11 @@ public struct Effects: Sendable, Equatable {
     public var closes: [ConnectionClose] = []
     /// Runs that reached a terminal status in this command (for metrics and notifications).
     public var finishedRuns: [String] = []
+    /// Leases that ran out in this command (their steps go to the queue again).
+    public var expiredLeases = 0
+    /// Step results not applied because they did not come from the lease holder (or named
+    /// another run than the lease): `(connection id, request id, reason)`.
+    public var refusedResults: [RefusedResult] = []
 
     public init() {}
 
@@ -81,5 +90,23 @@ public struct Effects: Sendable, Equatable {
         messages.append(contentsOf: other.messages)
         closes.append(contentsOf: other.closes)
         finishedRuns.append(contentsOf: other.finishedRuns)
+        expiredLeases += other.expiredLeases
+        refusedResults.append(contentsOf: other.refusedResults)
     }
+}
+
+/// A step result the coordinator refused because its sender does not hold the request.
+public struct RefusedResult: Sendable, Equatable {
+    public enum Reason: String, Sendable, CaseIterable {
+        /// No lease exists for the request id (never dispatched, already answered, or it ran out).
+        case noLease = "no_lease"
+        /// The lease is held by another connection, of another worker instance or app.
+        case notHolder = "not_holder"
+        /// The result names another run than the one leased under the request id.
+        case runMismatch = "run_mismatch"
+    }
+
+    public var connectionId: String
+    public var requestId: String
+    public var reason: Reason
 }

@@ -8,10 +8,12 @@ public struct WorkerRegistration: Sendable, Equatable {
     public var capacity: Int
     public var labels: [String: String]
     public var functions: [FunctionDefinition]
+    /// Requests carried over from an earlier connection of this instance (resumable sessions).
+    public var resumed: [ResumedRequest]
 
     public init(
         connectionId: String, instanceId: String, app: String, appVersion: String = "", sdk: String = "",
-        capacity: Int, labels: [String: String] = [:], functions: [FunctionDefinition]
+        capacity: Int, labels: [String: String] = [:], functions: [FunctionDefinition], resumed: [ResumedRequest] = []
     ) {
         self.connectionId = connectionId
         self.instanceId = instanceId
@@ -21,6 +23,7 @@ public struct WorkerRegistration: Sendable, Equatable {
         self.capacity = capacity
         self.labels = labels
         self.functions = functions
+        self.resumed = resumed
     }
 }
 
@@ -37,6 +40,10 @@ public struct WorkerState: Sendable, Equatable {
     public var capacity: Int
     /// Request ids leased to this worker.
     public var inFlight: Set<String> = []
+    /// Request ids the worker still runs without a lease (resumed after a reconnect, but their
+    /// run moved on or ended): they use slots until a heartbeat stops listing them or their
+    /// result arrives, so the worker never runs more steps than its capacity.
+    public var unleasedBusy: Set<String> = []
     public var status: Status = .ready
     public var connectedAtMilliseconds: Int64
     public var lastHeartbeatAtMilliseconds: Int64
@@ -45,7 +52,11 @@ public struct WorkerState: Sendable, Equatable {
 
     public var connectionId: String { registration.connectionId }
     /// Slots this worker can take now.
-    public var free: Int { status == .ready ? max(0, capacity - inFlight.count) : 0 }
+    public var free: Int { status == .ready ? max(0, capacity - busy) : 0 }
+    /// Slots in use: leased requests and unleased ones still running.
+    public var busy: Int { inFlight.count + unleasedBusy.count }
+    /// The key under which leases wait for this worker instance to come back.
+    var instanceKey: String { CoordinatorCore.instanceKey(app: registration.app, instanceId: registration.instanceId) }
 }
 
 /// Orders app versions: numeric components compare as numbers ("1.10" > "1.9"), others as text.

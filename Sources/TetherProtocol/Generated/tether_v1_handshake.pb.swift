@@ -77,6 +77,32 @@ public nonisolated struct Tether_V1_Hello: Sendable {
   /// Largest frame the worker accepts; 0 means the default.
   public var maxFrameBytes: UInt32 = 0
 
+  /// Resumable sessions: every request this worker instance still runs, or holds an
+  /// unacknowledged result for, from an earlier connection. The coordinator gives these
+  /// requests back to this connection (their leases follow it) instead of dispatching them
+  /// again, counts the running ones against `capacity`, and dispatches nothing of their runs
+  /// until their results arrive. A request left out is taken as lost and dispatched again.
+  public var resumed: [Tether_V1_ResumedRequest] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A request carried over from an earlier connection of the same worker instance.
+public nonisolated struct Tether_V1_ResumedRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var requestID: String = String()
+
+  public var runID: String = String()
+
+  /// True when the step has finished and its result will be resent right after Welcome;
+  /// false while its body is still running.
+  public var resultHeld: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -513,7 +539,7 @@ nonisolated extension Tether_V1_Challenge: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Tether_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Hello"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_major\0\u{3}protocol_minor\0\u{3}instance_id\0\u{3}app_name\0\u{3}app_version\0\u{3}sdk_name\0\u{3}sdk_version\0\u{1}functions\0\u{1}capacity\0\u{1}labels\0\u{1}proof\0\u{3}max_frame_bytes\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_major\0\u{3}protocol_minor\0\u{3}instance_id\0\u{3}app_name\0\u{3}app_version\0\u{3}sdk_name\0\u{3}sdk_version\0\u{1}functions\0\u{1}capacity\0\u{1}labels\0\u{1}proof\0\u{3}max_frame_bytes\0\u{1}resumed\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -533,6 +559,7 @@ nonisolated extension Tether_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._Mes
       case 10: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.labels) }()
       case 11: try { try decoder.decodeSingularBytesField(value: &self.proof) }()
       case 12: try { try decoder.decodeSingularUInt32Field(value: &self.maxFrameBytes) }()
+      case 13: try { try decoder.decodeRepeatedMessageField(value: &self.resumed) }()
       default: break
       }
     }
@@ -575,6 +602,9 @@ nonisolated extension Tether_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if self.maxFrameBytes != 0 {
       try visitor.visitSingularUInt32Field(value: self.maxFrameBytes, fieldNumber: 12)
     }
+    if !self.resumed.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.resumed, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -591,6 +621,47 @@ nonisolated extension Tether_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if lhs.labels != rhs.labels {return false}
     if lhs.proof != rhs.proof {return false}
     if lhs.maxFrameBytes != rhs.maxFrameBytes {return false}
+    if lhs.resumed != rhs.resumed {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tether_V1_ResumedRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ResumedRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}run_id\0\u{3}result_held\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.runID) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.resultHeld) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.requestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 1)
+    }
+    if !self.runID.isEmpty {
+      try visitor.visitSingularStringField(value: self.runID, fieldNumber: 2)
+    }
+    if self.resultHeld != false {
+      try visitor.visitSingularBoolField(value: self.resultHeld, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tether_V1_ResumedRequest, rhs: Tether_V1_ResumedRequest) -> Bool {
+    if lhs.requestID != rhs.requestID {return false}
+    if lhs.runID != rhs.runID {return false}
+    if lhs.resultHeld != rhs.resultHeld {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

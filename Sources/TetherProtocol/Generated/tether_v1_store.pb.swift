@@ -305,6 +305,30 @@ public nonisolated struct Tether_V1_StoredBatch: Sendable {
   public init() {}
 }
 
+/// A step request out on a worker (key `lease` + request id). Written before the request
+/// is sent and deleted with its result, so a restarted coordinator knows which runs have a
+/// step running somewhere and which worker instance may resume it.
+public nonisolated struct Tether_V1_StoredLease: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var runID: String = String()
+
+  /// The parallel step the request targets; empty: the run's continuation.
+  public var stepID: String = String()
+
+  public var instanceID: String = String()
+
+  public var app: String = String()
+
+  public var dispatchedAtUnixMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "tether.v1"
@@ -822,6 +846,56 @@ nonisolated extension Tether_V1_StoredBatch: SwiftProtobuf.Message, SwiftProtobu
     if lhs.eventIds != rhs.eventIds {return false}
     if lhs.firstAtUnixMs != rhs.firstAtUnixMs {return false}
     if lhs.dueAtUnixMs != rhs.dueAtUnixMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tether_V1_StoredLease: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StoredLease"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{3}step_id\0\u{3}instance_id\0\u{1}app\0\u{3}dispatched_at_unix_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.runID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.stepID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.instanceID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.app) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.dispatchedAtUnixMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.runID.isEmpty {
+      try visitor.visitSingularStringField(value: self.runID, fieldNumber: 1)
+    }
+    if !self.stepID.isEmpty {
+      try visitor.visitSingularStringField(value: self.stepID, fieldNumber: 2)
+    }
+    if !self.instanceID.isEmpty {
+      try visitor.visitSingularStringField(value: self.instanceID, fieldNumber: 3)
+    }
+    if !self.app.isEmpty {
+      try visitor.visitSingularStringField(value: self.app, fieldNumber: 4)
+    }
+    if self.dispatchedAtUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.dispatchedAtUnixMs, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tether_V1_StoredLease, rhs: Tether_V1_StoredLease) -> Bool {
+    if lhs.runID != rhs.runID {return false}
+    if lhs.stepID != rhs.stepID {return false}
+    if lhs.instanceID != rhs.instanceID {return false}
+    if lhs.app != rhs.app {return false}
+    if lhs.dispatchedAtUnixMs != rhs.dispatchedAtUnixMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

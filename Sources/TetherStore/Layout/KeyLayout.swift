@@ -1,7 +1,8 @@
 /// The versioned RocksDB key layout of the coordinator.
 ///
-/// Every key starts with one byte naming its kind. Kinds are never reused or renumbered: a
-/// new layout adds kinds and bumps ``KeyLayout/schemaVersion``. Ids are ULIDs or user ids
+/// Every key starts with one byte naming its kind. Kinds are never reused or renumbered. A
+/// new kind that older data simply lacks keeps the layout version; a change to the meaning
+/// of an existing kind bumps ``KeyLayout/schemaVersion``. Ids are ULIDs or user ids
 /// (UTF-8); numbers are big-endian so byte order is numeric order.
 public enum KeyKind: UInt8, Sendable, CaseIterable {
     /// `meta` + name → value (e.g. the schema version).
@@ -16,6 +17,8 @@ public enum KeyKind: UInt8, Sendable, CaseIterable {
     case activeRun = 0x22
     /// `functionRun` + function id + 0x00 + run id → empty: runs of a function, in time order.
     case functionRun = 0x23
+    /// `lease` + request id → `StoredLease`: a step request out on a worker.
+    case lease = 0x24
     /// `function` + function id → `StoredFunction`.
     case function = 0x30
     /// `cronTick` + trigger key (function id, schedule, time zone) → u64 BE: the last tick fired.
@@ -55,6 +58,7 @@ public enum KeyLayout {
     static func flowState(_ key: String) -> [UInt8] { Self.key(.flowState, key) }
     static func debounce(_ key: String) -> [UInt8] { Self.key(.debounce, key) }
     static func batch(_ key: String) -> [UInt8] { Self.key(.batch, key) }
+    static func lease(_ requestId: String) -> [UInt8] { key(.lease, requestId) }
 
     static func stepPrefix(runId: String) -> [UInt8] {
         var key = Self.key(.step, runId)

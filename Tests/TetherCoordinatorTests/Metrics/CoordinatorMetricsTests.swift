@@ -50,9 +50,8 @@ struct CoordinatorMetricsTests {
 
         mutating func tick(at time: Int64) -> Effects {
             now = time
-            let before = core.workers
             let effects = core.tick(now: now)
-            metrics.recordLeaseExpiries(before: before, after: core.workers)
+            metrics.recordLeaseExpiries(effects.expiredLeases)
             return observe(effects)
         }
 
@@ -129,7 +128,7 @@ struct CoordinatorMetricsTests {
         #expect(text["tether_steps_dispatched_total"] == 2)
     }
 
-    @Test("a lease that expires on a live worker counts; a dead connection's leases do not")
+    @Test("a lease that runs out counts, on a live worker or waiting for a dead one to come back")
     func leaseExpiries() throws {
         var h = Harness()
         let start = h.now
@@ -141,10 +140,16 @@ struct CoordinatorMetricsTests {
         let again = try Harness.dispatch(h.tick(at: start + h.lease))
         #expect(again.run.id == first.run.id)
         #expect(h.scrape()["tether_lease_expiries_total"] == 1)
-        // Now the connection goes silent: it is closed, and its lease is not an expiry.
+        // Now the connection goes silent: it is closed, and its lease, which no heartbeat
+        // extended, has run out too.
         _ = h.tick(at: h.now + 20_000)
         #expect(h.core.workers.isEmpty)
-        #expect(h.scrape()["tether_lease_expiries_total"] == 1)
+        #expect(h.scrape()["tether_lease_expiries_total"] == 2)
+        // A lease detached from a closed connection runs out when no instance resumes it.
+        let third = try Harness.dispatch(h.connect("c2", capacity: 1))
+        _ = h.core.disconnect(connectionId: "c2", now: h.now)
+        _ = h.tick(at: third.leaseDeadlineMilliseconds)
+        #expect(h.scrape()["tether_lease_expiries_total"] == 3)
     }
 
     @Test("gauges come from the scheduler at scrape time, with every app and function listed")

@@ -85,41 +85,204 @@ struct CoordinatorCoreTests {
         #expect(next[0].attempt == 1)
     }
 
-    @Test("a disconnected worker's steps go to another worker without consuming an attempt")
-    func disconnectRequeues() throws {
+    @Test("a worker that says Goodbye hands its steps to another worker without consuming an attempt")
+    func goodbyeRequeues() throws {
+        var h = CoreHarness()
+        _ = try h.connect("c1", capacity: 1)
+        let first = try #require(CoreHarness.dispatches(h.send(1).effects).first)
+        _ = try h.connect("c2", capacity: 1)
+        let effects = h.core.goodbye(connectionId: "c1", now: h.now)
+        let again = try #require(CoreHarness.dispatches(effects).first)
+        #expect(again.connectionId == "c2")
+        #expect(again.run.id == first.run.id)
+        #expect(again.attempt == 1)
+        #expect(effects.writes.contains(.deleteLease(requestId: first.requestId)))
+        h.core.checkInvariants()
+    }
+
+    @Test("a broken connection's steps wait for their worker until the lease runs out, then go elsewhere")
+    func disconnectWaitsForResume() throws {
         var h = CoreHarness()
         _ = try h.connect("c1", capacity: 1)
         let first = try #require(CoreHarness.dispatches(h.send(1).effects).first)
         _ = try h.connect("c2", capacity: 1)
         let effects = h.core.disconnect(connectionId: "c1", now: h.now)
-        let again = try #require(CoreHarness.dispatches(effects).first)
+        #expect(CoreHarness.dispatches(effects).isEmpty)
+        h.core.checkInvariants()
+        #expect(CoreHarness.dispatches(h.tick(at: first.leaseDeadlineMilliseconds - 1)).isEmpty)
+        let expired = h.tick(at: first.leaseDeadlineMilliseconds)
+        let again = try #require(CoreHarness.dispatches(expired).first)
         #expect(again.connectionId == "c2")
         #expect(again.run.id == first.run.id)
         #expect(again.attempt == 1)
+        #expect(expired.expiredLeases == 1)
+        h.core.checkInvariants()
     }
 
-    @Test("a late result from a dead connection is accepted while the run waits, refused once redispatched")
-    func lateResults() throws {
+    @Test("a reconnecting worker resumes its running step: no second dispatch, and it counts against capacity")
+    func reconnectResumesRunningStep() throws {
         var h = CoreHarness()
-        _ = try h.connect("c1", capacity: 1)
-        let first = try #require(CoreHarness.dispatches(h.send(1).effects).first)
+        _ = try h.connect("c1", capacity: 1, instance: "w1")
+        let first = try #require(CoreHarness.dispatches(h.send(2).effects).first)
         _ = h.core.disconnect(connectionId: "c1", now: h.now)
-        // The worker reconnects (new connection) and resends its result before anything else.
-        _ = try h.connect("c1b", capacity: 0)
+        h.now += 500
+        let resumed = try h.connect(
+            "c1b", capacity: 1, instance: "w1",
+            resumed: [ResumedRequest(requestId: first.requestId, runId: first.run.id, resultHeld: false)])
+        // The slot is taken by the resumed step: the second run must wait.
+        #expect(CoreHarness.dispatches(resumed).isEmpty)
+        #expect(h.core.workers["c1b"]?.inFlight == [first.requestId])
+        h.core.checkInvariants()
+        // The result comes on the new connection and is applied; the next run goes out.
+        let done = h.core.handleResult(
+            connectionId: "c1b", requestId: first.requestId, runId: first.run.id,
+            outcome: .runCompleted(lastStep: nil, output: Array("1".utf8)), now: h.now)
+        #expect(done.messages.contains(.resultAck(connectionId: "c1b", requestId: first.requestId, accepted: true)))
+        #expect(done.finishedRuns == [first.run.id])
+        #expect(CoreHarness.dispatches(done).count == 1)
+        h.core.checkInvariants()
+    }
+
+    @Test("a held result resent after a reconnect is applied, and its run is not dispatched in between")
+    func reconnectHeldResult() throws {
+        var h = CoreHarness()
+        _ = try h.connect("c1", capacity: 1, instance: "w1")
+        let first = try #require(CoreHarness.dispatches(h.send(1).effects).first)
+        _ = try h.connect("c2", capacity: 4)
+        _ = h.core.disconnect(connectionId: "c1", now: h.now)
+        let welcome = try h.connect(
+            "c1b", capacity: 1, instance: "w1",
+            resumed: [ResumedRequest(requestId: first.requestId, runId: first.run.id, resultHeld: true)])
+        #expect(CoreHarness.dispatches(welcome).isEmpty)
         let late = h.core.handleResult(
             connectionId: "c1b", requestId: first.requestId, runId: first.run.id,
             outcome: .stepCompleted(StepCompletion(stepId: "a", output: Array("1".utf8))), now: h.now)
         #expect(late.messages.contains(.resultAck(connectionId: "c1b", requestId: first.requestId, accepted: true)))
-        #expect(h.core.runs[first.run.id]?.steps.map(\.id) == ["a"])
+        #expect(CoreHarness.written(late, run: first.run.id)?.steps.map(\.id) == ["a"])
+        h.core.checkInvariants()
+    }
 
-        // Now a run is dispatched to c2; a stale result for it from elsewhere is refused.
-        _ = try h.connect("c2", capacity: 1)
-        let leased = try #require(h.core.runLeases[first.run.id])
-        let stale = h.core.handleResult(
-            connectionId: "c1b", requestId: "old-request", runId: first.run.id,
-            outcome: .stepCompleted(StepCompletion(stepId: "b", output: Array("1".utf8))), now: h.now)
-        #expect(stale.messages.contains(.resultAck(connectionId: "c1b", requestId: "old-request", accepted: false)))
-        #expect(h.core.runLeases[first.run.id] == leased)
+    @Test("a reconnecting worker that does not list a step has lost it: it goes out again at once")
+    func reconnectWithoutStep() throws {
+        var h = CoreHarness()
+        _ = try h.connect("c1", capacity: 1, instance: "w1")
+        let first = try #require(CoreHarness.dispatches(h.send(1).effects).first)
+        _ = h.core.disconnect(connectionId: "c1", now: h.now)
+        let effects = try h.connect("c1b", capacity: 1, instance: "w1")
+        let again = try #require(CoreHarness.dispatches(effects).first)
+        #expect(again.run.id == first.run.id)
+        #expect(again.attempt == 1)
+        #expect(effects.writes.contains(.deleteLease(requestId: first.requestId)))
+        h.core.checkInvariants()
+    }
+
+    @Test("a resumed step that is no longer leased still uses a slot until the heartbeat stops listing it")
+    func unleasedBusy() throws {
+        var h = CoreHarness()
+        _ = try h.connect("c1", capacity: 1, instance: "w1")
+        _ = h.send(1)
+        let effects = try h.connect(
+            "c1b", capacity: 1, instance: "w2",
+            resumed: [ResumedRequest(requestId: "gone", runId: "some-run", resultHeld: false)])
+        #expect(CoreHarness.dispatches(effects).isEmpty)
+        _ = h.send(1)
+        #expect(h.core.workers["c1b"]?.free == 0)
+        let beat = h.core.heartbeat(connectionId: "c1b", inFlight: [], now: h.now)
+        #expect(CoreHarness.dispatches(beat).count == 1)
+        h.core.checkInvariants()
+    }
+
+    @Test("a result counts only from the lease holder: another app, another instance or another run is refused")
+    func resultsOnlyFromLeaseHolder() throws {
+        var h = CoreHarness()
+        _ = try h.connect("c1", capacity: 1, instance: "w1")
+        _ = try h.connect("evil", capacity: 0, instance: "x", app: "other")
+        _ = try h.connect("c3", capacity: 0, instance: "w3")
+        let first = try #require(CoreHarness.dispatches(h.send(1).effects).first)
+        #expect(first.connectionId == "c1")
+        let forged = StepOutcome.runCompleted(lastStep: nil, output: Array(#""forged""#.utf8))
+        for (connection, request, run, reason) in [
+            ("evil", "made-up", first.run.id, RefusedResult.Reason.noLease),
+            ("evil", first.requestId, first.run.id, .notHolder),
+            ("c3", first.requestId, first.run.id, .notHolder),
+            ("c1", first.requestId, "another-run", .runMismatch),
+        ] {
+            let effects = h.core.handleResult(connectionId: connection, requestId: request, runId: run, outcome: forged, now: h.now)
+            #expect(effects.messages == [.resultAck(connectionId: connection, requestId: request, accepted: false)])
+            #expect(effects.refusedResults == [RefusedResult(connectionId: connection, requestId: request, reason: reason)])
+            #expect(effects.writes.isEmpty)
+            #expect(h.core.runs[first.run.id]?.status == .running)
+            h.core.checkInvariants()
+        }
+        // The holder's own result still counts.
+        let real = h.complete(first, step: "a")
+        #expect(real.messages.contains(.resultAck(connectionId: "c1", requestId: first.requestId, accepted: true)))
+    }
+
+    @Test("after a restart, a step that was out waits for its worker for the grace, then goes out")
+    func restoredLeaseGrace() throws {
+        var h = CoreHarness()
+        _ = try h.connect("c1", capacity: 1, instance: "w1")
+        let first = try #require(CoreHarness.dispatches(h.send(1).effects).first)
+        let run = try #require(h.core.runs[first.run.id])
+        var restarted = CoreHarness()
+        restarted.now = h.now + 1_000
+        restarted.core.restore(
+            functions: [CoreHarness.orderFunction()], runs: [run],
+            leases: [
+                LeaseRecord(
+                    requestId: first.requestId, runId: run.id, stepId: "", instanceId: "w1", app: "shop",
+                    dispatchedAtMilliseconds: h.now)
+            ], now: restarted.now)
+        restarted.core.checkInvariants()
+        #expect(CoreHarness.dispatches(try restarted.connect("other", capacity: 4)).isEmpty)
+        let grace = Int64(restarted.core.configuration.timing.resumeGraceMilliseconds)
+        #expect(CoreHarness.dispatches(restarted.tick(at: restarted.now + grace - 1)).isEmpty)
+        let again = try #require(CoreHarness.dispatches(restarted.tick(at: restarted.now + 1)).first)
+        #expect(again.run.id == run.id)
+        #expect(again.connectionId == "other")
+        restarted.core.checkInvariants()
+    }
+
+    @Test("after a restart, the worker that ran a step resumes it and its result is applied")
+    func restoredLeaseResumed() throws {
+        var h = CoreHarness()
+        _ = try h.connect("c1", capacity: 1, instance: "w1")
+        let first = try #require(CoreHarness.dispatches(h.send(1).effects).first)
+        let run = try #require(h.core.runs[first.run.id])
+        #expect(run.status == .running)
+        var restarted = CoreHarness()
+        restarted.core.restore(
+            functions: [CoreHarness.orderFunction()], runs: [run],
+            leases: [
+                LeaseRecord(
+                    requestId: first.requestId, runId: run.id, stepId: "", instanceId: "w1", app: "shop",
+                    dispatchedAtMilliseconds: h.now)
+            ], now: restarted.now)
+        _ = try restarted.connect("other", capacity: 4)
+        let welcome = try restarted.connect(
+            "c1b", capacity: 1, instance: "w1",
+            resumed: [ResumedRequest(requestId: first.requestId, runId: run.id, resultHeld: true)])
+        #expect(CoreHarness.dispatches(welcome).isEmpty)
+        let result = restarted.core.handleResult(
+            connectionId: "c1b", requestId: first.requestId, runId: run.id,
+            outcome: .stepCompleted(StepCompletion(stepId: "a", output: Array("1".utf8))), now: restarted.now)
+        #expect(result.messages.contains(.resultAck(connectionId: "c1b", requestId: first.requestId, accepted: true)))
+        let next = try #require(CoreHarness.dispatches(result).first)
+        #expect(next.run.steps.map(\.id) == ["a"])
+        restarted.core.checkInvariants()
+    }
+
+    @Test("a run's first dispatch stores it as running with its start time, beside the lease")
+    func dispatchStoresStart() throws {
+        var h = CoreHarness()
+        _ = try h.connect("c1", capacity: 1)
+        let effects = h.send(1).effects
+        let dispatch = try #require(CoreHarness.dispatches(effects).first)
+        let written = try #require(CoreHarness.written(effects, run: dispatch.run.id))
+        #expect(written.status == .running)
+        #expect(written.startedAtMilliseconds == h.now)
+        #expect(effects.writes.contains { if case .putLease(let lease) = $0 { lease.requestId == dispatch.requestId } else { false } })
     }
 
     @Test("a duplicate step result is not applied twice")
@@ -182,10 +345,7 @@ struct CoordinatorCoreTests {
         let effects = h.core.handleResult(
             connectionId: "c1", requestId: dispatch.requestId, runId: dispatch.run.id, outcome: .stepFailed(uncaught),
             now: h.now)
-        guard case .putRun(let run, _, false) = effects.writes.first else {
-            Issue.record("expected a run write")
-            return
-        }
+        let run = try #require(CoreHarness.written(effects, run: dispatch.run.id))
         #expect(run.status == .failed)
         #expect(run.error?.message == "card declined 3")
         // The failure is announced for `onFailure` handlers.
@@ -269,13 +429,15 @@ struct CoordinatorCoreTests {
         #expect(dispatches.count == 2)
         let interval = Int64(h.core.configuration.timing.heartbeatIntervalMilliseconds)
         h.now += interval * 2
-        h.core.heartbeat(connectionId: "c2", inFlight: dispatches.filter { $0.connectionId == "c2" }.map(\.requestId), now: h.now)
+        _ = h.core.heartbeat(connectionId: "c2", inFlight: dispatches.filter { $0.connectionId == "c2" }.map(\.requestId), now: h.now)
         h.now += interval + 1
         let effects = h.core.tick(now: h.now)
         #expect(effects.closes.map(\.connectionId) == ["c1"])
         #expect(h.core.workers["c1"] == nil)
-        // c2 is full, so c1's run waits in the queue.
+        // c1's lease, which no heartbeat extended, has run out too: as c2 is full, the run
+        // waits in the queue.
         #expect(h.core.status(now: h.now).queueDepth == 1)
+        h.core.checkInvariants()
     }
 
     @Test("an expired lease re-queues the step")
@@ -288,7 +450,7 @@ struct CoordinatorCoreTests {
         var now = h.now
         while now < first.leaseDeadlineMilliseconds {
             now += 1_000
-            h.core.heartbeat(connectionId: "c1", inFlight: [], now: now)
+            _ = h.core.heartbeat(connectionId: "c1", inFlight: [], now: now)
         }
         let effects = h.core.tick(now: now)
         let again = try #require(CoreHarness.dispatches(effects).first)
@@ -480,7 +642,7 @@ struct CancellationTests {
             connectionId: "c1", requestId: first.requestId, runId: first.run.id,
             outcome: .stepCompleted(StepCompletion(stepId: "a", output: Array("1".utf8))), now: h.now)
         #expect(effects.messages.contains(.resultAck(connectionId: "c1", requestId: first.requestId, accepted: false)))
-        #expect(effects.writes.isEmpty)
+        #expect(CoreHarness.written(effects, run: first.run.id) == nil, "the ended run is not written again")
         // The freed slot goes to the other run.
         let next = try #require(CoreHarness.dispatches(effects).first)
         #expect(next.run.id != first.run.id)

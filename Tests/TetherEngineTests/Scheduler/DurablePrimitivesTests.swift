@@ -267,7 +267,11 @@ struct DurablePrimitivesTests {
         let targeted = CoreHarness.dispatches(
             h.plan(dispatch, [PlannedStep(stepId: "b", operation: .run), PlannedStep(stepId: "c", operation: .run)]))
         let onC1 = try #require(targeted.first { $0.connectionId == "c1" })
-        let again = try Self.first(h.core.disconnect(connectionId: "c1", now: h.now))
+        #expect(CoreHarness.dispatches(h.core.disconnect(connectionId: "c1", now: h.now)).isEmpty)
+        // c2 stays alive and keeps its step; c1's lease runs out.
+        h.now += Self.second
+        _ = h.core.heartbeat(connectionId: "c2", inFlight: targeted.map(\.requestId), now: h.now)
+        let again = try Self.first(h.tick(at: onC1.leaseDeadlineMilliseconds))
         #expect(again.targetStepId == onC1.targetStepId)
         #expect(again.attempt == 1)
     }

@@ -15,13 +15,18 @@ struct CoreHarness {
             triggers: [.event(name: "order/created", expression: nil)], retries: retries)
     }
 
-    mutating func connect(_ connectionId: String, capacity: Int, functions: [FunctionDefinition] = [orderFunction()])
-        throws -> Effects
-    {
+    /// Registers a worker. Its instance id is `instance-<connection id>` unless `instance` names
+    /// it (a reconnect of an earlier connection's instance); `resumed` lists what it still has.
+    mutating func connect(
+        _ connectionId: String, capacity: Int, functions: [FunctionDefinition] = [orderFunction()],
+        instance: String? = nil, app: String = "shop", resumed: [ResumedRequest] = []
+    ) throws -> Effects {
         try core.register(
             WorkerRegistration(
-                connectionId: connectionId, instanceId: "instance-\(connectionId)", app: "shop", appVersion: "1.0.0",
-                capacity: capacity, functions: functions), now: now)
+                connectionId: connectionId, instanceId: instance ?? "instance-\(connectionId)", app: app,
+                appVersion: "1.0.0", capacity: capacity,
+                functions: functions.map { var function = $0; function.app = app; return function }, resumed: resumed),
+            now: now)
     }
 
     mutating func send(_ count: Int, name: String = "order/created") -> (receipts: [EventReceipt], effects: Effects) {

@@ -15,6 +15,7 @@ final class StepLedger: Sendable {
         var perWorker: [String: Int] = [:]
         var running: [String: Int] = [:]
         var maxRunning: [String: Int] = [:]
+        var started = 0
     }
 
     private let state = Mutex(State())
@@ -22,6 +23,7 @@ final class StepLedger: Sendable {
     func begin(worker: String, entry: Entry, runId: String) {
         state.withLock { state in
             state.running[worker, default: 0] += 1
+            state.started += 1
             state.maxRunning[worker] = max(state.maxRunning[worker] ?? 0, state.running[worker]!)
             state.runIds[entry.orderId] = runId
         }
@@ -39,6 +41,8 @@ final class StepLedger: Sendable {
     var perWorker: [String: Int] { state.withLock { $0.perWorker } }
     var maxRunning: [String: Int] { state.withLock { $0.maxRunning } }
     var totalExecutions: Int { state.withLock { $0.executions.values.reduce(0, +) } }
+    /// Step bodies started, finished or not.
+    var totalStarted: Int { state.withLock { $0.started } }
     var runIdByOrder: [String: String] { state.withLock { $0.runIds } }
 }
 
