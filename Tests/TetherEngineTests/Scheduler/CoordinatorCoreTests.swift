@@ -647,4 +647,17 @@ struct CancellationTests {
         let next = try #require(CoreHarness.dispatches(effects).first)
         #expect(next.run.id != first.run.id)
     }
+
+    @Test("a worker's retry-after time is capped at the longest durable timer, never forever")
+    func retryAfterCapped() throws {
+        var h = CoreHarness()
+        _ = try h.connect("c1", capacity: 1)
+        let dispatch = try #require(CoreHarness.dispatches(h.send(1).effects).first)
+        let failure = StepFailure(
+            stepId: "x", error: RunError(code: "step_failed", message: "later"), retryAtMilliseconds: .max)
+        let effects = h.answer(dispatch, .stepFailed(failure))
+        let run = try #require(CoreHarness.written(effects, run: dispatch.run.id))
+        #expect(run.nextAttemptAtMilliseconds == h.now + h.core.configuration.limits.maxSleepMilliseconds)
+        h.core.checkInvariants()
+    }
 }
