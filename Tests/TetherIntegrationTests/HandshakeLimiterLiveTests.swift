@@ -23,10 +23,11 @@ struct HandshakeLimiterLiveTests {
             try await client.request(.GET, "/v1/status").json?["handshakes"]
         }
 
-        // Silent TCP connections (no ClientHello): two take the slots, two wait in the queue.
+        // Connections that send a ClientHello and then nothing (a socket that sends nothing at all
+        // takes no slot): two take the slots, two wait in the queue.
         var silent: [RawConnection] = []
         for _ in 0..<4 {
-            silent.append(try await RawConnection.connect(port: port, tlsCAFile: nil))
+            silent.append(try await RawConnection.connectStallingTLS(port: port))
         }
         #expect(try await eventually(timeout: .seconds(10)) { try await handshakes()?["queued"]?.int64Value == 2 })
         #expect(try await handshakes()?["inProgress"]?.int64Value == 2)
@@ -39,9 +40,9 @@ struct HandshakeLimiterLiveTests {
         #expect(await rejected.waitUntilClosed())
 
         // A silent one takes the only reject slot; the one after that is closed before TLS.
-        silent.append(try await RawConnection.connect(port: port, tlsCAFile: nil))
+        silent.append(try await RawConnection.connectStallingTLS(port: port))
         #expect(try await eventually(timeout: .seconds(10)) { try await handshakes()?["overloaded"]?.int64Value == 2 })
-        let refused = try await RawConnection.connect(port: port, tlsCAFile: nil)
+        let refused = try await RawConnection.connectStallingTLS(port: port)
         #expect(await refused.waitUntilClosed(timeout: .seconds(2)), "closed at once, before TLS")
         let during = try await handshakes()
         #expect(during?["refused"]?.int64Value == 1)
@@ -76,8 +77,9 @@ struct HandshakeLimiterLiveTests {
             $0.handshakeTimeoutMilliseconds = 30_000
         }
         let client = try coordinator.client()
-        // A silent connection holds the only slot, so the worker's connection queues before TLS.
-        let silent = try await RawConnection.connect(port: coordinator.endpoints.workerPort, tlsCAFile: nil)
+        // A connection stalled after its ClientHello holds the only slot, so the worker's connection
+        // queues before TLS.
+        let silent = try await RawConnection.connectStallingTLS(port: coordinator.endpoints.workerPort)
         _ = try await eventually { try await client.request(.GET, "/v1/status").json?["handshakes"]?["inProgress"]?.int64Value == 1 }
         let worker = TestWorker(
             functions: [TetherFunction("noop", trigger: .event("test/noop")) { (_: Context<JSONValue>) -> Int in 1 }],

@@ -2,13 +2,14 @@ import DequeModule
 import Synchronization
 
 /// Bounds worker handshakes so that a reconnect storm (thousands of workers dialling back
-/// after a coordinator restart) cannot take the coordinator down. A new connection meets four
-/// tiers, in order:
+/// after a coordinator restart) cannot take the coordinator down. A connection comes here once
+/// it has sent its whole ClientHello (the ``HandshakeGate`` holds it until then, so idle sockets
+/// never take a slot), and meets four tiers, in order:
 ///
-/// 1. **Slots.** At most `limit` connections are between accept and registration (TLS, the
+/// 1. **Slots.** At most `limit` connections are between ClientHello and registration (TLS, the
 ///    challenge, `Hello`, registration) at once.
-/// 2. **Queue.** Up to `maxQueued` more wait in FIFO order *before* TLS: nothing is read from
-///    them and no CPU is spent. Each waits at most `queueTimeout`; one that waits longer is
+/// 2. **Queue.** Up to `maxQueued` more wait in FIFO order *before* TLS: nothing more is read
+///    from them and no CPU is spent. Each waits at most `queueTimeout`; one that waits longer is
 ///    closed (the worker retries with backoff). A freed slot goes to the oldest waiter.
 /// 3. **Overloaded.** Past the queue, up to `rejectLimit` connections get a TLS handshake only to
 ///    be answered `Reject overloaded` with a random retry-after, so well-behaved workers spread

@@ -44,6 +44,8 @@ struct WorkerListener {
         let metrics = runtime.metrics
         // A queued connection gives up after half the handshake timeout, leaving the other half for TLS and Hello.
         let queueTimeout = max(1, configuration.handshakeTimeoutMilliseconds / 2)
+        let preHandshakeTimeout = max(1, configuration.preHandshakeTimeoutMilliseconds)
+        let preHandshake = PreHandshakeConnections(limit: configuration.timing.maxPreHandshakeConnections)
         let ids = Mutex(IDGenerator())
         let host = configuration.workerHost ?? configuration.host
         return try await ServerBootstrap(group: group)
@@ -51,23 +53,31 @@ struct WorkerListener {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
-            // Nothing is read (so TLS does not start) until the HandshakeGate grants a slot.
+            // The HandshakeGate reads the ClientHello itself, then nothing more (so TLS does not
+            // start) until the limiter grants a slot.
             .childChannelOption(.autoRead, value: false)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let connectionId = ids.withLock { $0.next(nowMilliseconds: WallClock.nowMilliseconds()) }
-                    let sync = channel.pipeline.syncOperations
                     let ticket = HandshakeTicket()
-                    try sync.addHandler(
+                    // Only the gate until the connection has a handshake slot; it adds the rest.
+                    try channel.pipeline.syncOperations.addHandler(
                         HandshakeGate(
-                            limiter: limiter, ticket: ticket, queueTimeoutMilliseconds: queueTimeout,
-                            recordRefused: { metrics.recordHandshakeRejected(code: $0) }))
-                    try sync.addHandler(NIOSSLServerHandler(context: sslContext))
-                    try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrameBytes)))
-                    try sync.addHandler(MessageToByteHandler(FrameEncoder()))
-                    try sync.addHandler(
-                        WorkerConnectionHandler(
-                            runtime: runtime, limiter: limiter, ticket: ticket, connectionId: connectionId, logger: logger))
+                            limiter: limiter, ticket: ticket, preHandshake: preHandshake,
+                            preHandshakeTimeoutMilliseconds: preHandshakeTimeout,
+                            queueTimeoutMilliseconds: queueTimeout,
+                            recordRejected: { metrics.recordHandshakeRejected(code: $0) },
+                            makeHandlers: {
+                                let now = WallClock.nowMilliseconds()
+                                let connectionId = ids.withLock { $0.next(nowMilliseconds: now) }
+                                return [
+                                    NIOSSLServerHandler(context: sslContext),
+                                    ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrameBytes)),
+                                    MessageToByteHandler(FrameEncoder()),
+                                    WorkerConnectionHandler(
+                                        runtime: runtime, limiter: limiter, ticket: ticket, connectionId: connectionId,
+                                        logger: logger),
+                                ]
+                            }))
                 }
             }
             .bind(host: host, port: configuration.workerPort).get()
