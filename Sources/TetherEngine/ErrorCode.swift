@@ -40,6 +40,8 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let cancelled: ErrorCode = "cancelled"
     /// A run did not start or finish within its function's `timeouts`.
     public static let runTimedOut: ErrorCode = "run_timed_out"
+    /// A worker reported a step's or a function's output that is not UTF-8 JSON. Non-retriable.
+    public static let invalidOutput: ErrorCode = "invalid_output"
 }
 
 /// An expected operating error with a stable code, a message for humans and an optional cause.

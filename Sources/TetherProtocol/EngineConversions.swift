@@ -59,15 +59,43 @@ extension StepCompletion {
 }
 
 extension StepOutcome {
-    /// The scheduler's view of a worker's result; throws `protocol_error` for a result without an outcome.
+    /// The scheduler's view of a worker's result.
+    ///
+    /// Throws `protocol_error` for a result the protocol does not allow: no outcome, a
+    /// `step_completed` or a planned op without a step id, or a `steps_planned` with neither ops
+    /// nor an executed step (acking it would dispatch the run again at once, for nothing).
+    ///
+    /// Every output must be UTF-8 JSON (each is parsed once, here). A step output that is not
+    /// (`step_completed`, `steps_planned.executed`, `run_completed.last_step`) turns the result
+    /// into a non-retriable `invalid_output` failure of that step; a function output that is
+    /// not turns it into a non-retriable `invalid_output` failure with an empty step id, which
+    /// fails the run.
     public init(_ result: Tether_V1_StepResult) throws(ProtocolError) {
         switch result.outcome {
         case .stepCompleted(let completed):
             guard !completed.stepID.isEmpty else {
                 throw ProtocolError(code: .protocolError, message: "step_completed without a step id")
             }
+            if let invalid = Self.invalidOutput(of: completed) {
+                self = invalid
+                return
+            }
             self = .stepCompleted(StepCompletion(completed))
         case .runCompleted(let completed):
+            if completed.hasLastStep, let invalid = Self.invalidOutput(of: completed.lastStep) {
+                self = invalid
+                return
+            }
+            if let problem = Self.jsonProblem(completed.output) {
+                self = .stepFailed(
+                    StepFailure(
+                        stepId: "",
+                        error: RunError(
+                            code: ErrorCode.invalidOutput.rawValue,
+                            message: "the function's output is not UTF-8 JSON: \(problem)"),
+                        nonRetriable: true))
+                return
+            }
             self = .runCompleted(
                 lastStep: completed.hasLastStep ? StepCompletion(completed.lastStep) : nil, output: Array(completed.output))
         case .stepFailed(let failed):
@@ -81,6 +109,10 @@ extension StepOutcome {
                     retryAtMilliseconds: failed.error.retryAtUnixMs > 0 ? failed.error.retryAtUnixMs : nil,
                     startedAtMilliseconds: failed.startedAtUnixMs, endedAtMilliseconds: failed.endedAtUnixMs))
         case .stepsPlanned(let planned):
+            guard !planned.ops.isEmpty || planned.hasExecuted else {
+                throw ProtocolError(
+                    code: .protocolError, message: "steps_planned with no ops and no executed step reports no progress")
+            }
             var steps: [PlannedStep] = []
             steps.reserveCapacity(planned.ops.count)
             for op in planned.ops {
@@ -92,9 +124,37 @@ extension StepOutcome {
             if planned.hasExecuted, planned.executed.stepID.isEmpty {
                 throw ProtocolError(code: .protocolError, message: "steps_planned executed a step without an id")
             }
+            if planned.hasExecuted, let invalid = Self.invalidOutput(of: planned.executed) {
+                self = invalid
+                return
+            }
             self = .stepsPlanned(executed: planned.hasExecuted ? StepCompletion(planned.executed) : nil, steps: steps)
         case nil:
             throw ProtocolError(code: .protocolError, message: "step result \(result.requestID) has no outcome")
+        }
+    }
+
+    /// A non-retriable `invalid_output` failure of a completed step whose output is not JSON, or nil.
+    static func invalidOutput(of completed: Tether_V1_StepCompleted) -> StepOutcome? {
+        guard let problem = jsonProblem(completed.output) else { return nil }
+        return .stepFailed(
+            StepFailure(
+                stepId: completed.stepID,
+                error: RunError(
+                    code: ErrorCode.invalidOutput.rawValue,
+                    message: "step '\(completed.stepID)' reported an output that is not UTF-8 JSON: \(problem)"),
+                nonRetriable: true, startedAtMilliseconds: completed.startedAtUnixMs,
+                endedAtMilliseconds: completed.endedAtUnixMs))
+    }
+
+    /// Why `output` is not one UTF-8 JSON document (the parser's message), or nil when it is.
+    static func jsonProblem(_ output: Data) -> String? {
+        if output.isEmpty { return "the output is empty (a step or function without a value outputs null)" }
+        do {
+            _ = try JSONValue(parsing: output)
+            return nil
+        } catch {
+            return error.message
         }
     }
 }

@@ -192,4 +192,52 @@ struct BadInputTests {
         await worker.shutdown()
         await coordinator.shutdown()
     }
+
+    @Test("a worker's output that is not JSON fails the run with invalid_output; an empty steps_planned is a protocol_error")
+    func uncheckedWorkerResults() async throws {
+        let coordinator = try await TestCoordinator()
+        let client = try coordinator.client()
+        let raw = try await RawConnection.connect(
+            port: coordinator.endpoints.workerPort, tlsCAFile: coordinator.credentials.tls.caCertificatePath)
+        try await raw.sendHello(instanceId: "raw", key: coordinator.credentials.key) {
+            $0.appName = "shop"
+            $0.capacity = 1
+            $0.functions = [.triggered(by: "raw/output", id: "raw-output")]
+        }
+        #expect(await raw.waitForFrame { $0.welcome.connectionID.count > 0 } != nil, "\(raw.frames)")
+        func answer(_ request: Tether_V1_StepRequest, _ outcome: Tether_V1_StepResult.OneOf_Outcome) async throws {
+            try await raw.write(
+                .with {
+                    $0.stepResult = .with {
+                        $0.requestID = request.requestID
+                        $0.runID = request.runID
+                        $0.outcome = outcome
+                    }
+                })
+        }
+
+        // The function "returns" `{{{`: the run fails, it does not complete with the string "{{{".
+        let runId = try #require(try await client.send("raw/output", data: ["n": 1]).runIds.first)
+        let request = try #require(await raw.waitForFrame { $0.stepRequest.runID == runId }).stepRequest
+        try await answer(request, .runCompleted(.with { $0.output = Data("{{{".utf8) }))
+        let ack = try #require(await raw.waitForFrame { $0.stepResultAck.requestID == request.requestID })
+        #expect(ack.stepResultAck.accepted)
+        let run = try #require(try await client.waitForRuns([runId], timeout: .seconds(30))[runId])
+        #expect(run["status"]?.stringValue == "failed", "\(run)")
+        #expect(run["error"]?["code"]?.stringValue == "invalid_output", "\(run)")
+        #expect(run["error"]?["message"]?.stringValue?.contains("not UTF-8 JSON") == true, "\(run)")
+        #expect(run["output"]?.isNull == true, "\(run)")
+
+        // A steps_planned that reports nothing: an error frame, no ack, and the connection closes.
+        let secondRunId = try #require(try await client.send("raw/output", data: ["n": 2]).runIds.first)
+        let next = try #require(await raw.waitForFrame { $0.stepRequest.runID == secondRunId }).stepRequest
+        try await answer(next, .stepsPlanned(Tether_V1_StepsPlanned()))
+        let error = try #require(await raw.waitForFrame { $0.error.code.count > 0 })
+        #expect(error.error.code == "protocol_error")
+        #expect(error.error.message.contains("steps_planned"), "\(error.error.message)")
+        #expect(await raw.waitUntilClosed())
+        #expect(!raw.frames.contains { $0.stepResultAck.requestID == next.requestID })
+        #expect(try await client.request(.GET, "/healthz").status == 200)
+        await coordinator.shutdown()
+    }
 }

@@ -33,14 +33,16 @@ extension TetherFunction {
     ///     .throttle(limit: 10, per: .seconds(60), key: "event.data.workspaceId")
     /// ```
     ///
-    /// Starts are spread evenly, one every `period / limit`, with up to `limit + burst` at once after a quiet
-    /// spell. Excess runs wait in the queue and start later; none is dropped (use ``rateLimit(limit:per:key:)``
-    /// to drop them). Calling it again replaces the throttle.
+    /// Starts are spread evenly, one every `period / limit`, with `burst + 1` at once after a quiet spell: in
+    /// any window of `period`, at most `limit + burst` runs start, and with `burst` 0 (the default) at most
+    /// `limit`. Excess runs wait in the queue and start later; none is dropped (use
+    /// ``rateLimit(limit:per:key:)`` to drop them). Calling it again replaces the throttle.
     ///
     /// - Parameters:
     ///   - limit: Run starts per period, 1 to 1,000,000.
     ///   - period: The period, rounded up to whole milliseconds, at most 7 days.
-    ///   - burst: Extra runs that may start at once after a quiet spell.
+    ///   - burst: Runs that may start ahead of the even spacing, 0 to 1,000,000: `burst + 1` start at once after
+    ///     a quiet spell, and a period may hold `limit + burst` starts.
     ///   - key: An expression over `event`; each value gets its own throttle. `nil` throttles the whole function.
     public func throttle(limit: Int, per period: Duration, burst: Int = 0, key: String? = nil) -> TetherFunction {
         withFlow {

@@ -60,12 +60,14 @@ public struct ConcurrencyLimit: Sendable, Equatable, Hashable {
     }
 }
 
-/// At most `limit` run starts per `period` (per key), spread evenly: one every period/limit, with
-/// `limit + burst` at once after a quiet spell (GCRA). Excess runs wait in the queue.
+/// Run starts spread evenly (per key): one every period/limit, with `burst + 1` at once after a
+/// quiet spell (GCRA), so at most `limit + burst` in any window of one period, and at most `limit`
+/// with `burst` 0. Excess runs wait in the queue.
 public struct Throttle: Sendable, Equatable, Hashable {
     public var limit: Int
     public var periodMilliseconds: Int64
-    /// Runs that may start at once on top of `limit`.
+    /// Runs that may start ahead of the even spacing: `burst + 1` at once after a quiet spell,
+    /// and at most `limit + burst` in one period.
     public var burst: Int
     public var key: String?
 
@@ -77,8 +79,9 @@ public struct Throttle: Sendable, Equatable, Hashable {
     }
 }
 
-/// At most `limit` runs per `period` (per key): `limit` at once after a quiet spell, then one every
-/// period/limit (GCRA). An event over the limit starts no run of this function.
+/// `limit` runs per `period` (per key) on average: `limit` at once after a quiet spell, then one
+/// every period/limit (GCRA), so up to `2 × limit − 1` within one period. An event over the limit
+/// starts no run of this function.
 public struct RateLimit: Sendable, Equatable, Hashable {
     public var limit: Int
     public var periodMilliseconds: Int64

@@ -61,6 +61,12 @@ extension CoordinatorCore {
 
     /// When a new run of `definition` may start under its throttle: now, or its reserved
     /// slot later (the throttle's state moves on by one run either way).
+    ///
+    /// Slots are one `interval` (period / limit, rounded up) apart, and `burst` of them may be
+    /// taken early: `burst + 1` at once after a quiet spell. So any `limit + burst + 1` slots
+    /// span at least `limit` intervals, one period: no window of one period holds more than
+    /// `limit + burst` slots, and with burst 0 not more than `limit`. (A GCRA capacity of
+    /// `limit + burst` would let `2 × limit + burst − 1` start within one period.)
     mutating func throttledStart(
         of definition: FunctionDefinition, document: JSONValue, now: Int64, into effects: inout Effects
     ) -> Int64 {
@@ -68,7 +74,7 @@ extension CoordinatorCore {
         let key = FlowKey.throttle(
             functionId: definition.id, value: FlowExpressions.value(of: flow.throttleKey, event: document))
         let gcra = GCRA(
-            limit: throttle.limit, periodMilliseconds: throttle.periodMilliseconds, capacity: throttle.limit + throttle.burst)
+            limit: throttle.limit, periodMilliseconds: throttle.periodMilliseconds, capacity: throttle.burst + 1)
         let slot = gcra.reserve(tat: flowStates[key], now: now)
         setFlowState(key, slot.tat, into: &effects)
         return slot.start

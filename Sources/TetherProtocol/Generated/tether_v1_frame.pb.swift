@@ -235,8 +235,11 @@ public nonisolated struct Tether_V1_Pause: Sendable {
   public init() {}
 }
 
-/// Either side: the connection is ending on purpose. The worker sends it after its
-/// in-flight steps are finished or handed back.
+/// Worker -> coordinator only: the worker is leaving on purpose, and closes the connection
+/// after it. The worker sends it when its drain ends (in-flight steps finished or handed back),
+/// or at once if a connection is welcomed after its shutdown finished. The coordinator then
+/// closes the connection and puts every lease it held back in the queue at once. The
+/// coordinator never sends Goodbye; when it shuts down it sends Reconnect.
 public nonisolated struct Tether_V1_Goodbye: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for

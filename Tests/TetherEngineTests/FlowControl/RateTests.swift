@@ -6,7 +6,7 @@ import Testing
 struct RateTests {
     typealias H = CoreHarness
 
-    @Test("GCRA: limit + burst at once, then one per period/limit; a quiet spell restores the burst")
+    @Test("GCRA: capacity at once, then one per period/limit; a quiet spell restores the burst")
     func gcra() {
         let gcra = GCRA(limit: 2, periodMilliseconds: 1_000, capacity: 3)
         var tat: Int64?
@@ -38,13 +38,14 @@ struct RateTests {
         let t0 = h.now
         let sent = h.sendAll((0..<6).map { H.tenantEvent("a", $0) })
         #expect(sent.receipts.allSatisfy { $0.runIds.count == 1 })
-        #expect(H.dispatches(sent.effects).map(H.number(of:)) == [0, 1, 2], "limit + burst start at once")
-        let later = sent.receipts[3...].map { H.written(sent.effects, run: $0.runIds[0])?.nextAttemptAtMilliseconds }
-        #expect(later == [t0 + 500, t0 + 1_000, t0 + 1_500])
+        // burst + 1 at once, then one every period / limit: never more than limit + burst in a period.
+        #expect(H.dispatches(sent.effects).map(H.number(of:)) == [0, 1], "burst + 1 start at once")
+        let later = sent.receipts[2...].map { H.written(sent.effects, run: $0.runIds[0])?.nextAttemptAtMilliseconds }
+        #expect(later == [t0 + 500, t0 + 1_000, t0 + 1_500, t0 + 2_000])
         #expect(sent.effects.writes.contains { if case .putFlowState = $0 { true } else { false } })
         #expect(H.dispatches(h.tick(at: t0 + 499)).isEmpty)
-        #expect(H.dispatches(h.tick(at: t0 + 500)).map(H.number(of:)) == [3])
-        #expect(H.dispatches(h.tick(at: t0 + 1_500)).map(H.number(of:)) == [4, 5])
+        #expect(H.dispatches(h.tick(at: t0 + 500)).map(H.number(of:)) == [2])
+        #expect(H.dispatches(h.tick(at: t0 + 2_000)).map(H.number(of:)) == [3, 4, 5])
         #expect(h.core.status(now: h.now).functions[0].queued == 0)
     }
 
