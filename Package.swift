@@ -162,6 +162,11 @@ let package = Package(
             name: "TetherTests",
             dependencies: ["Tether", "TetherProtocol", "TetherEngine"]
         ),
+        // The seeded simulation of the scheduler and the store under faults (scripts/simulate.sh).
+        .testTarget(
+            name: "TetherSimulationTests",
+            dependencies: ["TetherEngine", "TetherStore"]
+        ),
         .testTarget(
             name: "TetherIntegrationTests",
             dependencies: [

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 swift build --build-tests
 log="$(mktemp -t tether-test.XXXXXX.log)"
+# The same hash seed in every process: the seeded simulation replays a seed exactly.
+export SWIFT_DETERMINISTIC_HASHING=1
 status=0
 swift test --skip-build --no-parallel "$@" 2>&1 | tee "$log" || status=$?
 if [ "$status" -ne 0 ]; then

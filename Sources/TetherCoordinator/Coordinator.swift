@@ -107,24 +107,16 @@ public final class Coordinator: Service, Sendable {
         }
         defer { store.close() }
 
-        let (functions, runs, leases, cronTicks, idempotencyKeys, flowStates, debounces, batches) =
-            try await threadPool.runIfActive {
-                (
-                    try store.loadFunctions(), try store.loadActiveRuns(), try store.loadLeases(),
-                    try store.loadCronTicks(), try store.loadIdempotencyKeys(), try store.loadFlowStates(),
-                    try store.loadDebounces(), try store.loadBatches()
-                )
-            }
+        let stored = try await threadPool.runIfActive { try store.loadState() }
         var core = CoordinatorCore(
             configuration: .init(limits: configuration.limits, timing: configuration.timing, retry: configuration.retry))
-        let cleanup = core.restore(
-            functions: functions, runs: runs, leases: leases, cronTicks: cronTicks, idempotencyKeys: idempotencyKeys,
-            flowStates: flowStates, debounces: debounces, batches: batches, now: configuration.clock())
+        let cleanup = core.restore(stored, now: configuration.clock())
         logger.info(
             "store opened",
             metadata: [
                 "data": "\(configuration.dataDirectory)", "durability": "\(configuration.durability.rawValue)",
-                "functions": "\(functions.count)", "activeRuns": "\(runs.count)", "leases": "\(leases.count)",
+                "functions": "\(stored.functions.count)", "activeRuns": "\(stored.runs.count)",
+                "leases": "\(stored.leases.count)",
             ])
 
         let runtime = CoordinatorRuntime(

@@ -25,8 +25,8 @@ extension CoordinatorCore {
         run.status = status
         run.endedAtMilliseconds = now
         run.error = error
-        // A lease stays (with the worker's slot) until the worker answers or the lease expires.
-        runLeases[runId] = nil
+        // A lease stays (with the worker's slot, and counted in `runLeases`) until the worker
+        // answers or the lease expires.
         finish(run, changedSteps: [], now: now, into: &effects)
         return run
     }

@@ -143,7 +143,9 @@ extension CoordinatorCore {
     }
 
     /// Picks the connection for a step of `functionId`: among ready workers that registered
-    /// it and have a free slot, the newest app version first, then the most free slots.
+    /// it and have a free slot, the newest app version first, then the most free slots, then
+    /// the fewest steps dispatched, then the connection id (so the choice never depends on
+    /// hashing order).
     func pickWorker(forFunction functionId: String) -> String? {
         guard let entry = functions[functionId] else { return nil }
         var best: WorkerState?
@@ -159,7 +161,8 @@ extension CoordinatorCore {
                 best = worker
             } else if version == currentVersion
                 && (worker.free > current.free
-                    || (worker.free == current.free && worker.dispatchedCount < current.dispatchedCount))
+                    || (worker.free == current.free
+                        && (worker.dispatchedCount, worker.connectionId) < (current.dispatchedCount, current.connectionId)))
             {
                 best = worker
             }
