@@ -23,6 +23,8 @@ struct ServeCommand: AsyncParsableCommand {
             current directory. /v1/* and /metrics need an API key; "metricsPublic": true opens
             /metrics to scrapers without one. "maxConcurrentHandshakes" (default 256) and
             "maxQueuedHandshakes" (default 8192) bound worker handshakes during reconnect storms.
+            "resumeGraceMilliseconds" (default 15000) is how long, after a restart, a step that was
+            out on a worker waits for that worker to reconnect and resume it.
             """)
 
     @Option(help: "Path of the JSON configuration file.")
@@ -48,6 +50,7 @@ struct ServeCommand: AsyncParsableCommand {
         var metricsPublic: Bool?
         var maxConcurrentHandshakes: Int?
         var maxQueuedHandshakes: Int?
+        var resumeGraceMilliseconds: Int?
     }
 
     func run() async throws {
@@ -58,6 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
             let known: Set<String> = [
                 "host", "httpPort", "workerPort", "data", "durability", "tls", "signingKeys", "signingKeyFiles", "apiKeys",
                 "apiKeyFiles", "metricsPublic", "maxConcurrentHandshakes", "maxQueuedHandshakes",
+                "resumeGraceMilliseconds",
             ]
             if let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] {
                 let unknown = Set(object.keys).subtracting(known)
@@ -144,6 +148,12 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ValidationError("\(config): maxQueuedHandshakes must be between 0 and 1000000, got \(limit)")
             }
             configuration.timing.maxQueuedHandshakes = limit
+        }
+        if let grace = file.resumeGraceMilliseconds {
+            guard (0...600_000).contains(grace) else {
+                throw ValidationError("\(config): resumeGraceMilliseconds must be between 0 and 600000, got \(grace)")
+            }
+            configuration.timing.resumeGraceMilliseconds = grace
         }
         if let limit = server.maxConcurrentHandshakes { configuration.timing.maxConcurrentHandshakes = limit }
 

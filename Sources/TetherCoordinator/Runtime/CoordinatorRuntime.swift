@@ -149,7 +149,9 @@ final class CoordinatorRuntime: @unchecked Sendable {
 
     func heartbeat(connectionId: String, inFlight: [String]) {
         loop.preconditionInEventLoop()
-        perform(core.heartbeat(connectionId: connectionId, inFlight: inFlight, now: configuration.clock()))
+        let effects = core.heartbeat(connectionId: connectionId, inFlight: inFlight, now: configuration.clock())
+        // Almost every heartbeat changes nothing but times: no queueing behind pending writes.
+        if !effects.isEmpty { perform(effects) }
     }
 
     func updateCapacity(connectionId: String, capacity: Int) {
@@ -162,19 +164,12 @@ final class CoordinatorRuntime: @unchecked Sendable {
         core.pause(connectionId: connectionId, now: configuration.clock())
     }
 
-    func handleResult(connectionId: String, result: Tether_V1_StepResult) {
+    /// Applies a step result, already converted (and its outputs checked) on the connection's loop.
+    func handleResult(connectionId: String, requestId: String, runId: String, outcome: StepOutcome) {
         loop.preconditionInEventLoop()
-        let outcome: StepOutcome
-        do {
-            outcome = try StepOutcome(result)
-        } catch {
-            connections[connectionId]?.close(after: .error(error))
-            return
-        }
         let effects = core.handleResult(
-            connectionId: connectionId, requestId: result.requestID, runId: result.runID, outcome: outcome,
-            now: configuration.clock())
-        metrics.recordStepResult(outcome, runId: result.runID, requestId: result.requestID, effects: effects)
+            connectionId: connectionId, requestId: requestId, runId: runId, outcome: outcome, now: configuration.clock())
+        metrics.recordStepResult(outcome, runId: runId, requestId: requestId, effects: effects)
         for refused in effects.refusedResults {
             metrics.recordRefusedResult(reason: refused.reason)
             refusedResultLog.record(now: configuration.clock()) { suppressed in
@@ -182,7 +177,7 @@ final class CoordinatorRuntime: @unchecked Sendable {
                     "step result refused: the sender does not hold its lease",
                     metadata: [
                         "connection": "\(connectionId)", "reason": "\(refused.reason.rawValue)",
-                        "request": "\(LogText.escaped(refused.requestId))", "run": "\(LogText.escaped(result.runID))",
+                        "request": "\(LogText.escaped(refused.requestId))", "run": "\(LogText.escaped(runId))",
                         "suppressed": "\(suppressed)",
                     ])
             }

@@ -112,7 +112,19 @@ final class WorkerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
                 runtime.heartbeat(connectionId: connectionId, inFlight: heartbeat.inFlightRequestIds)
             }
         case .stepResult(let result):
-            runtime.loop.execute { runtime.handleResult(connectionId: connectionId, result: result) }
+            // Converted (outputs parsed as JSON: up to 4 MiB) here, on the connection's loop,
+            // so the scheduler's loop only applies it.
+            let outcome: StepOutcome
+            do {
+                outcome = try StepOutcome(result)
+            } catch {
+                fail(context: context, code: error.code, message: error.message, reject: false)
+                return
+            }
+            let (requestId, runId) = (result.requestID, result.runID)
+            runtime.loop.execute {
+                runtime.handleResult(connectionId: connectionId, requestId: requestId, runId: runId, outcome: outcome)
+            }
         case .capacityUpdate(let update):
             runtime.loop.execute { runtime.updateCapacity(connectionId: connectionId, capacity: Int(update.capacity)) }
         case .pause:

@@ -173,7 +173,23 @@ extension CoordinatorCore {
             .stepsPlanned(.some(let completion), _) where completion.stepId == target:
             // Only the target counts: whatever else the replay reached is already planned.
             guard record(completion, in: &run, attempts: attempts, worker: worker, now: now) != nil else { return false }
-        case .stepFailed(let failure) where failure.stepId == target:
+        default:
+            // The target's own failure; or an answer about something else (the function threw
+            // before it reached the target, or a buggy worker): a failed attempt of the target
+            // either way, so that no answer makes it go out again without cost.
+            var failure: StepFailure
+            if case .stepFailed(let reported) = outcome {
+                failure = reported
+                if reported.stepId != target {
+                    failure.error.message = "before step '\(target)' ran: \(reported.error.message)"
+                }
+            } else {
+                failure = StepFailure(
+                    stepId: target,
+                    error: RunError(
+                        code: ErrorCode.protocolError.rawValue,
+                        message: "the answer to the request for step '\(target)' was about another step"))
+            }
             let final = failure.nonRetriable || attempts >= run.maxAttempts
             run.steps[index].attempts = attempts
             run.steps[index].error = failure.error
@@ -186,8 +202,6 @@ extension CoordinatorCore {
                 let backoff = configuration.retry.delay(afterFailedAttempts: attempts, using: &random)
                 run.steps[index].nextAttemptAtMilliseconds = retryTime(failure, backoff: backoff, now: now)
             }
-        default:
-            return false
         }
         run.lastRequestId = requestId
         if run.status.isTerminal {

@@ -354,4 +354,26 @@ struct DurablePrimitivesTests {
             started, .stepFailed(StepFailure(stepId: "", error: RunError(code: "boom", message: "x"), nonRetriable: true)))
         #expect(CoreHarness.events(again).isEmpty)
     }
+
+    @Test("an answer to a parallel step's request that is not about that step costs it an attempt, never a hot loop")
+    func targetedMismatchCostsAnAttempt() throws {
+        var h = CoreHarness()
+        _ = try h.connect("c1", capacity: 4)
+        let dispatch = try Self.first(h.send(1).effects)
+        let targeted = CoreHarness.dispatches(
+            h.plan(dispatch, [PlannedStep(stepId: "b", operation: .run), PlannedStep(stepId: "c", operation: .run)]))
+        let b = try #require(targeted.first { $0.targetStepId == "b" })
+        // The function threw before it reached "b" (the SDK reports that with an empty step id).
+        let threw = h.answer(
+            b, .stepFailed(StepFailure(stepId: "", error: RunError(code: "step_failed", message: "boom"))))
+        #expect(threw.messages.contains(.resultAck(connectionId: "c1", requestId: b.requestId, accepted: true)))
+        #expect(CoreHarness.dispatches(threw).isEmpty, "not sent again at once")
+        let run = try #require(CoreHarness.written(threw, run: b.run.id))
+        let step = try #require(run.steps.first { $0.id == "b" })
+        #expect(step.attempts == 1)
+        #expect(step.status == .pending)
+        #expect(step.error?.message.contains("boom") == true)
+        #expect(step.nextAttemptAtMilliseconds > h.now)
+        h.core.checkInvariants()
+    }
 }
