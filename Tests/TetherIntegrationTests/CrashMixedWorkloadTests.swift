@@ -10,29 +10,49 @@ struct MixInput: Codable, Sendable {
     var i: Int
 }
 
-/// Counts step closure executions by "i/step".
+/// Counts step closure executions by "i/step", and the most bodies each worker ran at once.
 final class ExecutionCounter: Sendable {
-    private let counts = Mutex<[String: Int]>([:])
-    func record(_ key: String) { counts.withLock { $0[key, default: 0] += 1 } }
-    var snapshot: [String: Int] { counts.withLock { $0 } }
+    private struct State {
+        var counts: [String: Int] = [:]
+        var running: [String: Int] = [:]
+        var maxRunning: [String: Int] = [:]
+    }
+    private let state = Mutex(State())
+    func record(_ key: String) { state.withLock { $0.counts[key, default: 0] += 1 } }
+    var snapshot: [String: Int] { state.withLock { $0.counts } }
+    var maxRunning: [String: Int] { state.withLock { $0.maxRunning } }
+
+    /// Runs a step body on `worker`, counting it as running meanwhile.
+    func body<T: Sendable>(on worker: String, _ work: () async throws -> T) async rethrows -> T {
+        state.withLock { state in
+            state.running[worker, default: 0] += 1
+            state.maxRunning[worker] = max(state.maxRunning[worker] ?? 0, state.running[worker]!)
+        }
+        defer { state.withLock { $0.running[worker, default: 0] -= 1 } }
+        return try await work()
+    }
 }
 
 /// The mixed workload: parallel steps, a sleep, a wait (every third run), a step that fails
 /// twice before it succeeds (every fourth run), and an invoke.
-func mixedFunctions(counter: ExecutionCounter) -> [TetherFunction] {
+func mixedFunctions(counter: ExecutionCounter, worker: String = "", stepMilliseconds: Int64 = 25) -> [TetherFunction] {
     let child = TetherFunction("mix-child", trigger: .event("mix/never")) { (ctx: Context<MixInput>) -> Int in
         try await ctx.step.run("double") { () -> Int in
-            counter.record("\(ctx.event.data.i)/double")
-            try await Task.sleep(for: .milliseconds(5))
-            return ctx.event.data.i * 2
+            try await counter.body(on: worker) {
+                counter.record("\(ctx.event.data.i)/double")
+                try await Task.sleep(for: .milliseconds(5))
+                return ctx.event.data.i * 2
+            }
         }
     }
     let mixed = TetherFunction("mix", trigger: .event("mix/start"), retries: 3) { (ctx: Context<MixInput>) -> String in
         let i = ctx.event.data.i
         @Sendable func work(_ name: String, _ value: Int) async throws -> Int {
-            counter.record("\(i)/\(name)")
-            try await Task.sleep(for: .milliseconds(25))
-            return value
+            try await counter.body(on: worker) {
+                counter.record("\(i)/\(name)")
+                try await Task.sleep(for: .milliseconds(stepMilliseconds))
+                return value
+            }
         }
         let a: Int = try await ctx.step.run("a") { try await work("a", i) }
         async let b: Int = ctx.step.run("b") { try await work("b", i + 1) }
@@ -66,8 +86,14 @@ func expectedMixOutput(_ i: Int) -> String {
 
 @Suite("Crash under a mixed workload", .serialized)
 struct CrashMixedWorkloadTests {
-    @Test("5 SIGKILLs under sleeps, waits, retries, invokes and parallel steps: every run ends as without crashes")
-    func fiveKills() async throws {
+    /// CI runs 5 kills over 40 runs; `TETHER_CRASH_KILLS`, `TETHER_CRASH_RUNS` and
+    /// `TETHER_CRASH_STEP_MS` make it the long version (20 kills, 300 runs, 200 ms steps).
+    @Test("SIGKILLs under sleeps, waits, retries, invokes and parallel steps, healthy workers: every run ends as without crashes, no step body runs twice, capacity holds")
+    func kills() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let killCount = environment["TETHER_CRASH_KILLS"].flatMap(Int.init) ?? 5
+        let count = environment["TETHER_CRASH_RUNS"].flatMap(Int.init) ?? 40
+        let stepMilliseconds = environment["TETHER_CRASH_STEP_MS"].flatMap(Int64.init) ?? 25
         var generator = SplitMix64(seed: UInt64(Date().timeIntervalSince1970))
         let directory = try TemporaryDirectory("tether-crash-mix")
         let data = directory.path + "/data"
@@ -77,26 +103,38 @@ struct CrashMixedWorkloadTests {
             dataDirectory: data, httpPort: httpPort, workerPort: workerPort, logPath: directory.path + "/coordinator-0.log")
         let options = coordinator.workerOptions
         let counter = ExecutionCounter()
-        let workers = [
-            TestWorker(app: "mixapp", functions: mixedFunctions(counter: counter), options: try options("m1", 4)),
-            TestWorker(app: "mixapp", functions: mixedFunctions(counter: counter), options: try options("m2", 6)),
-        ]
+        let capacities = ["m1": 4, "m2": 6]
+        let workers = try capacities.sorted { $0.key < $1.key }.map { name, capacity in
+            TestWorker(
+                app: "mixapp", functions: mixedFunctions(counter: counter, worker: name, stepMilliseconds: stepMilliseconds),
+                options: try options(name, capacity))
+        }
         let client = try coordinator.client()
         #expect(try await eventually { try await client.request(.GET, "/v1/status").json?["workers"]?.arrayValue?.count == 2 })
 
-        let count = 40
-        let events: [JSONValue] = (0..<count).map { ["name": "mix/start", "data": ["i": .int(Int64($0))]] }
-        let response = try await client.request(.POST, "/v1/events", body: JSONValue.array(events).serialized())
-        let runIds = (response.json?["events"]?.arrayValue ?? []).compactMap { $0["runs"]?[0]?.stringValue }
+        var runIds: [String] = []
+        for batch in stride(from: 0, to: count, by: 100) {
+            let events: [JSONValue] = (batch..<min(count, batch + 100)).map { ["name": "mix/start", "data": ["i": .int(Int64($0))]] }
+            let response = try await client.request(.POST, "/v1/events", body: JSONValue.array(events).serialized())
+            runIds += (response.json?["events"]?.arrayValue ?? []).compactMap { $0["runs"]?[0]?.stringValue }
+        }
         #expect(runIds.count == count)
 
         // Approvals: sent for each waiting run once its wait shows, again if a crash lost it.
-        let approver = Task {
+        // Meanwhile every run read must not contradict its steps.
+        let contradictions = Mutex<[String]>([])
+        let approver = Task { [runIds] in
             var sentAt: [Int: ContinuousClock.Instant] = [:]
             while !Task.isCancelled {
-                for i in stride(from: 0, to: count, by: 3) {
+                for i in 0..<count {
                     guard let run = try? await client.run(runIds[i]) else { continue }
-                    let waiting = (run["steps"]?.arrayValue ?? []).contains {
+                    let steps = run["steps"]?.arrayValue ?? []
+                    let status = run["status"]?.stringValue ?? ""
+                    if !steps.isEmpty && (status == "queued" || run["startedAt"]?.isNull != false) {
+                        contradictions.withLock { $0.append("run \(i): \(status) with \(steps.count) steps") }
+                    }
+                    guard i % 3 == 0 else { continue }
+                    let waiting = steps.contains {
                         $0["id"]?.stringValue == "approval" && $0["status"]?.stringValue == "waiting"
                     }
                     guard waiting, sentAt[i].map({ ContinuousClock.now - $0 > .seconds(3) }) ?? true else { continue }
@@ -109,28 +147,21 @@ struct CrashMixedWorkloadTests {
             }
         }
 
-        // Five kills at random moments while the runs are in progress.
-        var exemptKeys: Set<String> = []
+        // Kills at random moments while the runs are in progress.
         var kills = 0
-        for round in 1...5 {
+        for round in 1...killCount {
             try await Task.sleep(for: .milliseconds(Int64(150 + generator.next() % 900)))
-            // A step in flight or whose result was not yet acknowledged may run again: its
-            // result was never durable. Everything else must not.
-            for worker in workers { exemptKeys.formUnion(worker.runsNotYetDurable) }
             let done = counter.snapshot.values.reduce(0, +)
             await coordinator.process.stop(signal: SIGKILL)
-            // Again after the kill: a step dispatched between the first look and the signal was in
-            // flight at the kill too (its result cannot have become durable).
-            for worker in workers { exemptKeys.formUnion(worker.runsNotYetDurable) }
             kills += 1
             print("crash test: kill \(round) after \(done) step executions")
             coordinator = try await ChildCoordinator.start(
                 dataDirectory: data, httpPort: httpPort, workerPort: workerPort,
                 logPath: directory.path + "/coordinator-\(round).log")
         }
-        #expect(kills == 5)
+        #expect(kills == killCount)
 
-        let finished = try await coordinator.client().waitForRuns(runIds, timeout: .seconds(240))
+        let finished = try await coordinator.client().waitForRuns(runIds, timeout: .seconds(600))
         approver.cancel()
         #expect(finished.count == count)
         for (i, runId) in runIds.enumerated() {
@@ -139,7 +170,8 @@ struct CrashMixedWorkloadTests {
             #expect(run?["output"]?.stringValue == expectedMixOutput(i), "run \(i)")
         }
 
-        // No completed step ran twice, except one in flight (or unacknowledged) at a kill.
+        // The workers stayed healthy: no step body ran twice, and no worker ran more at once
+        // than its capacity.
         let childRuns = Set(finished.values.flatMap { run in
             (run["steps"]?.arrayValue ?? []).compactMap { $0["childRun"]?.stringValue }
         })
@@ -155,17 +187,22 @@ struct CrashMixedWorkloadTests {
                 let key = "\(i)/\(step)"
                 let ran = executions[key] ?? 0
                 #expect(ran >= 1, "\(key) never ran")
-                if ran > 1 {
-                    repeated.append(key)
-                    let owner = step == "double" ? child : runId
-                    #expect(exemptKeys.contains(owner), "\(key) ran \(ran) times without being in flight at a kill")
-                }
+                if ran > 1 { repeated.append(key) }
             }
             if i % 4 == 0 {
-                #expect((executions["\(i)/flaky-attempt"] ?? 0) >= 3, "the flaky step failed twice first")
+                #expect((executions["\(i)/flaky-attempt"] ?? 0) == 3, "the flaky step failed twice first, then succeeded")
             }
         }
-        print("crash test: \(kills) SIGKILLs, \(count) runs completed; steps in flight at a kill: \(exemptKeys.count) runs; steps run again: \(repeated.count) \(repeated.sorted())")
+        #expect(repeated.isEmpty, "step bodies run twice: \(repeated.sorted())")
+        for (name, capacity) in capacities {
+            #expect(counter.maxRunning[name, default: 0] <= capacity, "\(name) ran \(counter.maxRunning[name, default: 0]) at once")
+        }
+        let seen = contradictions.withLock { $0 }
+        #expect(seen.isEmpty, "\(seen.prefix(5))")
+        print(
+            "crash test: \(kills) SIGKILLs, \(count) runs completed, \(executions.values.reduce(0, +)) step executions; "
+                + "run twice: \(repeated.count); most at once: \(counter.maxRunning.sorted { $0.key < $1.key }); "
+                + "contradictions: \(seen.count)")
         for worker in workers { await worker.shutdown() }
         await coordinator.process.stop()
     }
