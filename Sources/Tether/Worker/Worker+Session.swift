@@ -8,7 +8,7 @@ import TetherProtocol
 
 extension Worker {
     /// How one connection ended.
-    enum SessionEnd: Sendable {
+    enum SessionEnd: Sendable, Equatable {
         case closed(reason: String, wasWelcomed: Bool)
         case rejected(code: ErrorCode, message: String, retryAfterMilliseconds: UInt32)
         case reconnect(withinMilliseconds: UInt32)

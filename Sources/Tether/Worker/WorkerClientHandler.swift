@@ -13,7 +13,7 @@ final class WorkerClientHandler: ChannelInboundHandler {
     private let worker: Worker
     private let key: SigningKey
     private let ended: EventLoopPromise<Worker.SessionEnd>
-    private var welcomed = false
+    private var machine = StateMachine()
     private var finished = false
     private var heartbeatTask: Scheduled<Void>?
     private var heartbeatSequence: UInt64 = 0
@@ -39,19 +39,10 @@ final class WorkerClientHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         lastHeardFrom = .now()
-        switch frame.kind {
-        case .challenge(let challenge):
-            guard challenge.protocolMajor == ProtocolVersion.major else {
-                finish(
-                    .rejected(
-                        code: .unsupportedVersion,
-                        message: "the coordinator speaks protocol \(challenge.protocolMajor); this SDK speaks \(ProtocolVersion.major)",
-                        retryAfterMilliseconds: 0), context: context)
-                return
-            }
-            context.writeAndFlush(wrapOutboundOut(worker.hello(nonce: Array(challenge.nonce), key: key)), promise: nil)
-        case .welcome(let welcome):
-            welcomed = true
+        switch machine.frameReceived(frame) {
+        case .sendHello(let nonce):
+            context.writeAndFlush(wrapOutboundOut(worker.hello(nonce: nonce, key: key)), promise: nil)
+        case .welcomed(let welcome):
             schedule = HeartbeatSchedule(
                 intervalMilliseconds: Int(max(welcome.heartbeatIntervalMs, 100)), jitter: welcome.heartbeatJitter)
             silenceLimitNanoseconds = Int64(max(welcome.heartbeatIntervalMs, 100)) * 3 * 1_000_000
@@ -59,22 +50,17 @@ final class WorkerClientHandler: ChannelInboundHandler {
                 channel: context.channel, connectionId: welcome.connectionID,
                 maxFrameBytes: welcome.maxFrameBytes > 0 ? Int(welcome.maxFrameBytes) : Limits.default.maxFrameBytes)
             scheduleHeartbeat(context: context, first: true)
-        case .reject(let reject):
-            finish(
-                .rejected(code: ErrorCode(reject.code), message: reject.message, retryAfterMilliseconds: reject.retryAfterMs),
-                context: context)
-        case .stepRequest(let request):
+        case .startStep(let request):
             worker.start(request)
-        case .stepResultAck(let ack):
-            worker.acknowledged(requestId: ack.requestID)
-        case .heartbeatAck:
+        case .acknowledge(let requestId):
+            worker.acknowledged(requestId: requestId)
+        case .none:
             break
-        case .reconnect(let reconnect):
-            finish(.reconnect(withinMilliseconds: reconnect.withinMs), context: context)
-        case .error(let error):
-            finish(.closed(reason: "coordinator error \(error.code): \(error.message)", wasWelcomed: welcomed), context: context)
-        default:
-            worker.logger.warning("unexpected frame from the coordinator", metadata: ["kind": "\(frame.kindName)"])
+        case .finish(let end):
+            if case .closed(let reason, _) = end, reason.hasPrefix("protocol violation") {
+                worker.logger.warning("closing the connection", metadata: ["reason": "\(reason)"])
+            }
+            finish(end, context: context)
         }
     }
 
@@ -100,12 +86,12 @@ final class WorkerClientHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         worker.disconnected(channel: context.channel)
-        finish(.closed(reason: "connection closed", wasWelcomed: welcomed), context: context)
+        if case .finish(let end) = machine.closed(reason: "connection closed") { finish(end, context: context) }
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         worker.logger.warning("connection error", metadata: ["error": "\(error)"])
-        finish(.closed(reason: "\(error)", wasWelcomed: welcomed), context: context)
+        if case .finish(let end) = machine.closed(reason: "\(error)") { finish(end, context: context) }
     }
 }
