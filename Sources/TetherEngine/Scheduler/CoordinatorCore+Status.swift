@@ -9,6 +9,8 @@ public struct SchedulerStatus: Sendable, Equatable {
         public var connectedAtMilliseconds: Int64
         public var lastHeartbeatAtMilliseconds: Int64
         public var capacity: Int
+        /// Slots in use: leased requests, and requests resumed from an earlier connection
+        /// that still run without a lease.
         public var inFlight: Int
         public var functions: [String]
     }
@@ -58,7 +60,7 @@ extension CoordinatorCore {
                     app: worker.registration.app, appVersion: worker.registration.appVersion,
                     status: worker.status.rawValue, connectedAtMilliseconds: worker.connectedAtMilliseconds,
                     lastHeartbeatAtMilliseconds: worker.lastHeartbeatAtMilliseconds, capacity: worker.capacity,
-                    inFlight: worker.inFlight.count, functions: worker.registration.functions.map(\.id).sorted())
+                    inFlight: worker.busy, functions: worker.registration.functions.map(\.id).sorted())
             }
         var queued: [String: (count: Int, oldest: Int64)] = [:]
         for (item, since) in readySince {
@@ -99,7 +101,7 @@ extension CoordinatorCore {
         return SchedulerStatus(
             workers: workerList, functions: functionList,
             capacityTotal: workers.values.reduce(0) { $0 + $1.capacity },
-            inFlight: leases.count, queueDepth: readySince.count + retrying,
+            inFlight: workers.values.reduce(0) { $0 + $1.busy }, queueDepth: readySince.count + retrying,
             oldestQueuedAgeMilliseconds: oldest, activeRuns: runs.count)
     }
 }
