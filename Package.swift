@@ -131,6 +131,26 @@ let package = Package(
             dependencies: ["Tether"],
             path: "Tests/TetherTestWorker"
         ),
+        // Fuzz targets (scripts/fuzz.sh): the decoders and parsers that read client input; not products.
+        .target(
+            name: "TetherFuzzing",
+            dependencies: [
+                "TetherEngine", "TetherProtocol", "TetherCoordinator",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/TetherFuzzing"
+        ),
+        // libFuzzer entry point when built with -DFUZZING, a corpus replayer otherwise.
+        .executableTarget(
+            name: "tether-fuzz",
+            dependencies: ["TetherFuzzing"],
+            path: "Fuzz/Sources/TetherFuzz",
+            swiftSettings: [.unsafeFlags(["-parse-as-library"]), .enableExperimentalFeature("Extern")]
+        ),
+        .testTarget(
+            name: "TetherFuzzTests",
+            dependencies: ["TetherFuzzing", "TetherEngine", "TetherProtocol"]
+        ),
         .testTarget(
             name: "TetherEngineTests",
             dependencies: ["TetherEngine"]

@@ -2,8 +2,14 @@ import NIOCore
 import TetherEngine
 
 /// Parses and checks the body of `POST /v1/events`: one event or an array of them.
-enum EventParsing {
+package enum EventParsing {
     static let maxEventsPerRequest = 1_000
+
+    /// ``parse(_:limits:)`` for the package's other modules (the fuzz targets in
+    /// `Tests/TetherFuzzing`), which cannot name the internal `APIError`.
+    package static func parseUntyped(_ body: ByteBuffer, limits: Limits) throws -> [IncomingEvent] {
+        try parse(body, limits: limits)
+    }
 
     static func parse(_ body: ByteBuffer, limits: Limits) throws(APIError) -> [IncomingEvent] {
         let document: JSONValue

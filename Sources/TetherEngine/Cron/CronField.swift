@@ -84,8 +84,9 @@ enum CronField: Int, CaseIterable, Sendable {
                 range = low...high
             } else {
                 let value = try parseValue(rangeText, in: item)
-                // `N/step` means from N to the end of the field.
-                range = parts.count == 2 ? value...starRange.upperBound : value...value
+                // `N/step` means from N to the end of the field. Day-of-week accepts 7 (Sunday)
+                // beyond the end of `*` (0-6): `7/step` is Sunday alone, never a reversed range.
+                range = parts.count == 2 ? value...max(value, starRange.upperBound) : value...value
             }
             for value in stride(from: range.lowerBound, through: range.upperBound, by: step) {
                 bits |= 1 << UInt64(value)

@@ -133,8 +133,8 @@ extension CoordinatorCore {
             }
             run.status = .running
             runs[item.runId] = run
-            // Stored with the lease, so a restart does not show a started run as queued.
-            effects.writes.append(.putRun(run, stepIndices: [], created: false))
+            // Not written now: the lease is, and a restart reads a queued run with a lease as
+            // started at its dispatch (`restore`).
         }
         let attempt =
             item.stepId.isEmpty

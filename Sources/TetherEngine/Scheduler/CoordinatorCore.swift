@@ -253,6 +253,11 @@ public struct CoordinatorCore: Sendable {
                 dispatchedAtMilliseconds: record.dispatchedAtMilliseconds, constraints: constraints)
             leases[record.requestId] = lease
             detachedLeases[lease.instanceKey, default: []].insert(record.requestId)
+            if runs[record.runId]!.status == .queued {
+                // It was dispatched before the restart: it has started.
+                runs[record.runId]!.status = .running
+                runs[record.runId]!.startedAtMilliseconds = record.dispatchedAtMilliseconds
+            }
             runLeases[record.runId, default: 0] += 1
             leasedItems[item] = record.requestId
         }

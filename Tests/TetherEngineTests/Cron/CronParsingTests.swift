@@ -27,6 +27,9 @@ struct CronParsingTests {
         #expect(values(everything.daysOfWeek.bits) == Array(0...6))
         #expect(values(try CronSchedule(parsing: "0 0 * * 5-7").daysOfWeek.bits) == [0, 5, 6])
         #expect(values(try CronSchedule(parsing: "0 0 * * */2").daysOfWeek.bits) == [0, 2, 4, 6])
+        // Found by the cron fuzzer: `7/step` built the reversed range 7...6 and trapped.
+        #expect(values(try CronSchedule(parsing: "* * * * 7/1").daysOfWeek.bits) == [0])
+        #expect(values(try CronSchedule(parsing: "0 7 7 7 7/7").daysOfWeek.bits) == [0])
         #expect(values(try CronSchedule(parsing: "59 23 31 12 7").minutes.bits) == [59])
     }
 

@@ -273,16 +273,23 @@ struct CoordinatorCoreTests {
         restarted.core.checkInvariants()
     }
 
-    @Test("a run's first dispatch stores it as running with its start time, beside the lease")
+    @Test("a run dispatched before a restart is restored as started at its dispatch, from its lease")
     func dispatchStoresStart() throws {
         var h = CoreHarness()
         _ = try h.connect("c1", capacity: 1)
         let effects = h.send(1).effects
         let dispatch = try #require(CoreHarness.dispatches(effects).first)
-        let written = try #require(CoreHarness.written(effects, run: dispatch.run.id))
-        #expect(written.status == .running)
-        #expect(written.startedAtMilliseconds == h.now)
-        #expect(effects.writes.contains { if case .putLease(let lease) = $0 { lease.requestId == dispatch.requestId } else { false } })
+        let lease = try #require(
+            effects.writes.compactMap { if case .putLease(let lease) = $0 { lease } else { nil } }.first)
+        #expect(lease.requestId == dispatch.requestId)
+        let stored = try #require(CoreHarness.written(effects, run: dispatch.run.id))
+        var restarted = CoreHarness()
+        restarted.now = h.now + 5_000
+        restarted.core.restore(functions: [CoreHarness.orderFunction()], runs: [stored], leases: [lease], now: restarted.now)
+        let run = try #require(restarted.core.runs[dispatch.run.id])
+        #expect(run.status == .running)
+        #expect(run.startedAtMilliseconds == h.now)
+        restarted.core.checkInvariants()
     }
 
     @Test("a duplicate step result is not applied twice")
