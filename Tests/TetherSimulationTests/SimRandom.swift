@@ -1,17 +1,10 @@
-/// A seeded generator (SplitMix64): a simulation is a pure function of its seed.
-struct SimRandom: RandomNumberGenerator {
-    private var state: UInt64
+import TetherEngine
 
-    init(seed: UInt64) { state = seed }
+/// The simulation's randomness: the engine's seeded SplitMix64, so a simulation is a pure
+/// function of its seed.
+typealias SimRandom = SplitMix64
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SplitMix64 {
     mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }
     mutating func ms(_ range: ClosedRange<Int64>) -> Int64 { Int64.random(in: range, using: &self) }
     mutating func chance(_ probability: Double) -> Bool { Double.random(in: 0..<1, using: &self) < probability }

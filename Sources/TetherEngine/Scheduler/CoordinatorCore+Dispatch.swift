@@ -153,13 +153,7 @@ extension CoordinatorCore {
     mutating func releaseLease(_ requestId: String, into effects: inout Effects) -> Lease? {
         guard let lease = leases.removeValue(forKey: requestId) else { return nil }
         effects.writes.append(.deleteLease(requestId: requestId))
-        if lease.connectionId.isEmpty {
-            let key = lease.instanceKey
-            detachedLeases[key]?.remove(requestId)
-            if detachedLeases[key]?.isEmpty == true { detachedLeases[key] = nil }
-        } else {
-            workers[lease.connectionId]?.inFlight.remove(requestId)
-        }
+        removeFromHolder(requestId, lease)
         if let count = runLeases[lease.runId] {
             runLeases[lease.runId] = count > 1 ? count - 1 : nil
         }
@@ -183,7 +177,7 @@ extension CoordinatorCore {
     /// the same worker instance to resume until its deadline.
     mutating func detachLease(_ requestId: String) {
         guard let lease = leases[requestId], !lease.connectionId.isEmpty else { return }
-        workers[lease.connectionId]?.inFlight.remove(requestId)
+        removeFromHolder(requestId, lease)
         leases[requestId]?.connectionId = ""
         detachedLeases[lease.instanceKey, default: []].insert(requestId)
     }
@@ -191,16 +185,23 @@ extension CoordinatorCore {
     /// Gives a lease to `connectionId` (a reconnected worker resuming it), detached or not.
     mutating func attachLease(_ requestId: String, to connectionId: String, now: Int64) {
         guard let lease = leases[requestId], lease.connectionId != connectionId else { return }
-        if lease.connectionId.isEmpty {
-            detachedLeases[lease.instanceKey]?.remove(requestId)
-            if detachedLeases[lease.instanceKey]?.isEmpty == true { detachedLeases[lease.instanceKey] = nil }
-        } else {
-            workers[lease.connectionId]?.inFlight.remove(requestId)
-        }
+        removeFromHolder(requestId, lease)
         leases[requestId]?.connectionId = connectionId
         leases[requestId]?.deadlineMilliseconds = max(
             lease.deadlineMilliseconds, now + Int64(configuration.timing.leaseDurationMilliseconds))
         workers[connectionId]?.inFlight.insert(requestId)
         workers[connectionId]?.unleasedBusy.remove(requestId)
+    }
+
+    /// Takes `requestId` off whoever holds its lease now: its connection's slots, or the index
+    /// of leases waiting for their instance to come back.
+    private mutating func removeFromHolder(_ requestId: String, _ lease: Lease) {
+        if lease.connectionId.isEmpty {
+            let key = lease.instanceKey
+            detachedLeases[key]?.remove(requestId)
+            if detachedLeases[key]?.isEmpty == true { detachedLeases[key] = nil }
+        } else {
+            workers[lease.connectionId]?.inFlight.remove(requestId)
+        }
     }
 }
