@@ -109,7 +109,9 @@ public final class Coordinator: Service, Sendable {
 
         let stored = try await threadPool.runIfActive { try store.loadState() }
         var core = CoordinatorCore(
-            configuration: .init(limits: configuration.limits, timing: configuration.timing, retry: configuration.retry))
+            configuration: .init(
+                limits: configuration.limits, timing: configuration.timing, retry: configuration.retry,
+                checksInvariants: configuration.checksInvariants))
         let cleanup = core.restore(stored, now: configuration.clock())
         logger.info(
             "store opened",

@@ -40,6 +40,10 @@ public struct CoordinatorConfiguration: Sendable {
     public var preHandshakeTimeoutMilliseconds: Int = 10_000
     /// How often `GET /v1/workers` samples each worker's capacity and in-flight steps (it keeps 120).
     public var workerHistoryIntervalMilliseconds: Int64 = 5_000
+    /// Check every scheduler invariant after each command, stopping the process on the first
+    /// broken one (`TETHER_CHECK_INVARIANTS=1` for `tether dev` and `tether serve`): for tests
+    /// and debugging, as each check walks the whole scheduler state.
+    public var checksInvariants: Bool = false
     /// Version string reported in status and the challenge.
     public var version: String = TetherVersion.current
 

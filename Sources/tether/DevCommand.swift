@@ -39,6 +39,7 @@ struct DevCommand: AsyncParsableCommand {
         configuration.workerPort = server.workerPort ?? 7421
         configuration.durability = server.durability ?? .strict
         if let limit = server.maxConcurrentHandshakes { configuration.timing.maxConcurrentHandshakes = limit }
+        configuration.checksInvariants = ProcessInfo.processInfo.environment["TETHER_CHECK_INVARIANTS"] == "1"
         let logger = CLILogging.makeLogger(label: "tether.dev")
         let coordinator = Coordinator(configuration: configuration, logger: logger)
 

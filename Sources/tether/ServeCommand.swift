@@ -137,6 +137,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.durability = server.durability ?? durability
         configuration.apiKeys = apiKeys
         configuration.metricsPublic = file.metricsPublic ?? false
+        configuration.checksInvariants = environment["TETHER_CHECK_INVARIANTS"] == "1"
         if let limit = file.maxConcurrentHandshakes {
             guard ServerOptions.handshakeLimits.contains(limit) else {
                 throw ValidationError("\(config): maxConcurrentHandshakes must be between 1 and 100000, got \(limit)")

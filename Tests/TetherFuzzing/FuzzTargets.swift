@@ -81,18 +81,17 @@ public enum FuzzTargets {
 
         /// Built once: registering and dispatching costs more than copying.
         static let template: (core: CoordinatorCore, requestId: String, runId: String) = {
-            var core = CoordinatorCore(seed: 1)
+            // Every invariant is checked after each command: a broken one traps, and the fuzzer reports it.
+            var core = CoordinatorCore(configuration: .init(checksInvariants: true), seed: 1)
             let function = FunctionDefinition(
                 app: "shop", slug: "fuzz", name: "", triggers: [.event(name: "fuzz/go", expression: nil)])
             let registration = WorkerRegistration(
                 connectionId: connection, instanceId: "i1", app: "shop", capacity: 4, functions: [function])
-            do {
-                _ = try core.register(registration, now: start)
-            } catch {
+            if case .rejected(let error) = core.apply(.register(registration), now: start).reply {
                 preconditionFailure("the fuzz session's registration failed: \(error)")
             }
-            let (_, effects) = core.ingest(
-                [IncomingEvent(name: "fuzz/go", data: Array(#"{"n":1}"#.utf8))], now: start)
+            let effects = core.apply(
+                .ingest([IncomingEvent(name: "fuzz/go", data: Array(#"{"n":1}"#.utf8))], known: [:]), now: start)
             guard let dispatch = effects.messages.lazy.compactMap(Self.dispatch).first else {
                 preconditionFailure("the fuzz session's event was not dispatched")
             }
@@ -122,18 +121,19 @@ public enum FuzzTargets {
                 } catch {
                     return  // the coordinator closes the connection
                 }
-                let effects = core.handleResult(
-                    connectionId: Self.connection, requestId: result.requestID.isEmpty ? requestId : result.requestID,
-                    runId: result.runID.isEmpty ? runId : result.runID, outcome: outcome, now: now)
+                let effects = core.apply(
+                    .result(
+                        connectionId: Self.connection, requestId: result.requestID.isEmpty ? requestId : result.requestID,
+                        runId: result.runID.isEmpty ? runId : result.runID, outcome: outcome), now: now)
                 perform(effects)
             case .heartbeat(let heartbeat):
-                perform(core.heartbeat(connectionId: Self.connection, inFlight: heartbeat.inFlightRequestIds, now: now))
+                perform(core.apply(.heartbeat(connectionId: Self.connection, inFlight: heartbeat.inFlightRequestIds), now: now))
             case .capacityUpdate(let update):
-                perform(core.updateCapacity(connectionId: Self.connection, capacity: Int(update.capacity), now: now))
+                perform(core.apply(.updateCapacity(connectionId: Self.connection, capacity: Int(update.capacity)), now: now))
             case .pause:
-                core.pause(connectionId: Self.connection, now: now)
+                perform(core.apply(.pause(connectionId: Self.connection), now: now))
             case .goodbye:
-                perform(core.goodbye(connectionId: Self.connection, now: now))
+                perform(core.apply(.goodbye(connectionId: Self.connection), now: now))
             default:
                 break  // the coordinator ignores or rejects the rest
             }
@@ -157,11 +157,7 @@ public enum FuzzTargets {
                 resumed: hello.resumed.map {
                     ResumedRequest(requestId: $0.requestID, runId: $0.runID, resultHeld: $0.resultHeld)
                 })
-            do {
-                perform(try core.register(registration, now: now))
-            } catch {
-                return
-            }
+            perform(core.apply(.register(registration), now: now))
         }
 
         /// Sends what the runtime would send: the latest dispatch becomes the target of results.
@@ -179,8 +175,8 @@ public enum FuzzTargets {
 
         /// Lets time pass: a day, then a year (timeouts, sleeps, cron, lease expiry).
         mutating func finish() {
-            perform(core.tick(now: now + 24 * 3_600_000))
-            perform(core.tick(now: now + 366 * 24 * 3_600_000))
+            perform(core.apply(.tick, now: now + 24 * 3_600_000))
+            perform(core.apply(.tick, now: now + 366 * 24 * 3_600_000))
         }
     }
 

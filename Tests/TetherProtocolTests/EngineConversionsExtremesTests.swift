@@ -37,12 +37,10 @@ struct EngineConversionsExtremesTests {
         let registration = WorkerRegistration(
             connectionId: "c1", instanceId: "i1", app: "shop", appVersion: "1", capacity: capacity,
             functions: [definition])
-        do {
-            _ = try core.register(registration, now: 1_700_000_000_000)
-            return nil
-        } catch {
+        if case .rejected(let error) = core.apply(.register(registration), now: 1_700_000_000_000).reply {
             return error
         }
+        return nil
     }
 
     @Test(

@@ -223,19 +223,21 @@ struct StepOutcomeConversionTests {
         let now: Int64 = 1_700_000_000_000
         let function = FunctionDefinition(
             app: "shop", slug: "order", name: "", triggers: [.event(name: "order/created", expression: nil)])
-        _ = try core.register(
-            WorkerRegistration(connectionId: "c1", instanceId: "w1", app: "shop", capacity: 1, functions: [function]),
+        let registered = core.apply(
+            .register(
+                WorkerRegistration(connectionId: "c1", instanceId: "w1", app: "shop", capacity: 1, functions: [function])),
             now: now)
-        let ingested = core.ingest([IncomingEvent(name: "order/created", data: Array("{}".utf8))], now: now)
+        #expect(registered.reply == .none)
+        let ingested = core.apply(.ingest([IncomingEvent(name: "order/created", data: Array("{}".utf8))], known: [:]), now: now)
         let dispatch = try #require(
-            ingested.effects.messages.compactMap { message -> StepDispatch? in
+            ingested.messages.compactMap { message -> StepDispatch? in
                 if case .dispatch(let dispatch) = message { dispatch } else { nil }
             }.first)
         var wire = Self.runCompleted(lastStep: nil, output: Array("{{{".utf8))
         wire.requestID = dispatch.requestId
         wire.runID = dispatch.run.id
-        let effects = core.handleResult(
-            connectionId: "c1", requestId: dispatch.requestId, runId: dispatch.run.id, outcome: try StepOutcome(wire),
+        let effects = core.apply(
+            .result(connectionId: "c1", requestId: dispatch.requestId, runId: dispatch.run.id, outcome: try StepOutcome(wire)),
             now: now + 1)
         #expect(
             effects.messages.contains(.resultAck(connectionId: "c1", requestId: dispatch.requestId, accepted: true)))

@@ -225,14 +225,17 @@ final class Simulation {
         connections.removeAll()
     }
 
-    /// Runs one command against the core, checks its invariants and carries out its effects.
-    private func command(_ body: (inout CoordinatorCore) throws -> Effects) rethrows {
-        guard var core else { return }
-        let effects = try body(&core)
+    /// Applies one command to the core (its one entry point), checks every invariant and carries
+    /// out the effects. Returns them, or nil while the coordinator is down.
+    @discardableResult
+    private func command(_ command: Command) -> Effects? {
+        guard var core else { return nil }
+        let effects = core.apply(command, now: coordinatorNow)
         self.core = core
         report.commands += 1
         check(core)
         perform(effects)
+        return effects
     }
 
     private func check(_ core: CoordinatorCore) {
@@ -281,11 +284,7 @@ final class Simulation {
             scriptOf[n] = script
             let event = IncomingEvent(name: SimScript.startEvent, data: Array(#"{"n":\#(n),"s":\#(script)}"#.utf8))
             var receipts: [EventReceipt] = []
-            command { core in
-                let (got, effects) = core.ingest([event], now: coordinatorNow)
-                receipts = got
-                return effects
-            }
+            if case .receipts(let got) = command(.ingest([event], known: [:]))?.reply { receipts = got }
             if core == nil {
                 schedule(.ingest(n: n), in: 500)  // the sender retries while the coordinator is down
                 return
@@ -302,16 +301,14 @@ final class Simulation {
             if random.chance(0.05) { schedule(.cancel(n: n), in: random.ms(0...3_000)) }
         case .signal(let n):
             guard core != nil else { return schedule(.signal(n: n), in: 500) }
-            command { core in
-                core.ingest([IncomingEvent(name: SimScript.signalEvent, data: Array(#"{"n":\#(n)}"#.utf8))], now: coordinatorNow).effects
-            }
+            command(.ingest([IncomingEvent(name: SimScript.signalEvent, data: Array(#"{"n":\#(n)}"#.utf8))], known: [:]))
         case .cancel(let n):
             guard core != nil, let runId = runIdOf[n] else { return }
             cancelled.insert(n)
             trace("cancel run \(runId)")
-            command { core in core.cancel(runId: runId, now: coordinatorNow)?.effects ?? Effects() }
+            command(.cancel(runId: runId))
         case .tick:
-            command { core in core.tick(now: coordinatorNow) }
+            command(.tick)
             schedule(.tick, in: 250)
         case .heartbeat(let index, let process):
             let worker = workers[index]
@@ -324,15 +321,11 @@ final class Simulation {
             guard core != nil, let index = connections[connection] else { return }
             switch message {
             case .heartbeat(let requestIds):
-                command { core in core.heartbeat(connectionId: connection, inFlight: requestIds, now: coordinatorNow) }
+                command(.heartbeat(connectionId: connection, inFlight: requestIds))
             case .result(let requestId, let runId, let outcome):
-                var accepted = false
-                command { core in
-                    let effects = core.handleResult(
-                        connectionId: connection, requestId: requestId, runId: runId, outcome: outcome, now: coordinatorNow)
-                    accepted = effects.messages.contains(.resultAck(connectionId: connection, requestId: requestId, accepted: true))
-                    return effects
-                }
+                let effects = command(.result(connectionId: connection, requestId: requestId, runId: runId, outcome: outcome))
+                let accepted =
+                    effects?.messages.contains(.resultAck(connectionId: connection, requestId: requestId, accepted: true)) ?? false
                 if requestId.hasPrefix("forged-") && accepted {
                     violation("a forged result \(requestId) from w\(index) for run \(runId) was accepted")
                 }
@@ -411,9 +404,7 @@ final class Simulation {
         workers[index].connection = connection
         workers[index].disconnectedSince = 0
         trace("w\(index) connected as \(connection), resuming \(resumed.count)")
-        do {
-            try command { core in try core.register(registration, now: coordinatorNow) }
-        } catch {
+        if case .rejected(let error) = command(.register(registration))?.reply {
             violation("registration of w\(index) failed: \(error)")
         }
         // Welcome: the held results go first, then heartbeats.
@@ -505,7 +496,7 @@ final class Simulation {
                 workers[index].connection = nil
                 workers[index].disconnectedSince = now
                 if connections.removeValue(forKey: connection) != nil {
-                    command { core in core.disconnect(connectionId: connection, now: coordinatorNow) }
+                    command(.disconnect(connectionId: connection))
                 }
             }
             schedule(.restartWorker(worker: index), in: random.ms(300...3_000))
@@ -513,7 +504,7 @@ final class Simulation {
             guard let connection = workers[index].connection else { return }
             trace("w\(index): connection \(connection) broke")
             if connections.removeValue(forKey: connection) != nil {
-                command { core in core.disconnect(connectionId: connection, now: coordinatorNow) }
+                command(.disconnect(connectionId: connection))
             }
             lostConnection(worker: index, connection: connection)
         case "freezeWorker":

@@ -103,33 +103,32 @@ final class CoordinatorRuntime: @unchecked Sendable {
         if draining {
             return .failure(TetherError(.draining, "the coordinator is shutting down"))
         }
-        do {
-            let effects = try core.register(registration, now: configuration.clock())
-            connections[connection.id] = connection
-            let timing = configuration.timing
-            var welcome = Tether_V1_Frame()
-            welcome.welcome = .with {
-                $0.connectionID = connection.id
-                $0.heartbeatIntervalMs = UInt32(timing.heartbeatIntervalMilliseconds)
-                $0.heartbeatJitter = timing.heartbeatJitter
-                $0.leaseDurationMs = UInt32(timing.leaseDurationMilliseconds)
-                $0.maxFrameBytes = UInt32(configuration.limits.maxFrameBytes)
-                $0.protocolMajor = ProtocolVersion.major
-                $0.protocolMinor = ProtocolVersion.minor
-            }
-            connection.send([welcome])
-            logger.info(
-                "worker registered",
-                metadata: [
-                    "connection": "\(connection.id)", "instance": "\(registration.instanceId)",
-                    "app": "\(registration.app)", "capacity": "\(registration.capacity)",
-                    "functions": "\(registration.functions.map(\.slug).joined(separator: ","))",
-                ])
-            perform(effects)
-            return .success(())
-        } catch {
+        let effects = core.apply(.register(registration), now: configuration.clock())
+        if case .rejected(let error) = effects.reply {
             return .failure(error)
         }
+        connections[connection.id] = connection
+        let timing = configuration.timing
+        var welcome = Tether_V1_Frame()
+        welcome.welcome = .with {
+            $0.connectionID = connection.id
+            $0.heartbeatIntervalMs = UInt32(timing.heartbeatIntervalMilliseconds)
+            $0.heartbeatJitter = timing.heartbeatJitter
+            $0.leaseDurationMs = UInt32(timing.leaseDurationMilliseconds)
+            $0.maxFrameBytes = UInt32(configuration.limits.maxFrameBytes)
+            $0.protocolMajor = ProtocolVersion.major
+            $0.protocolMinor = ProtocolVersion.minor
+        }
+        connection.send([welcome])
+        logger.info(
+            "worker registered",
+            metadata: [
+                "connection": "\(connection.id)", "instance": "\(registration.instanceId)",
+                "app": "\(registration.app)", "capacity": "\(registration.capacity)",
+                "functions": "\(registration.functions.map(\.slug).joined(separator: ","))",
+            ])
+        perform(effects)
+        return .success(())
     }
 
     /// The connection ended without a Goodbye: its steps wait for the worker to resume them.
@@ -137,38 +136,40 @@ final class CoordinatorRuntime: @unchecked Sendable {
         loop.preconditionInEventLoop()
         guard connections.removeValue(forKey: connectionId) != nil else { return }
         logger.info("worker disconnected", metadata: ["connection": "\(connectionId)"])
-        perform(core.disconnect(connectionId: connectionId, now: configuration.clock()))
+        perform(core.apply(.disconnect(connectionId: connectionId), now: configuration.clock()))
     }
 
     /// The worker said Goodbye: what it still holds goes back to the queue at once.
     func goodbye(connectionId: String) {
         loop.preconditionInEventLoop()
         guard connections.removeValue(forKey: connectionId) != nil else { return }
-        perform(core.goodbye(connectionId: connectionId, now: configuration.clock()))
+        perform(core.apply(.goodbye(connectionId: connectionId), now: configuration.clock()))
     }
 
     func heartbeat(connectionId: String, inFlight: [String]) {
         loop.preconditionInEventLoop()
-        let effects = core.heartbeat(connectionId: connectionId, inFlight: inFlight, now: configuration.clock())
+        let effects = core.apply(.heartbeat(connectionId: connectionId, inFlight: inFlight), now: configuration.clock())
         // Almost every heartbeat changes nothing but times: no queueing behind pending writes.
         if !effects.isEmpty { perform(effects) }
     }
 
     func updateCapacity(connectionId: String, capacity: Int) {
         loop.preconditionInEventLoop()
-        perform(core.updateCapacity(connectionId: connectionId, capacity: capacity, now: configuration.clock()))
+        perform(core.apply(.updateCapacity(connectionId: connectionId, capacity: capacity), now: configuration.clock()))
     }
 
     func pause(connectionId: String) {
         loop.preconditionInEventLoop()
-        core.pause(connectionId: connectionId, now: configuration.clock())
+        let effects = core.apply(.pause(connectionId: connectionId), now: configuration.clock())
+        if !effects.isEmpty { perform(effects) }
     }
 
     /// Applies a step result, already converted (and its outputs checked) on the connection's loop.
     func handleResult(connectionId: String, requestId: String, runId: String, outcome: StepOutcome) {
         loop.preconditionInEventLoop()
-        let effects = core.handleResult(
-            connectionId: connectionId, requestId: requestId, runId: runId, outcome: outcome, now: configuration.clock())
+        let effects = core.apply(
+            .result(connectionId: connectionId, requestId: requestId, runId: runId, outcome: outcome),
+            now: configuration.clock())
         metrics.recordStepResult(outcome, runId: runId, requestId: requestId, effects: effects)
         for refused in effects.refusedResults {
             metrics.recordRefusedResult(reason: refused.reason)
@@ -197,7 +198,10 @@ final class CoordinatorRuntime: @unchecked Sendable {
             completion(.failure(error))
             return
         }
-        let (receipts, effects) = core.ingest(events, known: known, now: configuration.clock())
+        let effects = core.apply(.ingest(events, known: known), now: configuration.clock())
+        guard case .receipts(let receipts) = effects.reply else {
+            preconditionFailure("ingest answers with receipts")
+        }
         let stored = effects.writes.reduce(0) { if case .putEvent = $1 { $0 + 1 } else { $0 } }
         perform(effects) { result in
             switch result {
@@ -228,7 +232,8 @@ final class CoordinatorRuntime: @unchecked Sendable {
             completion(.failure(error))
             return
         }
-        guard let (run, effects) = core.cancel(runId: runId, now: configuration.clock()) else {
+        let effects = core.apply(.cancel(runId: runId), now: configuration.clock())
+        guard case .cancelled(let run) = effects.reply else {
             completion(.success(nil))
             return
         }
@@ -260,7 +265,7 @@ final class CoordinatorRuntime: @unchecked Sendable {
 
     private func tick() {
         let now = configuration.clock()
-        let effects = core.tick(now: now)
+        let effects = core.apply(.tick, now: now)
         metrics.recordLeaseExpiries(effects.expiredLeases)
         perform(effects)
         workerHistory.sampleIfDue(core.workers.values, now: now)
@@ -345,7 +350,7 @@ final class CoordinatorRuntime: @unchecked Sendable {
         for connection in connections.values {
             connection.close(after: .error(code: .storageUnavailable, message: "coordinator store failure: \(error.code)"))
             // Forget the worker now; nothing it sends could be stored anyway.
-            _ = core.disconnect(connectionId: connection.id, now: configuration.clock())
+            _ = core.apply(.disconnect(connectionId: connection.id), now: configuration.clock())
         }
         connections.removeAll()
     }

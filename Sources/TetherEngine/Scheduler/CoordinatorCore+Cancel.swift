@@ -3,16 +3,17 @@ extension CoordinatorCore {
     /// and waits are removed.
     ///
     /// A step in flight keeps its worker slot until its result arrives (the worker is still
-    /// running it); that result is then acknowledged as not accepted. Returns nil when the run
-    /// is not active here (unknown, or already ended): the caller tells which from the store.
-    public mutating func cancel(runId: String, now: Int64) -> (run: RunRecord, effects: Effects)? {
+    /// running it); that result is then acknowledged as not accepted. Replies nothing when the
+    /// run is not active here (unknown, or already ended): the caller tells which from the store.
+    mutating func applyCancel(runId: String, now: Int64) -> Effects {
         var effects = Effects()
         let error = RunError(code: ErrorCode.cancelled.rawValue, message: "the run was cancelled")
         guard let run = end(runId: runId, status: .cancelled, error: error, now: now, into: &effects) else {
-            return nil
+            return effects
         }
+        effects.reply = .cancelled(run)
         pump(now: now, into: &effects)
-        return (run, effects)
+        return effects
     }
 
     /// Ends an active run with `status` and `error` (cancellation, timeouts). Returns the

@@ -13,9 +13,7 @@ extension CoordinatorCore {
     /// `known` holds events whose id the store already has (from an earlier send): within the
     /// idempotency window (24 h) they are answered with their original runs and start nothing;
     /// after it, the event is accepted as new under a fresh id (the old one keeps its id).
-    public mutating func ingest(
-        _ incoming: [IncomingEvent], known: [String: KnownEvent] = [:], now: Int64
-    ) -> (receipts: [EventReceipt], effects: Effects) {
+    mutating func applyIngest(_ incoming: [IncomingEvent], known: [String: KnownEvent], now: Int64) -> Effects {
         var effects = Effects()
         var receipts: [EventReceipt] = []
         receipts.reserveCapacity(incoming.count)
@@ -30,7 +28,8 @@ extension CoordinatorCore {
             receipts.append(accept(event, now: now, into: &effects))
         }
         pump(now: now, into: &effects)
-        return (receipts, effects)
+        effects.reply = .receipts(receipts)
+        return effects
     }
 
     /// Accepts one new event: it resolves the waits and `cancelOn`s it matches, then starts a

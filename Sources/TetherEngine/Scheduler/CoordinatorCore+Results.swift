@@ -9,7 +9,7 @@ extension CoordinatorCore {
     /// is acknowledged as not accepted and reported in ``Effects/refusedResults``. Results are
     /// idempotent: the result last applied to a run, sent again after a reconnect, is
     /// acknowledged without being applied twice.
-    public mutating func handleResult(
+    mutating func applyResult(
         connectionId: String, requestId: String, runId: String, outcome: StepOutcome, now: Int64
     ) -> Effects {
         var effects = Effects()

@@ -2,7 +2,7 @@ extension CoordinatorCore {
     /// Time-driven work at `now`: timers that are due (retries, sleeps, wait timeouts, run
     /// timeouts), leases that expired, and connections silent for too long (closed; their
     /// steps re-queued without consuming an attempt).
-    public mutating func tick(now: Int64) -> Effects {
+    mutating func applyTick(now: Int64) -> Effects {
         var effects = Effects()
         while let top = timers.min, top.dueMilliseconds <= now {
             _ = timers.removeMin()
@@ -19,7 +19,7 @@ extension CoordinatorCore {
                 ConnectionClose(
                     connectionId: connectionId, code: .heartbeatTimeout,
                     message: "no heartbeat for \(silence) ms; the connection is considered dead"))
-            effects.append(disconnect(connectionId: connectionId, now: now))
+            effects.append(applyDisconnect(connectionId: connectionId, resumable: true, now: now))
         }
 
         let expired = leases.filter { $0.value.deadlineMilliseconds <= now }

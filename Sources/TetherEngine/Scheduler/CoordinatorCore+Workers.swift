@@ -3,7 +3,7 @@ extension CoordinatorCore {
     ///
     /// Throws `invalid_config` (naming the function) when a function or trigger is invalid;
     /// nothing is registered then.
-    public mutating func register(_ registration: WorkerRegistration, now: Int64) throws(TetherError) -> Effects {
+    mutating func applyRegister(_ registration: WorkerRegistration, now: Int64) throws(TetherError) -> Effects {
         let limits = configuration.limits
         guard workers[registration.connectionId] == nil else {
             throw TetherError(.protocolError, "connection \(registration.connectionId) is already registered")
@@ -84,7 +84,7 @@ extension CoordinatorCore {
     /// broke, or went silent) they stay leased to the worker instance until their deadline,
     /// so that the worker, if it is alive, resumes them on its next connection instead of
     /// another worker running them a second time.
-    public mutating func disconnect(connectionId: String, resumable: Bool = true, now: Int64) -> Effects {
+    mutating func applyDisconnect(connectionId: String, resumable: Bool, now: Int64) -> Effects {
         var effects = Effects()
         guard let worker = workers.removeValue(forKey: connectionId) else { return effects }
         for function in worker.registration.functions {
@@ -103,7 +103,7 @@ extension CoordinatorCore {
 
     /// A heartbeat: the connection is alive, and the listed requests' leases are extended.
     /// Unleased requests it no longer lists have returned, and their slots are free again.
-    public mutating func heartbeat(connectionId: String, inFlight requestIds: [String], now: Int64) -> Effects {
+    mutating func applyHeartbeat(connectionId: String, inFlight requestIds: [String], now: Int64) -> Effects {
         var effects = Effects()
         guard let worker = workers[connectionId] else { return effects }
         let deadline = now + Int64(configuration.timing.leaseDurationMilliseconds)
@@ -122,7 +122,7 @@ extension CoordinatorCore {
     }
 
     /// The worker changed its advertised capacity.
-    public mutating func updateCapacity(connectionId: String, capacity: Int, now: Int64) -> Effects {
+    mutating func applyCapacity(connectionId: String, capacity: Int, now: Int64) -> Effects {
         var effects = Effects()
         guard workers[connectionId] != nil else { return effects }
         workers[connectionId]?.capacity = max(0, min(capacity, 100_000))
@@ -132,14 +132,9 @@ extension CoordinatorCore {
     }
 
     /// The worker asked for no new steps (it is shutting down).
-    public mutating func pause(connectionId: String, now: Int64) {
+    mutating func applyPause(connectionId: String, now: Int64) -> Effects {
         workers[connectionId]?.status = .paused
-    }
-
-    /// The worker said Goodbye: it will not come back for what it still holds, so its leases
-    /// go back to the queue at once, and the connection is forgotten.
-    public mutating func goodbye(connectionId: String, now: Int64) -> Effects {
-        disconnect(connectionId: connectionId, resumable: false, now: now)
+        return Effects()
     }
 
     /// Picks the connection for a step of `functionId`: among ready workers that registered

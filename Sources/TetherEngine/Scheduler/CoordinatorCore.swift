@@ -15,15 +15,19 @@ public struct CoordinatorCore: Sendable {
         /// How many recently seen event ids are remembered in memory for deduplication
         /// (older ones are found in the store).
         public var recentEventIdCapacity: Int
+        /// Check every invariant after each command (see ``CoordinatorCore/apply(_:now:)``): for
+        /// tests and debugging, as it walks all state.
+        public var checksInvariants: Bool
 
         public init(
             limits: Limits = .default, timing: ProtocolTiming = .default, retry: RetryPolicy = RetryPolicy(),
-            recentEventIdCapacity: Int = 100_000
+            recentEventIdCapacity: Int = 100_000, checksInvariants: Bool = false
         ) {
             self.limits = limits
             self.timing = timing
             self.retry = retry
             self.recentEventIdCapacity = recentEventIdCapacity
+            self.checksInvariants = checksInvariants
         }
     }
 

@@ -80,6 +80,19 @@ public struct Effects: Sendable, Equatable {
     /// Step results not applied because they did not come from the lease holder (or named
     /// another run than the lease): `(connection id, request id, reason)`.
     public var refusedResults: [RefusedResult] = []
+    /// The command's answer to whoever sent it, besides the effects.
+    public var reply: Reply = .none
+
+    /// A command's answer to its sender.
+    public enum Reply: Sendable, Equatable {
+        case none
+        /// The command was refused and changed nothing (an invalid registration).
+        case rejected(TetherError)
+        /// One receipt per ingested event, in order.
+        case receipts([EventReceipt])
+        /// The run as cancelled.
+        case cancelled(RunRecord)
+    }
 
     public init() {}
 

@@ -27,22 +27,24 @@ struct CoordinatorMetricsTests {
         }
 
         mutating func connect(_ connectionId: String, capacity: Int) throws -> Effects {
-            observe(
-                try core.register(
+            let effects = core.apply(
+                .register(
                     WorkerRegistration(
                         connectionId: connectionId, instanceId: connectionId, app: "shop", capacity: capacity,
-                        functions: [Self.function]), now: now))
+                        functions: [Self.function])), now: now)
+            if case .rejected(let error) = effects.reply { throw error }
+            return observe(effects)
         }
 
         mutating func send() -> Effects {
-            let effects = core.ingest([IncomingEvent(name: "order/paid", data: Array("{}".utf8))], now: now).effects
+            let effects = core.apply(.ingest([IncomingEvent(name: "order/paid", data: Array("{}".utf8))], known: [:]), now: now)
             return observe(effects)
         }
 
         mutating func answer(_ dispatch: StepDispatch, _ outcome: StepOutcome, requestId: String? = nil) -> Effects {
             let requestId = requestId ?? dispatch.requestId
-            let effects = core.handleResult(
-                connectionId: dispatch.connectionId, requestId: requestId, runId: dispatch.run.id, outcome: outcome,
+            let effects = core.apply(
+                .result(connectionId: dispatch.connectionId, requestId: requestId, runId: dispatch.run.id, outcome: outcome),
                 now: now)
             metrics.recordStepResult(outcome, runId: dispatch.run.id, requestId: requestId, effects: effects)
             return observe(effects)
@@ -50,7 +52,7 @@ struct CoordinatorMetricsTests {
 
         mutating func tick(at time: Int64) -> Effects {
             now = time
-            let effects = core.tick(now: now)
+            let effects = core.apply(.tick, now: now)
             metrics.recordLeaseExpiries(effects.expiredLeases)
             return observe(effects)
         }
@@ -116,7 +118,7 @@ struct CoordinatorMetricsTests {
         _ = h.send()
         h.now += 1_500
         // The run waited 1.5 s for a free slot; its later dispatches are not latency samples.
-        let freed = h.core.updateCapacity(connectionId: "c1", capacity: 1, now: h.now)
+        let freed = h.core.apply(.updateCapacity(connectionId: "c1", capacity: 1), now: h.now)
         var dispatch = try Harness.dispatch(h.observe(freed))
         h.now += 100
         dispatch = try Harness.dispatch(h.answer(dispatch, .stepCompleted(StepCompletion(stepId: "a", output: []))))
@@ -136,7 +138,7 @@ struct CoordinatorMetricsTests {
         let first = try Harness.dispatch(h.send())
         // The worker stays alive (heartbeats) but never reports the step.
         h.now = start + 10_000
-        _ = h.core.heartbeat(connectionId: "c1", inFlight: [], now: h.now)
+        _ = h.core.apply(.heartbeat(connectionId: "c1", inFlight: []), now: h.now)
         let again = try Harness.dispatch(h.tick(at: start + h.lease))
         #expect(again.run.id == first.run.id)
         #expect(h.scrape()["tether_lease_expiries_total"] == 1)
@@ -147,7 +149,7 @@ struct CoordinatorMetricsTests {
         #expect(h.scrape()["tether_lease_expiries_total"] == 2)
         // A lease detached from a closed connection runs out when no instance resumes it.
         let third = try Harness.dispatch(h.connect("c2", capacity: 1))
-        _ = h.core.disconnect(connectionId: "c2", now: h.now)
+        _ = h.core.apply(.disconnect(connectionId: "c2"), now: h.now)
         _ = h.tick(at: third.leaseDeadlineMilliseconds)
         #expect(h.scrape()["tether_lease_expiries_total"] == 3)
     }
