@@ -26,7 +26,7 @@ extension CoordinatorCore {
         run.status = status
         run.endedAtMilliseconds = now
         run.error = error
-        // A lease stays (with the worker's slot, and counted in `runLeases`) until the worker
+        // A lease stays (with the worker's slot, and counted in `leases`) until the worker
         // answers or the lease expires.
         finish(run, changedSteps: [], now: now, into: &effects)
         return run

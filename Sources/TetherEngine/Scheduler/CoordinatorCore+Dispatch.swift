@@ -14,7 +14,7 @@ extension CoordinatorCore {
     /// queued behind it, rather than going to the back of a backlog after each step.
     /// `atFront` (work whose worker was lost) goes first.
     mutating func enqueue(_ item: WorkItem, now: Int64, atFront: Bool) {
-        guard let run = runs[item.runId], readySince[item] == nil, leasedItems[item] == nil else { return }
+        guard let run = runs[item.runId], readySince[item] == nil, !leases.isLeased(item) else { return }
         readySince[item] = now
         let functionId = run.functionId
         let flow = runFlow[item.runId]
@@ -30,9 +30,9 @@ extension CoordinatorCore {
     /// Whether a queued item may go out now: its run is active, and it is either a parallel
     /// step still pending or the continuation of a run with nothing outstanding.
     func isDispatchable(_ item: WorkItem) -> Bool {
-        guard readySince[item] != nil, leasedItems[item] == nil, let run = runs[item.runId] else { return false }
+        guard readySince[item] != nil, !leases.isLeased(item), let run = runs[item.runId] else { return false }
         if item.stepId.isEmpty {
-            return runLeases[item.runId] == nil && !Self.hasOutstandingSteps(run)
+            return !leases.hasLeases(run: item.runId) && !Self.hasOutstandingSteps(run)
         }
         return run.steps.contains { $0.id == item.stepId && $0.status == .pending }
     }
@@ -80,7 +80,7 @@ extension CoordinatorCore {
             // Mutate the queue in place: a copy of a large backlog per dispatch is quadratic.
             while let head = queues[functionId]!.lanes[lane]!.entries.min, !isDispatchable(head.item) {
                 _ = queues[functionId]!.lanes[lane]!.entries.removeMin()
-                if leasedItems[head.item] == nil { readySince[head.item] = nil }
+                if !leases.isLeased(head.item) { readySince[head.item] = nil }
             }
             guard let head = queues[functionId]!.lanes[lane]!.entries.min else {
                 queues[functionId]!.lanes[lane] = nil
@@ -112,13 +112,14 @@ extension CoordinatorCore {
         let constraints = runFlow[item.runId]?.constraints.map(\.key) ?? []
         for key in constraints { constraintInFlight[key, default: 0] += 1 }
         let registration = worker.registration
-        leases[requestId] = Lease(
-            item: item, connectionId: connectionId, instanceId: registration.instanceId, app: registration.app,
-            deadlineMilliseconds: deadline, dispatchedAtMilliseconds: now, constraints: constraints)
-        runLeases[item.runId, default: 0] += 1
-        leasedItems[item] = requestId
+        leases.insert(
+            Lease(
+                item: item, connectionId: connectionId, instanceId: registration.instanceId, app: registration.app,
+                deadlineMilliseconds: deadline, dispatchedAtMilliseconds: now, constraints: constraints),
+            requestId: requestId)
         workers[connectionId]?.inFlight.insert(requestId)
         workers[connectionId]?.dispatchedCount += 1
+        workers[connectionId]?.overCapacityByWorker = false
         // The lease is durable before the request leaves: a restarted coordinator knows the
         // step is out, and on which worker instance, and waits for it to come back.
         effects.writes.append(
@@ -151,13 +152,9 @@ extension CoordinatorCore {
     /// back in rotation.
     @discardableResult
     mutating func releaseLease(_ requestId: String, into effects: inout Effects) -> Lease? {
-        guard let lease = leases.removeValue(forKey: requestId) else { return nil }
+        guard let lease = leases.remove(requestId) else { return nil }
         effects.writes.append(.deleteLease(requestId: requestId))
-        removeFromHolder(requestId, lease)
-        if let count = runLeases[lease.runId] {
-            runLeases[lease.runId] = count > 1 ? count - 1 : nil
-        }
-        if leasedItems[lease.item] == requestId { leasedItems[lease.item] = nil }
+        if !lease.connectionId.isEmpty { workers[lease.connectionId]?.inFlight.remove(requestId) }
         for key in lease.constraints {
             let count = constraintInFlight[key] ?? 0
             constraintInFlight[key] = count > 1 ? count - 1 : nil
@@ -176,32 +173,18 @@ extension CoordinatorCore {
     /// Takes a lease from its connection (which ended without a Goodbye) and keeps it for
     /// the same worker instance to resume until its deadline.
     mutating func detachLease(_ requestId: String) {
-        guard let lease = leases[requestId], !lease.connectionId.isEmpty else { return }
-        removeFromHolder(requestId, lease)
-        leases[requestId]?.connectionId = ""
-        detachedLeases[lease.instanceKey, default: []].insert(requestId)
+        guard leases[requestId]?.connectionId.isEmpty == false,
+            let lease = leases.move(requestId, to: "", deadline: 0)
+        else { return }
+        workers[lease.connectionId]?.inFlight.remove(requestId)
     }
 
     /// Gives a lease to `connectionId` (a reconnected worker resuming it), detached or not.
     mutating func attachLease(_ requestId: String, to connectionId: String, now: Int64) {
-        guard let lease = leases[requestId], lease.connectionId != connectionId else { return }
-        removeFromHolder(requestId, lease)
-        leases[requestId]?.connectionId = connectionId
-        leases[requestId]?.deadlineMilliseconds = max(
-            lease.deadlineMilliseconds, now + Int64(configuration.timing.leaseDurationMilliseconds))
+        let deadline = now + Int64(configuration.timing.leaseDurationMilliseconds)
+        guard let lease = leases.move(requestId, to: connectionId, deadline: deadline) else { return }
+        if !lease.connectionId.isEmpty { workers[lease.connectionId]?.inFlight.remove(requestId) }
         workers[connectionId]?.inFlight.insert(requestId)
         workers[connectionId]?.unleasedBusy.remove(requestId)
-    }
-
-    /// Takes `requestId` off whoever holds its lease now: its connection's slots, or the index
-    /// of leases waiting for their instance to come back.
-    private mutating func removeFromHolder(_ requestId: String, _ lease: Lease) {
-        if lease.connectionId.isEmpty {
-            let key = lease.instanceKey
-            detachedLeases[key]?.remove(requestId)
-            if detachedLeases[key]?.isEmpty == true { detachedLeases[key] = nil }
-        } else {
-            workers[lease.connectionId]?.inFlight.remove(requestId)
-        }
     }
 }

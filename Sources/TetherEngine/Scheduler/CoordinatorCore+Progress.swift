@@ -28,7 +28,7 @@ extension CoordinatorCore {
             case .pending:
                 pending = true
                 let item = WorkItem(runId: runId, stepId: step.id)
-                if readySince[item] == nil, leasedItems[item] == nil {
+                if readySince[item] == nil, !leases.isLeased(item) {
                     schedule(item, notBefore: step.nextAttemptAtMilliseconds, now: now)
                 }
             case .waiting, .invoking: waiting = true
@@ -36,7 +36,7 @@ extension CoordinatorCore {
             case .completed, .failed, .retrying: break
             }
         }
-        let leased = runLeases[runId] != nil
+        let leased = leases.hasLeases(run: runId)
         if !pending && !waiting && !sleeping && !leased {
             schedule(.next(runId), notBefore: run.nextAttemptAtMilliseconds, now: now)
         }
@@ -61,6 +61,7 @@ extension CoordinatorCore {
     /// `step.invoke` resolves its parent's step; a failed run emits `tether/function.failed`.
     mutating func finish(_ run: RunRecord, changedSteps: [Int], now: Int64, into effects: inout Effects) {
         runs[run.id] = nil
+        leases.markEnded(run: run.id)
         // Queue entries of the run are dropped when they reach the head of their queue.
         readySince[.next(run.id)] = nil
         for step in run.steps {

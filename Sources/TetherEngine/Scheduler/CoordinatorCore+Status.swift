@@ -79,7 +79,7 @@ extension CoordinatorCore {
             queued[functionId] = (current.count + 1, current.oldest)
         }
         var running: [String: Int] = [:]
-        for lease in leases.values {
+        for lease in leases.all {
             guard let functionId = runs[lease.runId]?.functionId else { continue }
             running[functionId, default: 0] += 1
         }
@@ -117,7 +117,7 @@ extension CoordinatorCore {
             else { continue }
             counts[functionId, default: [:]][flow.lane, default: (0, 0)].queued += 1
         }
-        for lease in leases.values {
+        for lease in leases.all {
             guard let flow = runFlow[lease.runId], flow.constraints.contains(where: \.keyed),
                 let functionId = runs[lease.runId]?.functionId
             else { continue }

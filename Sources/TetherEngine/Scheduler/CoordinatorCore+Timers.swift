@@ -22,8 +22,7 @@ extension CoordinatorCore {
             effects.append(applyDisconnect(connectionId: connectionId, resumable: true, now: now))
         }
 
-        let expired = leases.filter { $0.value.deadlineMilliseconds <= now }
-        for requestId in expired.keys.sorted() {
+        for requestId in leases.expired(at: now) {
             // On a live connection, a lease runs out only when no heartbeat listed the request
             // for a whole lease: the worker is not running it.
             requeueLease(requestId, now: now, into: &effects)
@@ -90,8 +89,8 @@ extension CoordinatorCore {
         func consider(_ value: Int64) {
             next = next.map { min($0, value) } ?? value
         }
-        if let lease = leases.values.min(by: { $0.deadlineMilliseconds < $1.deadlineMilliseconds }) {
-            consider(lease.deadlineMilliseconds)
+        if let deadline = leases.earliestDeadline {
+            consider(deadline)
         }
         let timing = configuration.timing
         let silence = Int64(timing.heartbeatIntervalMilliseconds * timing.missedHeartbeatsBeforeDead)

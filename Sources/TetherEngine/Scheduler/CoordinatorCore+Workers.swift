@@ -47,6 +47,9 @@ extension CoordinatorCore {
             registration: registration, capacity: registration.capacity, connectedAtMilliseconds: now,
             lastHeartbeatAtMilliseconds: now)
         resume(registration, now: now, into: &effects)
+        if let worker = workers[connectionId], worker.busy > worker.capacity {
+            workers[connectionId]!.overCapacityByWorker = true
+        }
         pump(now: now, into: &effects)
         return effects
     }
@@ -74,7 +77,7 @@ extension CoordinatorCore {
             }
         }
         let key = Self.instanceKey(app: registration.app, instanceId: registration.instanceId)
-        for requestId in (detachedLeases[key] ?? []).subtracting(listed).sorted().reversed() {
+        for requestId in leases.detached(instanceKey: key).subtracting(listed).sorted().reversed() {
             requeueLease(requestId, now: now, into: &effects)
         }
     }
@@ -108,8 +111,8 @@ extension CoordinatorCore {
         guard let worker = workers[connectionId] else { return effects }
         let deadline = now + Int64(configuration.timing.leaseDurationMilliseconds)
         workers[connectionId]?.lastHeartbeatAtMilliseconds = now
-        for requestId in requestIds where leases[requestId]?.connectionId == connectionId {
-            leases[requestId]?.deadlineMilliseconds = deadline
+        for requestId in requestIds {
+            leases.renew(requestId, heldBy: connectionId, deadline: deadline)
         }
         if !worker.unleasedBusy.isEmpty {
             let still = worker.unleasedBusy.intersection(requestIds)
@@ -125,7 +128,10 @@ extension CoordinatorCore {
     mutating func applyCapacity(connectionId: String, capacity: Int, now: Int64) -> Effects {
         var effects = Effects()
         guard workers[connectionId] != nil else { return effects }
-        workers[connectionId]?.capacity = max(0, min(capacity, 100_000))
+        workers[connectionId]!.capacity = max(0, min(capacity, 100_000))
+        if workers[connectionId]!.busy > workers[connectionId]!.capacity {
+            workers[connectionId]!.overCapacityByWorker = true
+        }
         workers[connectionId]?.lastHeartbeatAtMilliseconds = now
         pump(now: now, into: &effects)
         return effects

@@ -69,6 +69,9 @@ public struct CoordinatorCore: Sendable {
         var dispatchedAtMilliseconds: Int64
         /// The concurrency keys this step counts against while it runs.
         var constraints: [String] = []
+        /// The run ended (cancelled, timed out) while the step was out: the lease stays, with its
+        /// slot and concurrency keys, until the worker answers or the lease runs out.
+        var runEnded = false
         var runId: String { item.runId }
         var instanceKey: String { CoordinatorCore.instanceKey(app: app, instanceId: instanceId) }
     }
@@ -132,14 +135,8 @@ public struct CoordinatorCore: Sendable {
     var inBacklog: Set<String> = []
     /// Retry times, sleeps, wait timeouts and run timeouts.
     var timers: Heap<Timer> = []
-    var leases: [String: Lease] = [:]
-    /// Detached leases (see ``Lease``) by the instance key of the worker that may resume them.
-    var detachedLeases: [String: Set<String>] = [:]
-    /// Run id → how many requests it has in flight (several for parallel steps). A count, not a
-    /// set: this is on the path of every dispatch and result.
-    var runLeases: [String: Int] = [:]
-    /// Work item → the request id it is leased under.
-    var leasedItems: [WorkItem: String] = [:]
+    /// Requests out on workers.
+    var leases = LeaseTable()
     /// Waits (`waitForEvent` and `cancelOn`) by event name.
     var waitIndex: [String: WaitBucket] = [:]
     /// Parsed expressions by source, shared by the waits that use them.
@@ -246,7 +243,7 @@ public struct CoordinatorCore: Sendable {
         let grace = now + Int64(configuration.timing.resumeGraceMilliseconds)
         for record in storedLeases {
             let item = WorkItem(runId: record.runId, stepId: record.stepId)
-            guard runs[record.runId] != nil, leasedItems[item] == nil else {
+            guard runs[record.runId] != nil, !leases.isLeased(item) else {
                 effects.writes.append(.deleteLease(requestId: record.requestId))
                 continue
             }
@@ -255,15 +252,12 @@ public struct CoordinatorCore: Sendable {
             let lease = Lease(
                 item: item, connectionId: "", instanceId: record.instanceId, app: record.app, deadlineMilliseconds: grace,
                 dispatchedAtMilliseconds: record.dispatchedAtMilliseconds, constraints: constraints)
-            leases[record.requestId] = lease
-            detachedLeases[lease.instanceKey, default: []].insert(record.requestId)
+            leases.insert(lease, requestId: record.requestId)
             if runs[record.runId]!.status == .queued {
                 // It was dispatched before the restart: it has started.
                 runs[record.runId]!.status = .running
                 runs[record.runId]!.startedAtMilliseconds = record.dispatchedAtMilliseconds
             }
-            runLeases[record.runId, default: 0] += 1
-            leasedItems[item] = record.requestId
         }
         for run in restored {
             armRunTimers(runs[run.id]!)

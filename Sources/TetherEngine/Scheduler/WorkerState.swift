@@ -49,6 +49,10 @@ public struct WorkerState: Sendable, Equatable {
     public var lastHeartbeatAtMilliseconds: Int64
     /// Steps dispatched to this worker since it connected.
     public var dispatchedCount: Int = 0
+    /// The worker runs more than its capacity by its own doing: it resumed more steps than it
+    /// has slots, or lowered its capacity below what it runs. Cleared by the next dispatch,
+    /// which needs a free slot: the coordinator itself never fills a worker past its capacity.
+    public internal(set) var overCapacityByWorker = false
 
     public var connectionId: String { registration.connectionId }
     /// Slots this worker can take now.
