@@ -43,7 +43,7 @@ extension CoordinatorCore {
             }
             guard let due else { continue }
             cronNext[key] = due
-            timers.insert(Timer(dueMilliseconds: due, kind: .cron, runId: definition.id, stepId: key))
+            timers.insert(Timer(.cron(functionId: definition.id, triggerKey: key), at: due))
         }
     }
 
@@ -54,27 +54,26 @@ extension CoordinatorCore {
     }
 
     /// A cron tick came due: start one run, record the tick in the same write, arm the next.
-    mutating func fireCron(_ timer: Timer, now: Int64, into effects: inout Effects) {
-        let key = timer.stepId
-        guard cronNext[key] == timer.dueMilliseconds, let schedule = cronSchedules[key],
-            let definition = functions[timer.runId]?.definition
+    mutating func fireCron(functionId: String, key: String, due: Int64, now: Int64, into effects: inout Effects) {
+        guard cronNext[key] == due, let schedule = cronSchedules[key],
+            let definition = functions[functionId]?.definition
         else { return }
         let parts = key.split(separator: "\u{0}", omittingEmptySubsequences: false)
         let data: JSONValue = [
             "cron": .string(parts.count > 1 ? String(parts[1]) : schedule.expression),
-            "timezone": .string(schedule.timeZone.identifier), "scheduledAt": .int(timer.dueMilliseconds),
+            "timezone": .string(schedule.timeZone.identifier), "scheduledAt": .int(due),
         ]
         let event = EventRecord(
             id: ids.next(nowMilliseconds: now), name: Self.cronEvent, data: data.serialized(),
-            timestampMilliseconds: timer.dueMilliseconds)
+            timestampMilliseconds: due)
         let run = startRun(of: definition, events: [event], now: now, into: &effects)
         effects.writes.append(.putEvent(event, runIds: [run.id], receivedAtMilliseconds: now))
-        effects.writes.append(.putCronTick(key: key, firedAtMilliseconds: timer.dueMilliseconds))
-        cronFired[key] = timer.dueMilliseconds
+        effects.writes.append(.putCronTick(key: key, firedAtMilliseconds: due))
+        cronFired[key] = due
         cronNext[key] = nil
-        if let next = Self.cronTick(schedule, after: max(timer.dueMilliseconds, now)) {
+        if let next = Self.cronTick(schedule, after: max(due, now)) {
             cronNext[key] = next
-            timers.insert(Timer(dueMilliseconds: next, kind: .cron, runId: timer.runId, stepId: key))
+            timers.insert(Timer(.cron(functionId: functionId, triggerKey: key), at: next))
         }
     }
 }

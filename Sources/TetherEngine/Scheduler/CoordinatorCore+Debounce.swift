@@ -21,19 +21,19 @@ extension CoordinatorCore {
         effects.writes.append(.putDebounce(record))
         if isNew {
             // One timer per debounce: when it fires early (the due time moved), it is moved.
-            timers.insert(Timer(dueMilliseconds: due, kind: .debounce, runId: key))
+            timers.insert(Timer(.debounce(key: key), at: due))
         }
     }
 
     /// A debounce timer came due: the run starts with the last event, unless the due time
     /// moved (the timer moves with it).
-    mutating func fireDebounce(_ timer: Timer, now: Int64, into effects: inout Effects) {
-        guard let record = debounces[timer.runId] else { return }
-        if record.dueAtMilliseconds > timer.dueMilliseconds {
-            timers.insert(Timer(dueMilliseconds: record.dueAtMilliseconds, kind: .debounce, runId: record.key))
+    mutating func fireDebounce(key: String, due: Int64, now: Int64, into effects: inout Effects) {
+        guard let record = debounces[key] else { return }
+        if record.dueAtMilliseconds > due {
+            timers.insert(Timer(.debounce(key: record.key), at: record.dueAtMilliseconds))
             return
         }
-        guard record.dueAtMilliseconds == timer.dueMilliseconds else { return }
+        guard record.dueAtMilliseconds == due else { return }
         debounces[record.key] = nil
         effects.writes.append(.deleteDebounce(key: record.key))
         guard let definition = functions[record.functionId]?.definition else { return }
@@ -58,7 +58,7 @@ extension CoordinatorCore {
                 key: key, functionId: functionId, events: [], firstAtMilliseconds: now,
                 dueAtMilliseconds: now + settings.timeoutMilliseconds)
         if record.events.isEmpty {
-            timers.insert(Timer(dueMilliseconds: record.dueAtMilliseconds, kind: .batch, runId: key))
+            timers.insert(Timer(.batch(key: key), at: record.dueAtMilliseconds))
         }
         record.events.append(event)
         batches[key] = record
@@ -71,8 +71,8 @@ extension CoordinatorCore {
     }
 
     /// A batch's timeout came due: it starts its run with the events collected so far.
-    mutating func fireBatch(_ timer: Timer, now: Int64, into effects: inout Effects) {
-        guard let record = batches[timer.runId], record.dueAtMilliseconds == timer.dueMilliseconds else { return }
+    mutating func fireBatch(key: String, due: Int64, now: Int64, into effects: inout Effects) {
+        guard let record = batches[key], record.dueAtMilliseconds == due else { return }
         startBatch(record.key, now: now, into: &effects)
     }
 

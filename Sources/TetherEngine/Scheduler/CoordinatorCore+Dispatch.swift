@@ -2,8 +2,9 @@ extension CoordinatorCore {
     /// Makes work ready now, or at `notBefore` when that is later.
     mutating func schedule(_ item: WorkItem, notBefore: Int64, now: Int64) {
         if notBefore > now {
-            let kind: Timer.Kind = item.stepId.isEmpty ? .retry : .stepRetry
-            timers.insert(Timer(dueMilliseconds: notBefore, kind: kind, runId: item.runId, stepId: item.stepId))
+            let kind: Timer.Kind =
+                item.stepId.isEmpty ? .retry(runId: item.runId) : .stepRetry(runId: item.runId, stepId: item.stepId)
+            timers.insert(Timer(kind, at: notBefore))
         } else {
             enqueue(item, now: now, atFront: false)
         }

@@ -44,7 +44,7 @@ extension CoordinatorCore {
                     let due = now + delay
                     record.status = .sleeping
                     record.dueAtMilliseconds = due
-                    timers.insert(Timer(dueMilliseconds: due, kind: .sleep, runId: run.id, stepId: step.stepId))
+                    timers.insert(Timer(.sleep(runId: run.id, stepId: step.stepId), at: due))
                 }
             case .waitForEvent(let event, let match, let timeout):
                 record.kind = .waitForEvent
@@ -59,7 +59,7 @@ extension CoordinatorCore {
                     record.waitEvent = event
                     record.waitMatch = match ?? ""
                     record.dueAtMilliseconds = now + timeout
-                    timers.insert(Timer(dueMilliseconds: now + timeout, kind: .waitTimeout, runId: run.id, stepId: step.stepId))
+                    timers.insert(Timer(.waitTimeout(runId: run.id, stepId: step.stepId), at: now + timeout))
                     waits.append(run.steps.count)
                 }
             case .sendEvent(let events):

@@ -125,9 +125,7 @@ extension CoordinatorCore {
         guard let definition = functions[run.functionId]?.definition else { return }
         if definition.timeoutStartMilliseconds > 0, run.status == .queued {
             timers.insert(
-                Timer(
-                    dueMilliseconds: run.createdAtMilliseconds + definition.timeoutStartMilliseconds, kind: .startTimeout,
-                    runId: run.id))
+                Timer(.startTimeout(runId: run.id), at: run.createdAtMilliseconds + definition.timeoutStartMilliseconds))
         }
         if run.startedAtMilliseconds > 0 {
             armFinishTimeout(run)
@@ -139,7 +137,6 @@ extension CoordinatorCore {
             return
         }
         let started = run.startedAtMilliseconds > 0 ? run.startedAtMilliseconds : run.createdAtMilliseconds
-        timers.insert(
-            Timer(dueMilliseconds: started + definition.timeoutFinishMilliseconds, kind: .finishTimeout, runId: run.id))
+        timers.insert(Timer(.finishTimeout(runId: run.id), at: started + definition.timeoutFinishMilliseconds))
     }
 }

@@ -69,10 +69,18 @@ extension CoordinatorCore {
             queued[functionId] = (current.count + 1, min(current.oldest, since))
         }
         var retrying = 0
-        for timer in timers.unordered where timer.kind == .retry || timer.kind == .stepRetry {
-            guard let run = runs[timer.runId],
-                timer.kind == .stepRetry || run.nextAttemptAtMilliseconds == timer.dueMilliseconds
-            else { continue }
+        for timer in timers.unordered {
+            let run: RunRecord
+            switch timer.kind {
+            case .retry(let runId):
+                guard let found = runs[runId], found.nextAttemptAtMilliseconds == timer.dueMilliseconds else { continue }
+                run = found
+            case .stepRetry(let runId, _):
+                guard let found = runs[runId] else { continue }
+                run = found
+            default:
+                continue
+            }
             let functionId = run.functionId
             retrying += 1
             let current = queued[functionId] ?? (0, timer.dueMilliseconds)

@@ -32,54 +32,60 @@ extension CoordinatorCore {
         return effects
     }
 
-    /// Carries out one due timer, unless its run moved on since it was armed.
+    /// Carries out one due timer, unless what it names moved on since it was armed.
     mutating func fire(_ timer: Timer, now: Int64, into effects: inout Effects) {
+        let due = timer.dueMilliseconds
         switch timer.kind {
-        case .cron: return fireCron(timer, now: now, into: &effects)
-        case .debounce: return fireDebounce(timer, now: now, into: &effects)
-        case .batch: return fireBatch(timer, now: now, into: &effects)
-        case .retry, .stepRetry, .sleep, .waitTimeout, .startTimeout, .finishTimeout: break
-        }
-        guard var run = runs[timer.runId] else { return }
-        let index = timer.stepId.isEmpty ? nil : run.steps.firstIndex { $0.id == timer.stepId }
-        switch timer.kind {
-        case .retry:
-            guard run.nextAttemptAtMilliseconds == timer.dueMilliseconds else { return }
-            enqueue(.next(run.id), now: now, atFront: false)
-        case .stepRetry:
-            guard let index, run.steps[index].status == .pending,
-                run.steps[index].nextAttemptAtMilliseconds == timer.dueMilliseconds
+        case .cron(let functionId, let key):
+            fireCron(functionId: functionId, key: key, due: due, now: now, into: &effects)
+        case .debounce(let key):
+            fireDebounce(key: key, due: due, now: now, into: &effects)
+        case .batch(let key):
+            fireBatch(key: key, due: due, now: now, into: &effects)
+        case .retry(let runId):
+            guard runs[runId]?.nextAttemptAtMilliseconds == due else { return }
+            enqueue(.next(runId), now: now, atFront: false)
+        case .stepRetry(let runId, let stepId):
+            guard let step = runs[runId]?.steps.first(where: { $0.id == stepId }), step.status == .pending,
+                step.nextAttemptAtMilliseconds == due
             else { return }
-            enqueue(WorkItem(runId: run.id, stepId: timer.stepId), now: now, atFront: false)
-        case .sleep, .waitTimeout:
-            let status: StepStatus = timer.kind == .sleep ? .sleeping : .waiting
-            guard let index, run.steps[index].status == status,
-                run.steps[index].dueAtMilliseconds == timer.dueMilliseconds
-            else { return }
-            if status == .waiting {
-                unindexWait(runId: run.id, stepId: timer.stepId, event: run.steps[index].waitEvent)
-            }
-            // A sleep returns nothing; a wait that timed out returns nil.
-            run.steps[index].complete(output: Array("null".utf8), at: now)
-            commit(run, changedSteps: [index], now: now, into: &effects)
-        case .startTimeout:
-            guard run.status == .queued, run.startedAtMilliseconds == 0 else { return }
+            enqueue(WorkItem(runId: runId, stepId: stepId), now: now, atFront: false)
+        case .sleep(let runId, let stepId):
+            wake(runId: runId, stepId: stepId, from: .sleeping, due: due, now: now, into: &effects)
+        case .waitTimeout(let runId, let stepId):
+            wake(runId: runId, stepId: stepId, from: .waiting, due: due, now: now, into: &effects)
+        case .startTimeout(let runId):
+            guard let run = runs[runId], run.status == .queued, run.startedAtMilliseconds == 0 else { return }
             end(
-                runId: run.id, status: .cancelled,
+                runId: runId, status: .cancelled,
                 error: RunError(
                     code: ErrorCode.runTimedOut.rawValue,
-                    message: "the run did not start within its timeouts.start of \(timer.dueMilliseconds - run.createdAtMilliseconds) ms"),
+                    message: "the run did not start within its timeouts.start of \(due - run.createdAtMilliseconds) ms"),
                 now: now, into: &effects)
-        case .finishTimeout:
+        case .finishTimeout(let runId):
             end(
-                runId: run.id, status: .cancelled,
+                runId: runId, status: .cancelled,
                 error: RunError(
                     code: ErrorCode.runTimedOut.rawValue,
                     message: "the run did not finish within its timeouts.finish"),
                 now: now, into: &effects)
-        case .cron, .debounce, .batch:
-            break  // handled above
         }
+    }
+
+    /// A sleep ended or a wait timed out: the step is memoized with `null`, if it is still
+    /// in `status` with that due time.
+    private mutating func wake(
+        runId: String, stepId: String, from status: StepStatus, due: Int64, now: Int64, into effects: inout Effects
+    ) {
+        guard var run = runs[runId], let index = run.steps.firstIndex(where: { $0.id == stepId }),
+            run.steps[index].status == status, run.steps[index].dueAtMilliseconds == due
+        else { return }
+        if status == .waiting {
+            unindexWait(runId: runId, stepId: stepId, event: run.steps[index].waitEvent)
+        }
+        // A sleep returns nothing; a wait that timed out returns nil.
+        run.steps[index].complete(output: Array("null".utf8), at: now)
+        commit(run, changedSteps: [index], now: now, into: &effects)
     }
 
     /// The next time `tick` has work to do, if any: the earliest timer, lease deadline or

@@ -79,42 +79,6 @@ public struct CoordinatorCore: Sendable {
     /// The key of a worker instance: app NUL instance id.
     static func instanceKey(app: String, instanceId: String) -> String { app + "\u{0}" + instanceId }
 
-    /// A durable deadline kept in memory: every timer is derived from a stored run, so a
-    /// restart rebuilds them all. Entries are checked against the run when they fire, so a
-    /// stale one (the run moved on) is dropped.
-    struct Timer: Comparable, Sendable {
-        enum Kind: Int, Sendable {
-            /// The run's next dispatch after a failed attempt (`nextAttemptAtMilliseconds`).
-            case retry
-            /// A parallel step's next attempt.
-            case stepRetry
-            /// A `step.sleep` wakes.
-            case sleep
-            /// A `waitForEvent` times out.
-            case waitTimeout
-            /// The run's `timeouts.start`.
-            case startTimeout
-            /// The run's `timeouts.finish`.
-            case finishTimeout
-            /// A cron trigger's tick: `runId` holds the function id, `stepId` the trigger's key.
-            case cron
-            /// A debounce's quiet period (or timeout) ends: `runId` holds the debounce key.
-            case debounce
-            /// A batch's timeout: `runId` holds the batch key.
-            case batch
-        }
-
-        var dueMilliseconds: Int64
-        var kind: Kind
-        var runId: String
-        var stepId: String = ""
-
-        static func < (lhs: Self, rhs: Self) -> Bool {
-            (lhs.dueMilliseconds, lhs.kind.rawValue, lhs.runId, lhs.stepId)
-                < (rhs.dueMilliseconds, rhs.kind.rawValue, rhs.runId, rhs.stepId)
-        }
-    }
-
     public let configuration: Configuration
     var functions: [String: FunctionEntry] = [:]
     /// Exact event name → function ids.
@@ -222,11 +186,11 @@ public struct CoordinatorCore: Sendable {
         }
         for record in pendingDebounces {
             debounces[record.key] = record
-            timers.insert(Timer(dueMilliseconds: record.dueAtMilliseconds, kind: .debounce, runId: record.key))
+            timers.insert(Timer(.debounce(key: record.key), at: record.dueAtMilliseconds))
         }
         for record in pendingBatches {
             batches[record.key] = record
-            timers.insert(Timer(dueMilliseconds: record.dueAtMilliseconds, kind: .batch, runId: record.key))
+            timers.insert(Timer(.batch(key: record.key), at: record.dueAtMilliseconds))
         }
         for (key, at) in keys.sorted(by: { ($0.value, $0.key) < ($1.value, $1.key) }) {
             idempotencyKeys[key] = at
@@ -265,12 +229,11 @@ public struct CoordinatorCore: Sendable {
             for step in run.steps {
                 switch step.status {
                 case .sleeping:
-                    timers.insert(Timer(dueMilliseconds: step.dueAtMilliseconds, kind: .sleep, runId: run.id, stepId: step.id))
+                    timers.insert(Timer(.sleep(runId: run.id, stepId: step.id), at: step.dueAtMilliseconds))
                 case .waiting:
                     indexWait(runId: run.id, step: step)
                     if step.dueAtMilliseconds > 0 {
-                        timers.insert(
-                            Timer(dueMilliseconds: step.dueAtMilliseconds, kind: .waitTimeout, runId: run.id, stepId: step.id))
+                        timers.insert(Timer(.waitTimeout(runId: run.id, stepId: step.id), at: step.dueAtMilliseconds))
                     }
                 case .retrying, .completed, .failed, .pending, .invoking:
                     break
