@@ -3,7 +3,11 @@
 # -sanitize=fuzzer into .build-fuzz, then runs each target for a while, starting from the committed
 # corpus in Fuzz/Corpus/<target>/ (read only: new inputs go to a temporary directory).
 #
-#   scripts/fuzz.sh [--seconds N] [target…]     targets: frame json expression cron eventBody (default: all)
+#   scripts/fuzz.sh [--seconds N] [--seed S] [--debug] [target…]
+#       targets: frame json expression cron eventBody (default: all)
+#       --debug builds without optimisation (and without AddressSanitizer unless
+#       TETHER_FUZZ_SANITIZERS says so) into .build-fuzz-debug: a third of the build time,
+#       fewer executions per second; CI uses it. --seed makes a run's inputs repeatable.
 #
 # Prints each target's executions; fails when a target traps (or hangs, or runs out of memory),
 # printing the saved input's path and base64. Reproduce one without libFuzzer with
@@ -15,16 +19,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 usage() {
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
     exit "${1:-0}"
 }
 
 seconds=60
+seed=0
+configuration=release
 targets=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --seconds) seconds="${2:?--seconds needs a value}"; shift 2 ;;
     --seconds=*) seconds="${1#--seconds=}"; shift ;;
+    --seed) seed="${2:?--seed needs a value}"; shift 2 ;;
+    --seed=*) seed="${1#--seed=}"; shift ;;
+    --debug) configuration=debug; shift ;;
     -h | --help) usage 0 ;;
     -*) echo "unknown option $1" >&2; usage 2 ;;
     *) targets+=("$1"); shift ;;
@@ -46,14 +55,19 @@ max_len() {
 }
 for target in "${targets[@]}"; do max_len "$target" >/dev/null || exit 2; done
 
-sanitizers="${TETHER_FUZZ_SANITIZERS:-fuzzer,address}"
-scratch=.build-fuzz
-echo "=== building tether-fuzz (-sanitize=$sanitizers) in $scratch"
+if [ "$configuration" = debug ]; then
+    sanitizers="${TETHER_FUZZ_SANITIZERS:-fuzzer}"
+    scratch=.build-fuzz-debug
+else
+    sanitizers="${TETHER_FUZZ_SANITIZERS:-fuzzer,address}"
+    scratch=.build-fuzz
+fi
+echo "=== building tether-fuzz ($configuration, -sanitize=$sanitizers) in $scratch"
 start=$SECONDS
-swift build -c release --product tether-fuzz --scratch-path "$scratch" \
+swift build -c "$configuration" --product tether-fuzz --scratch-path "$scratch" \
     -Xswiftc "-sanitize=$sanitizers" -Xswiftc -DFUZZING
 echo "=== built in $((SECONDS - start)) s"
-binary="$scratch/release/tether-fuzz"
+binary="$scratch/$configuration/tether-fuzz"
 
 work="$(mktemp -d -t tether-fuzz.XXXXXX)"
 # The Swift runtime's backtracer would catch the trap before libFuzzer and can hang.
@@ -67,7 +81,7 @@ for target in "${targets[@]}"; do
     status=0
     TETHER_FUZZ_TARGET="$target" "$binary" \
         -max_total_time="$seconds" -max_len="$(max_len "$target")" -timeout=20 -rss_limit_mb=4096 \
-        -print_final_stats=1 \
+        -print_final_stats=1 -seed="$seed" \
         -artifact_prefix="$dir/findings/" \
         "$dir/corpus" "Fuzz/Corpus/$target" >"$dir/log" 2>&1 || status=$?
     executions="$(grep -E '^stat::number_of_executed_units' "$dir/log" | awk '{ sum += $2 } END { print sum + 0 }')"

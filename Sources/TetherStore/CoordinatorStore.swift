@@ -47,8 +47,28 @@ public final class CoordinatorStore: Sendable {
 
     /// The write batch that makes `mutations` durable.
     public static func batch(for mutations: [StoreMutation]) -> WriteBatch {
-        var batch = WriteBatch()
+        // Within one write the last operation on a key wins, so of several on the same lease (the
+        // result's delete, then the run's next request) only the last is written: the others
+        // would only add entries to the memtable. `lastLeaseWrite` is empty unless that happens.
+        var lastLeaseWrite: [LeaseKey: Int] = [:]
+        var leaseWrites = 0
         for mutation in mutations {
+            switch mutation {
+            case .putLease, .deleteLease: leaseWrites += 1
+            default: break
+            }
+        }
+        if leaseWrites > 1 {
+            for (index, mutation) in mutations.enumerated() {
+                switch mutation {
+                case .putLease(let lease): lastLeaseWrite[LeaseKey(runId: lease.runId, stepId: lease.stepId)] = index
+                case .deleteLease(let runId, let stepId): lastLeaseWrite[LeaseKey(runId: runId, stepId: stepId)] = index
+                default: break
+                }
+            }
+        }
+        var batch = WriteBatch()
+        for (index, mutation) in mutations.enumerated() {
             switch mutation {
             case .putEvent(let event, let runIds, let receivedAt):
                 var stored = Tether_V1_StoredEvent()
@@ -98,15 +118,14 @@ public final class CoordinatorStore: Sendable {
             case .deleteBatch(let key):
                 batch.delete(KeyLayout.batch(key))
             case .putLease(let lease):
-                var stored = Tether_V1_StoredLease()
-                stored.runID = lease.runId
-                stored.stepID = lease.stepId
-                stored.instanceID = lease.instanceId
-                stored.app = lease.app
-                stored.dispatchedAtUnixMs = lease.dispatchedAtMilliseconds
-                batch.put(KeyLayout.lease(lease.requestId), serialize(stored))
-            case .deleteLease(let requestId):
-                batch.delete(KeyLayout.lease(requestId))
+                let key = LeaseKey(runId: lease.runId, stepId: lease.stepId)
+                if lastLeaseWrite.isEmpty || lastLeaseWrite[key] == index {
+                    batch.put(KeyLayout.workLease(runId: lease.runId, stepId: lease.stepId), serialize(encode(lease)))
+                }
+            case .deleteLease(let runId, let stepId):
+                if lastLeaseWrite.isEmpty || lastLeaseWrite[LeaseKey(runId: runId, stepId: stepId)] == index {
+                    batch.delete(KeyLayout.workLease(runId: runId, stepId: stepId))
+                }
             }
         }
         return batch
@@ -182,19 +201,55 @@ public final class CoordinatorStore: Sendable {
     }
 
     /// Step requests that were out on workers when the coordinator stopped.
+    ///
+    /// Leases stored under the retired `lease` kind (by request id) are rewritten under
+    /// `workLease` first, in one synchronous write.
     public func loadLeases() throws -> [LeaseRecord] {
-        var records: [LeaseRecord] = []
-        let prefixLength = KeyLayout.prefix(.lease).count
+        var legacy: [LeaseRecord] = []
+        let legacyPrefixLength = KeyLayout.prefix(.lease).count
         try db.forEach(prefix: KeyLayout.prefix(.lease)) { key, value in
-            let stored = try Tether_V1_StoredLease(serializedBytes: value)
-            records.append(
-                LeaseRecord(
-                    requestId: KeyLayout.id(of: key, droppingPrefix: prefixLength), runId: stored.runID,
-                    stepId: stored.stepID, instanceId: stored.instanceID, app: stored.app,
-                    dispatchedAtMilliseconds: stored.dispatchedAtUnixMs))
+            var stored = try Tether_V1_StoredLease(serializedBytes: value)
+            stored.requestID = KeyLayout.id(of: key, droppingPrefix: legacyPrefixLength)
+            legacy.append(Self.decode(stored))
+            return true
+        }
+        if !legacy.isEmpty {
+            var batch = WriteBatch()
+            for record in legacy {
+                batch.delete(KeyLayout.lease(record.requestId))
+                batch.put(KeyLayout.workLease(runId: record.runId, stepId: record.stepId), Self.serialize(Self.encode(record)))
+            }
+            try db.write(batch, sync: true)
+        }
+        var records: [LeaseRecord] = []
+        try db.forEach(prefix: KeyLayout.prefix(.workLease)) { _, value in
+            records.append(Self.decode(try Tether_V1_StoredLease(serializedBytes: value)))
             return true
         }
         return records
+    }
+
+    /// A lease's key in a write: the work it leases.
+    struct LeaseKey: Hashable {
+        var runId: String
+        var stepId: String
+    }
+
+    static func encode(_ lease: LeaseRecord) -> Tether_V1_StoredLease {
+        var stored = Tether_V1_StoredLease()
+        stored.requestID = lease.requestId
+        stored.runID = lease.runId
+        stored.stepID = lease.stepId
+        stored.instanceID = lease.instanceId
+        stored.app = lease.app
+        stored.dispatchedAtUnixMs = lease.dispatchedAtMilliseconds
+        return stored
+    }
+
+    static func decode(_ stored: Tether_V1_StoredLease) -> LeaseRecord {
+        LeaseRecord(
+            requestId: stored.requestID, runId: stored.runID, stepId: stored.stepID, instanceId: stored.instanceID,
+            app: stored.app, dispatchedAtMilliseconds: stored.dispatchedAtUnixMs)
     }
 
     private func loadTimes(_ kind: KeyKind) throws -> [String: Int64] {

@@ -154,7 +154,7 @@ extension CoordinatorCore {
     @discardableResult
     mutating func releaseLease(_ requestId: String, into effects: inout Effects) -> Lease? {
         guard let lease = leases.remove(requestId) else { return nil }
-        effects.writes.append(.deleteLease(requestId: requestId))
+        effects.writes.append(.deleteLease(runId: lease.runId, stepId: lease.item.stepId))
         if !lease.connectionId.isEmpty { workers[lease.connectionId]?.inFlight.remove(requestId) }
         for key in lease.constraints {
             let count = constraintInFlight[key] ?? 0

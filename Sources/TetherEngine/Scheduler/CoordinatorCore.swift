@@ -208,7 +208,9 @@ public struct CoordinatorCore: Sendable {
         for record in storedLeases {
             let item = WorkItem(runId: record.runId, stepId: record.stepId)
             guard runs[record.runId] != nil, !leases.isLeased(item) else {
-                effects.writes.append(.deleteLease(requestId: record.requestId))
+                if !leases.isLeased(item) {
+                    effects.writes.append(.deleteLease(runId: record.runId, stepId: record.stepId))
+                }
                 continue
             }
             let constraints = runFlow[record.runId]?.constraints.map(\.key) ?? []

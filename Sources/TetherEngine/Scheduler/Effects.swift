@@ -28,8 +28,10 @@ public enum StoreMutation: Sendable, Equatable {
     case deleteBatch(key: String)
     /// A step request about to go out to a worker (see ``LeaseRecord``).
     case putLease(LeaseRecord)
-    /// A request whose result was applied, that was handed back or whose lease ran out.
-    case deleteLease(requestId: String)
+    /// The lease of a run's step (`stepId` empty: its continuation) whose result was applied,
+    /// that was handed back or that ran out. A `putLease` of the same work later in the same
+    /// write supersedes it.
+    case deleteLease(runId: String, stepId: String)
 }
 
 /// A message for one worker connection.

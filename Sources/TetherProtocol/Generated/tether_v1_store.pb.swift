@@ -305,9 +305,11 @@ public nonisolated struct Tether_V1_StoredBatch: Sendable {
   public init() {}
 }
 
-/// A step request out on a worker (key `lease` + request id). Written before the request
-/// is sent and deleted with its result, so a restarted coordinator knows which runs have a
-/// step running somewhere and which worker instance may resume it.
+/// A step request out on a worker (key `workLease` + run id + 0x00 + step id; the retired
+/// kind `lease` was keyed by request id). Written before the request is sent and deleted with
+/// its result, so a restarted coordinator knows which runs have a step running somewhere and
+/// which worker instance may resume it. Keyed by the work it leases, so the next request of
+/// a run overwrites the last one in the batch that applies its result.
 public nonisolated struct Tether_V1_StoredLease: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -323,6 +325,8 @@ public nonisolated struct Tether_V1_StoredLease: Sendable {
   public var app: String = String()
 
   public var dispatchedAtUnixMs: Int64 = 0
+
+  public var requestID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -853,7 +857,7 @@ nonisolated extension Tether_V1_StoredBatch: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Tether_V1_StoredLease: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StoredLease"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{3}step_id\0\u{3}instance_id\0\u{1}app\0\u{3}dispatched_at_unix_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{3}step_id\0\u{3}instance_id\0\u{1}app\0\u{3}dispatched_at_unix_ms\0\u{3}request_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -866,6 +870,7 @@ nonisolated extension Tether_V1_StoredLease: SwiftProtobuf.Message, SwiftProtobu
       case 3: try { try decoder.decodeSingularStringField(value: &self.instanceID) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.app) }()
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.dispatchedAtUnixMs) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
       default: break
       }
     }
@@ -887,6 +892,9 @@ nonisolated extension Tether_V1_StoredLease: SwiftProtobuf.Message, SwiftProtobu
     if self.dispatchedAtUnixMs != 0 {
       try visitor.visitSingularInt64Field(value: self.dispatchedAtUnixMs, fieldNumber: 5)
     }
+    if !self.requestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -896,6 +904,7 @@ nonisolated extension Tether_V1_StoredLease: SwiftProtobuf.Message, SwiftProtobu
     if lhs.instanceID != rhs.instanceID {return false}
     if lhs.app != rhs.app {return false}
     if lhs.dispatchedAtUnixMs != rhs.dispatchedAtUnixMs {return false}
+    if lhs.requestID != rhs.requestID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -17,8 +17,12 @@ public enum KeyKind: UInt8, Sendable, CaseIterable {
     case activeRun = 0x22
     /// `functionRun` + function id + 0x00 + run id → empty: runs of a function, in time order.
     case functionRun = 0x23
-    /// `lease` + request id → `StoredLease`: a step request out on a worker.
+    /// Retired: `lease` + request id → `StoredLease`, written by earlier builds of this layout;
+    /// read once at start and rewritten as `workLease`.
     case lease = 0x24
+    /// `workLease` + run id + 0x00 + step id (empty: the run's continuation) → `StoredLease`:
+    /// a step request out on a worker.
+    case workLease = 0x25
     /// `function` + function id → `StoredFunction`.
     case function = 0x30
     /// `cronTick` + trigger key (function id, schedule, time zone) → u64 BE: the last tick fired.
@@ -59,6 +63,13 @@ public enum KeyLayout {
     static func debounce(_ key: String) -> [UInt8] { Self.key(.debounce, key) }
     static func batch(_ key: String) -> [UInt8] { Self.key(.batch, key) }
     static func lease(_ requestId: String) -> [UInt8] { key(.lease, requestId) }
+
+    static func workLease(runId: String, stepId: String) -> [UInt8] {
+        var key = Self.key(.workLease, runId)
+        key.append(0)
+        key.append(contentsOf: stepId.utf8)
+        return key
+    }
 
     static func stepPrefix(runId: String) -> [UInt8] {
         var key = Self.key(.step, runId)

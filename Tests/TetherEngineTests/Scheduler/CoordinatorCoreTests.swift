@@ -96,7 +96,7 @@ struct CoordinatorCoreTests {
         #expect(again.connectionId == "c2")
         #expect(again.run.id == first.run.id)
         #expect(again.attempt == 1)
-        #expect(effects.writes.contains(.deleteLease(requestId: first.requestId)))
+        #expect(effects.writes.contains(.deleteLease(runId: first.run.id, stepId: first.targetStepId)))
         h.core.checkInvariants()
     }
 
@@ -172,7 +172,7 @@ struct CoordinatorCoreTests {
         let again = try #require(CoreHarness.dispatches(effects).first)
         #expect(again.run.id == first.run.id)
         #expect(again.attempt == 1)
-        #expect(effects.writes.contains(.deleteLease(requestId: first.requestId)))
+        #expect(effects.writes.contains(.deleteLease(runId: first.run.id, stepId: first.targetStepId)))
         h.core.checkInvariants()
     }
 

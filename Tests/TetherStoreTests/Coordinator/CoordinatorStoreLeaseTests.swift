@@ -1,0 +1,77 @@
+import Testing
+import TetherEngine
+
+@testable import TetherStore
+
+@Suite("Coordinator store: leases")
+struct CoordinatorStoreLeaseTests {
+    static func lease(_ requestId: String, run: String = "R1", step: String = "") -> LeaseRecord {
+        LeaseRecord(
+            requestId: requestId, runId: run, stepId: step, instanceId: "i1", app: "shop", dispatchedAtMilliseconds: 5_000)
+    }
+
+    func commit(_ store: CoordinatorStore, _ mutations: [StoreMutation]) async throws {
+        try await store.writer.write(CoordinatorStore.batch(for: mutations))
+    }
+
+    @Test("a lease is keyed by its work: the run's next request replaces the last one, and the last write to a key wins")
+    func keyedByWork() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try CoordinatorStore(directory: directory, durability: .strict)
+            defer { store.close() }
+            try await commit(store, [.putLease(Self.lease("q1")), .putLease(Self.lease("p1", step: "a"))])
+            #expect(try store.loadLeases().map(\.requestId).sorted() == ["p1", "q1"])
+            // A result's write: the old request's delete, then the run's next request.
+            try await commit(store, [.deleteLease(runId: "R1", stepId: ""), .putLease(Self.lease("q2"))])
+            #expect(try store.loadLeases().map(\.requestId).sorted() == ["p1", "q2"])
+            // Put then delete, and delete, put, delete: the key ends deleted.
+            try await commit(
+                store,
+                [
+                    .deleteLease(runId: "R1", stepId: "a"), .putLease(Self.lease("p2", step: "a")),
+                    .deleteLease(runId: "R1", stepId: "a"),
+                ])
+            #expect(try store.loadLeases().map(\.requestId) == ["q2"])
+            try await commit(store, [.putLease(Self.lease("q3", run: "R2")), .deleteLease(runId: "R2", stepId: "")])
+            #expect(try store.loadLeases().map(\.requestId) == ["q2"])
+            #expect(try store.loadLeases() == [Self.lease("q2")])
+        }
+    }
+
+    @Test("of several writes to one lease in a batch only the last is written")
+    func coalesced() {
+        let one = CoordinatorStore.batch(for: [.putLease(Self.lease("q2"))])
+        let three = CoordinatorStore.batch(
+            for: [.deleteLease(runId: "R1", stepId: ""), .putLease(Self.lease("q2")), .deleteLease(runId: "R2", stepId: "")])
+        let four = CoordinatorStore.batch(
+            for: [.deleteLease(runId: "R1", stepId: ""), .putLease(Self.lease("q2")), .deleteLease(runId: "R2", stepId: "")]
+                + [.deleteLease(runId: "R1", stepId: "x")])
+        #expect(one.count == 1)
+        #expect(three.count == 2)
+        #expect(four.count == 3)
+    }
+
+    @Test("leases of the retired request-id kind are read and rewritten under the work they lease")
+    func legacyLeasesMigrate() async throws {
+        try await withTemporaryDirectory { directory in
+            do {
+                let store = try CoordinatorStore(directory: directory, durability: .strict)
+                defer { store.close() }
+                var stored = CoordinatorStore.encode(Self.lease("old-request", step: "b"))
+                stored.requestID = ""  // the retired kind kept the request id in the key only
+                try store.db.put(KeyLayout.lease("old-request"), try stored.serializedBytes(), sync: true)
+            }
+            let store = try CoordinatorStore(directory: directory, durability: .strict)
+            defer { store.close() }
+            #expect(try store.loadLeases() == [Self.lease("old-request", step: "b")])
+            var legacyKeys = 0
+            try store.db.forEach(prefix: KeyLayout.prefix(.lease)) { _, _ in
+                legacyKeys += 1
+                return true
+            }
+            #expect(legacyKeys == 0)
+            try await commit(store, [.deleteLease(runId: "R1", stepId: "b")])
+            #expect(try store.loadLeases().isEmpty)
+        }
+    }
+}
