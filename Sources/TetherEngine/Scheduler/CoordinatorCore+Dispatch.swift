@@ -150,11 +150,12 @@ extension CoordinatorCore {
 
     /// Forgets a lease (answered, handed back, expired, or not resumed). Returns it, if it
     /// existed. Its concurrency keys get a free slot: lanes and functions parked on them go
-    /// back in rotation.
+    /// back in rotation. With `deletingRecord` false the stored lease is left for the caller
+    /// to delete, or to leave as stale (see ``applyResult(connectionId:requestId:runId:outcome:now:)``).
     @discardableResult
-    mutating func releaseLease(_ requestId: String, into effects: inout Effects) -> Lease? {
+    mutating func releaseLease(_ requestId: String, deletingRecord: Bool = true, into effects: inout Effects) -> Lease? {
         guard let lease = leases.remove(requestId) else { return nil }
-        effects.writes.append(.deleteLease(runId: lease.runId, stepId: lease.item.stepId))
+        if deletingRecord { effects.writes.append(.deleteLease(runId: lease.runId, stepId: lease.item.stepId)) }
         if !lease.connectionId.isEmpty { workers[lease.connectionId]?.inFlight.remove(requestId) }
         for key in lease.constraints {
             let count = constraintInFlight[key] ?? 0

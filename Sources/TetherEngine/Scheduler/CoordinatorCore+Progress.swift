@@ -62,6 +62,10 @@ extension CoordinatorCore {
     mutating func finish(_ run: RunRecord, changedSteps: [Int], now: Int64, into effects: inout Effects) {
         runs[run.id] = nil
         leases.markEnded(run: run.id)
+        if !leases.isLeased(.next(run.id)) {
+            // A stale record of its last continuation may be stored (see `applyResult`).
+            effects.writes.append(.deleteLease(runId: run.id, stepId: ""))
+        }
         // Queue entries of the run are dropped when they reach the head of their queue.
         readySince[.next(run.id)] = nil
         for step in run.steps {

@@ -23,10 +23,17 @@ extension CoordinatorCore {
         var accepted = false
         if let refusal = refusal(connectionId: connectionId, requestId: requestId, runId: runId) {
             effects.refusedResults.append(RefusedResult(connectionId: connectionId, requestId: requestId, reason: refusal))
-        } else if let lease = releaseLease(requestId, into: &effects) {
+        } else if let lease = releaseLease(requestId, deletingRecord: false, into: &effects) {
             accepted = apply(
                 outcome, runId: lease.runId, target: lease.item.stepId, requestId: requestId, connectionId: connectionId,
                 now: now, into: &effects)
+            // The stored lease of a run's continuation whose result was applied is stale, and
+            // known to be (its request id is the run's `lastRequestId`, written in this batch):
+            // it is left for the run's next request to overwrite, saving a delete per step; the
+            // run's end deletes it (`finish`).
+            if !(accepted && lease.item.stepId.isEmpty) {
+                effects.writes.append(.deleteLease(runId: lease.runId, stepId: lease.item.stepId))
+            }
             if !accepted, runs[lease.runId] != nil {
                 // The lease is gone either way: the work must be dispatched again.
                 enqueue(lease.item, now: now, atFront: true)

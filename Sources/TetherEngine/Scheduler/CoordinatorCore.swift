@@ -207,6 +207,9 @@ public struct CoordinatorCore: Sendable {
         let grace = now + Int64(configuration.timing.resumeGraceMilliseconds)
         for record in storedLeases {
             let item = WorkItem(runId: record.runId, stepId: record.stepId)
+            if record.stepId.isEmpty, runs[record.runId]?.lastRequestId == record.requestId {
+                continue  // its result was applied: a stale record, overwritten by the next request
+            }
             guard runs[record.runId] != nil, !leases.isLeased(item) else {
                 if !leases.isLeased(item) {
                     effects.writes.append(.deleteLease(runId: record.runId, stepId: record.stepId))

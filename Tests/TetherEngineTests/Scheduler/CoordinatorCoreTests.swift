@@ -292,6 +292,36 @@ struct CoordinatorCoreTests {
         restarted.core.checkInvariants()
     }
 
+    @Test("a continuation's lease record outlives its applied result as a stale record: a restart does not wait for it, and the run's end deletes it")
+    func staleLeaseRecord() throws {
+        var h = CoreHarness()
+        _ = try h.connect("c1", capacity: 1)
+        let sent = h.send(1).effects
+        let first = try #require(CoreHarness.dispatches(sent).first)
+        let lease = try #require(sent.writes.compactMap { if case .putLease(let lease) = $0 { lease } else { nil } }.first)
+        // The worker answers; nothing else is free to take the next request.
+        _ = h.core.pause(connectionId: "c1", now: h.now)
+        let answered = h.complete(first, step: "a")
+        #expect(!answered.writes.contains(.deleteLease(runId: first.run.id, stepId: "")), "no delete per step")
+        #expect(CoreHarness.dispatches(answered).isEmpty)
+        let stored = try #require(CoreHarness.written(answered, run: first.run.id))
+        #expect(stored.lastRequestId == first.requestId)
+
+        // A restart reads the stale record with the run: no lease, and the run goes out at once.
+        var restarted = CoreHarness()
+        restarted.now = h.now + 1_000
+        restarted.core.restore(functions: [CoreHarness.orderFunction()], runs: [stored], leases: [lease], now: restarted.now)
+        #expect(restarted.core.leases.count == 0)
+        let again = try #require(CoreHarness.dispatches(try restarted.connect("c2", capacity: 1)).first)
+        #expect(again.run.steps.map(\.id) == ["a"])
+        restarted.core.checkInvariants()
+
+        // The run completes: its record is deleted.
+        let done = restarted.answer(again, .runCompleted(lastStep: nil, output: Array("1".utf8)))
+        #expect(done.writes.contains(.deleteLease(runId: first.run.id, stepId: "")))
+        #expect(restarted.core.runs[first.run.id] == nil)
+    }
+
     @Test("a duplicate step result is not applied twice")
     func duplicateStep() throws {
         var h = CoreHarness()
