@@ -119,6 +119,7 @@ public final class Coordinator: Service, Sendable {
                 "data": "\(configuration.dataDirectory)", "durability": "\(configuration.durability.rawValue)",
                 "functions": "\(stored.functions.count)", "activeRuns": "\(stored.runs.count)",
                 "leases": "\(stored.leases.count)",
+                "checksInvariants": "\(configuration.checksInvariants)",
             ])
 
         let runtime = CoordinatorRuntime(

@@ -153,6 +153,7 @@ struct CrashMixedWorkloadTests {
             try await Task.sleep(for: .milliseconds(Int64(150 + generator.next() % 900)))
             let done = counter.snapshot.values.reduce(0, +)
             await coordinator.process.stop(signal: SIGKILL)
+            #expect(coordinator.brokeNoInvariant, "coordinator \(round - 1) trapped:\n\(coordinator.process.log.suffix(2_000))")
             kills += 1
             print("crash test: kill \(round) after \(done) step executions")
             coordinator = try await ChildCoordinator.start(
@@ -163,6 +164,8 @@ struct CrashMixedWorkloadTests {
 
         let finished = try await coordinator.client().waitForRuns(runIds, timeout: .seconds(600))
         approver.cancel()
+        #expect(coordinator.brokeNoInvariant, "the last coordinator trapped:\n\(coordinator.process.log.suffix(2_000))")
+        #expect(coordinator.process.log.contains("checksInvariants=true"), "the coordinator checked its invariants")
         #expect(finished.count == count)
         for (i, runId) in runIds.enumerated() {
             let run = finished[runId]

@@ -83,7 +83,9 @@ struct ChildCoordinator {
                 "dev", "--data", dataDirectory, "--http-port", String(httpPort), "--worker-port", String(workerPort),
                 "--durability", "strict",
             ] + extraArguments,
-            environment: ["TETHER_LOG_LEVEL": "info"], logPath: logPath)
+            // Every scheduler invariant is checked after each command: a broken one stops the
+            // coordinator with "Fatal error", which `brokeNoInvariant` looks for in its log.
+            environment: ["TETHER_LOG_LEVEL": "info", "TETHER_CHECK_INVARIANTS": "1"], logPath: logPath)
         let client = try client(httpPort: httpPort)
         let up = try await eventually(timeout: .seconds(60)) {
             guard process.isRunning else { throw TestFailure("tether dev exited:\n\(process.log)") }
@@ -98,6 +100,9 @@ struct ChildCoordinator {
     func client() throws -> TetherClient {
         try Self.client(httpPort: httpPort)
     }
+
+    /// The coordinator's log shows no trap (a broken invariant, a failed precondition).
+    var brokeNoInvariant: Bool { !process.log.contains("Fatal error") }
 
     static func client(httpPort: Int) throws -> TetherClient {
         try TetherClient(url: "http://127.0.0.1:\(httpPort)")
