@@ -50,19 +50,25 @@ public final class CoordinatorStore: Sendable {
         // Within one write the last operation on a key wins, so of several on the same lease (the
         // result's delete, then the run's next request) only the last is written: the others
         // would only add entries to the memtable. `lastLeaseWrite` is empty unless that happens.
+        // The same holds for a run's header: a result's commit writes it, and so does the run's
+        // next request (its continuation lease is part of the header), in one write.
         var lastLeaseWrite: [LeaseKey: Int] = [:]
+        var lastHeaderWrite: [String: Int] = [:]
         var leaseWrites = 0
+        var headerWrites = 0
         for mutation in mutations {
             switch mutation {
             case .putLease, .deleteLease: leaseWrites += 1
+            case .putRun: headerWrites += 1
             default: break
             }
         }
-        if leaseWrites > 1 {
+        if leaseWrites > 1 || headerWrites > 1 {
             for (index, mutation) in mutations.enumerated() {
                 switch mutation {
                 case .putLease(let lease): lastLeaseWrite[LeaseKey(runId: lease.runId, stepId: lease.stepId)] = index
                 case .deleteLease(let runId, let stepId): lastLeaseWrite[LeaseKey(runId: runId, stepId: stepId)] = index
+                case .putRun(let run, _, _): lastHeaderWrite[run.id] = index
                 default: break
                 }
             }
@@ -77,7 +83,9 @@ public final class CoordinatorStore: Sendable {
                 stored.receivedAtUnixMs = receivedAt
                 batch.put(KeyLayout.event(event.id), serialize(stored))
             case .putRun(let run, let stepIndices, let created):
-                batch.put(KeyLayout.run(run.id), serialize(RecordCoding.encodeHeader(run)))
+                if lastHeaderWrite.isEmpty || lastHeaderWrite[run.id] == index {
+                    batch.put(KeyLayout.run(run.id), serialize(RecordCoding.encodeHeader(run)))
+                }
                 for index in stepIndices where run.steps.indices.contains(index) {
                     batch.put(KeyLayout.step(runId: run.id, index: index), serialize(RecordCoding.encode(run.steps[index])))
                 }

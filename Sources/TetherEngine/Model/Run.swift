@@ -129,13 +129,16 @@ public struct RunRecord: Sendable, Equatable {
     /// For a run started by `step.invoke`: the parent run and the step this run resolves.
     public var parentRunId: String
     public var parentStepId: String
+    /// The request the run's continuation is out under, while it is: stored with the header,
+    /// so a restarted coordinator knows the run has a step running, and where.
+    public var continuationLease: LeaseRecord?
 
     public init(
         id: String, functionId: String, app: String, functionSlug: String, status: RunStatus,
         events: [EventRecord], output: [UInt8]? = nil, error: RunError? = nil, createdAtMilliseconds: Int64,
         startedAtMilliseconds: Int64 = 0, endedAtMilliseconds: Int64 = 0, attempt: Int = 0, maxAttempts: Int,
         nextAttemptAtMilliseconds: Int64 = 0, steps: [StepRecord] = [], lastRequestId: String = "",
-        parentRunId: String = "", parentStepId: String = ""
+        parentRunId: String = "", parentStepId: String = "", continuationLease: LeaseRecord? = nil
     ) {
         self.id = id
         self.functionId = functionId
@@ -155,6 +158,7 @@ public struct RunRecord: Sendable, Equatable {
         self.lastRequestId = lastRequestId
         self.parentRunId = parentRunId
         self.parentStepId = parentStepId
+        self.continuationLease = continuationLease
     }
 
     /// Number of completed (memoized) steps.

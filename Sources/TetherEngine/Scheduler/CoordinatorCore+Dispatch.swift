@@ -123,20 +123,28 @@ extension CoordinatorCore {
         workers[connectionId]?.overCapacityByWorker = false
         // The lease is durable before the request leaves: a restarted coordinator knows the
         // step is out, and on which worker instance, and waits for it to come back.
-        effects.writes.append(
-            .putLease(
-                LeaseRecord(
-                    requestId: requestId, runId: item.runId, stepId: item.stepId, instanceId: registration.instanceId,
-                    app: registration.app, dispatchedAtMilliseconds: now)))
+        let record = LeaseRecord(
+            requestId: requestId, runId: item.runId, stepId: item.stepId, instanceId: registration.instanceId,
+            app: registration.app, dispatchedAtMilliseconds: now)
         if run.status != .running {
             if run.status == .queued {
                 run.startedAtMilliseconds = now
                 armFinishTimeout(run)
             }
             run.status = .running
+        }
+        if item.stepId.isEmpty {
+            // A continuation's lease is part of the run's header, which the commit that applied
+            // the run's last result usually writes too: the store writes one header per run and
+            // commit, so the lease costs no write of its own.
+            run.continuationLease = record
             runs[item.runId] = run
+            effects.writes.append(.putRun(run, stepIndices: [], created: false))
+        } else {
+            if runs[item.runId]!.status != run.status { runs[item.runId] = run }
             // Not written now: the lease is, and a restart reads a queued run with a lease as
             // started at its dispatch (`restore`).
+            effects.writes.append(.putLease(record))
         }
         let attempt =
             item.stepId.isEmpty
@@ -155,7 +163,15 @@ extension CoordinatorCore {
     @discardableResult
     mutating func releaseLease(_ requestId: String, deletingRecord: Bool = true, into effects: inout Effects) -> Lease? {
         guard let lease = leases.remove(requestId) else { return nil }
-        if deletingRecord { effects.writes.append(.deleteLease(runId: lease.runId, stepId: lease.item.stepId)) }
+        if lease.item.stepId.isEmpty {
+            // In the run's header: a result's commit rewrites it; otherwise it is rewritten now.
+            if runs[lease.runId]?.continuationLease?.requestId == requestId {
+                runs[lease.runId]!.continuationLease = nil
+                if deletingRecord { effects.writes.append(.putRun(runs[lease.runId]!, stepIndices: [], created: false)) }
+            }
+        } else if deletingRecord {
+            effects.writes.append(.deleteLease(runId: lease.runId, stepId: lease.item.stepId))
+        }
         if !lease.connectionId.isEmpty { workers[lease.connectionId]?.inFlight.remove(requestId) }
         for key in lease.constraints {
             let count = constraintInFlight[key] ?? 0

@@ -47,6 +47,11 @@ extension CoordinatorCore {
         for (id, run) in runs {
             if run.id != id { problems.append("run \(id) is filed under another id") }
             if run.status.isTerminal { problems.append("run \(id) has ended but is still active") }
+            let continuation = leases.requestId(leasing: .next(id))
+            if run.continuationLease?.requestId != continuation {
+                problems.append(
+                    "run \(id): its header's continuation lease \(run.continuationLease?.requestId ?? "none") is not its lease \(continuation ?? "none")")
+            }
             if run.status == .queued && leasesPerRun[id] != nil {
                 problems.append("run \(id) has a step out but is still queued")
             }

@@ -60,12 +60,11 @@ extension CoordinatorCore {
     /// registrations go, its timers are dropped when they come due. A run started by
     /// `step.invoke` resolves its parent's step; a failed run emits `tether/function.failed`.
     mutating func finish(_ run: RunRecord, changedSteps: [Int], now: Int64, into effects: inout Effects) {
+        var run = run
+        // A step still out keeps its lease in memory until answered; an ended run is not restored.
+        run.continuationLease = nil
         runs[run.id] = nil
         leases.markEnded(run: run.id)
-        if !leases.isLeased(.next(run.id)) {
-            // A stale record of its last continuation may be stored (see `applyResult`).
-            effects.writes.append(.deleteLease(runId: run.id, stepId: ""))
-        }
         // Queue entries of the run are dropped when they reach the head of their queue.
         readySince[.next(run.id)] = nil
         for step in run.steps {

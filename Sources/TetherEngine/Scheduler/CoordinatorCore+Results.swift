@@ -21,18 +21,20 @@ extension CoordinatorCore {
         // A request the worker ran without a lease has returned: its slot is free again.
         let freedUnleased = workers[connectionId]?.unleasedBusy.remove(requestId) != nil
         var accepted = false
+        var released = false
         if let refusal = refusal(connectionId: connectionId, requestId: requestId, runId: runId) {
             effects.refusedResults.append(RefusedResult(connectionId: connectionId, requestId: requestId, reason: refusal))
         } else if let lease = releaseLease(requestId, deletingRecord: false, into: &effects) {
+            released = true
             accepted = apply(
                 outcome, runId: lease.runId, target: lease.item.stepId, requestId: requestId, connectionId: connectionId,
                 now: now, into: &effects)
-            // The stored lease of a run's continuation whose result was applied is stale, and
-            // known to be (its request id is the run's `lastRequestId`, written in this batch):
-            // it is left for the run's next request to overwrite, saving a delete per step; the
-            // run's end deletes it (`finish`).
-            if !(accepted && lease.item.stepId.isEmpty) {
+            if !lease.item.stepId.isEmpty {
                 effects.writes.append(.deleteLease(runId: lease.runId, stepId: lease.item.stepId))
+            } else if !accepted, let run = runs[lease.runId] {
+                // An applied result's commit wrote the run's header without the lease (or the
+                // run's end did); otherwise the header is written again now, without it.
+                effects.writes.append(.putRun(run, stepIndices: [], created: false))
             }
             if !accepted, runs[lease.runId] != nil {
                 // The lease is gone either way: the work must be dispatched again.
@@ -41,7 +43,7 @@ extension CoordinatorCore {
             }
         }
         effects.messages.append(.resultAck(connectionId: connectionId, requestId: requestId, accepted: accepted))
-        if accepted || freedUnleased || !effects.writes.isEmpty { pump(now: now, into: &effects) }
+        if accepted || freedUnleased || released { pump(now: now, into: &effects) }
         return effects
     }
 

@@ -205,16 +205,32 @@ public struct CoordinatorCore: Sendable {
             trackFlow(of: run)
         }
         let grace = now + Int64(configuration.timing.resumeGraceMilliseconds)
-        for record in storedLeases {
+        // Continuations' leases are stored in their runs' headers; parallel steps' as records.
+        let continuations = restored.compactMap(\.continuationLease)
+        for run in restored where run.continuationLease != nil {
+            runs[run.id]!.continuationLease = nil  // set again below when the lease is restored
+        }
+        for (index, record) in (continuations + storedLeases).enumerated() {
             let item = WorkItem(runId: record.runId, stepId: record.stepId)
             if record.stepId.isEmpty, runs[record.runId]?.lastRequestId == record.requestId {
-                continue  // its result was applied: a stale record, overwritten by the next request
+                // Its result was applied: a stale record (earlier builds kept a continuation's
+                // lease as a `workLease` record and left it after an applied result).
+                effects.writes.append(.deleteLease(runId: record.runId, stepId: record.stepId))
+                continue
             }
             guard runs[record.runId] != nil, !leases.isLeased(item) else {
-                if !leases.isLeased(item) {
+                if !leases.isLeased(item) || !record.stepId.isEmpty {
                     effects.writes.append(.deleteLease(runId: record.runId, stepId: record.stepId))
                 }
                 continue
+            }
+            if record.stepId.isEmpty {
+                runs[record.runId]!.continuationLease = record
+                if index >= continuations.count {
+                    // Stored as a record by an earlier build: moved into the run's header.
+                    effects.writes.append(.deleteLease(runId: record.runId, stepId: ""))
+                    effects.writes.append(.putRun(runs[record.runId]!, stepIndices: [], created: false))
+                }
             }
             let constraints = runFlow[record.runId]?.constraints.map(\.key) ?? []
             for key in constraints { constraintInFlight[key, default: 0] += 1 }

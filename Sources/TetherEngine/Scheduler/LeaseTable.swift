@@ -20,6 +20,9 @@ extension CoordinatorCore {
 
         func isLeased(_ item: WorkItem) -> Bool { byItem[item] != nil }
 
+        /// The request `item` is leased under, if it is.
+        func requestId(leasing item: WorkItem) -> String? { byItem[item] }
+
         func hasLeases(run runId: String) -> Bool { countByRun[runId] != nil }
 
         /// Requests waiting for the worker instance `key` to come back.

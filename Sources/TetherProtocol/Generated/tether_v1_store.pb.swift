@@ -232,6 +232,19 @@ public nonisolated struct Tether_V1_StoredRun: @unchecked Sendable {
     set {_uniqueStorage()._parentStepID = newValue}
   }
 
+  /// The request the run's continuation is out under, if any: written with the header in the
+  /// commit that dispatches it (usually the commit that applies the run's last result), so a
+  /// restarted coordinator knows the run has a step running and on which worker instance.
+  /// Parallel steps' requests are stored as `workLease` keys instead.
+  public var continuationLease: Tether_V1_StoredLease {
+    get {_storage._continuationLease ?? Tether_V1_StoredLease()}
+    set {_uniqueStorage()._continuationLease = newValue}
+  }
+  /// Returns true if `continuationLease` has been explicitly set.
+  public var hasContinuationLease: Bool {_storage._continuationLease != nil}
+  /// Clears the value of `continuationLease`. Subsequent reads from it will return its default value.
+  public mutating func clearContinuationLease() {_uniqueStorage()._continuationLease = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -522,7 +535,7 @@ nonisolated extension Tether_V1_StoredStep: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Tether_V1_StoredRun: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StoredRun"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}function_id\0\u{1}app\0\u{1}status\0\u{1}events\0\u{1}output\0\u{1}error\0\u{3}created_at_unix_ms\0\u{3}started_at_unix_ms\0\u{3}ended_at_unix_ms\0\u{1}attempt\0\u{3}max_attempts\0\u{3}step_count\0\u{3}function_slug\0\u{3}event_ids\0\u{3}next_attempt_at_unix_ms\0\u{3}last_request_id\0\u{3}parent_run_id\0\u{3}parent_step_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}function_id\0\u{1}app\0\u{1}status\0\u{1}events\0\u{1}output\0\u{1}error\0\u{3}created_at_unix_ms\0\u{3}started_at_unix_ms\0\u{3}ended_at_unix_ms\0\u{1}attempt\0\u{3}max_attempts\0\u{3}step_count\0\u{3}function_slug\0\u{3}event_ids\0\u{3}next_attempt_at_unix_ms\0\u{3}last_request_id\0\u{3}parent_run_id\0\u{3}parent_step_id\0\u{3}continuation_lease\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -544,6 +557,7 @@ nonisolated extension Tether_V1_StoredRun: SwiftProtobuf.Message, SwiftProtobuf.
     var _lastRequestID: String = String()
     var _parentRunID: String = String()
     var _parentStepID: String = String()
+    var _continuationLease: Tether_V1_StoredLease? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -573,6 +587,7 @@ nonisolated extension Tether_V1_StoredRun: SwiftProtobuf.Message, SwiftProtobuf.
       _lastRequestID = source._lastRequestID
       _parentRunID = source._parentRunID
       _parentStepID = source._parentStepID
+      _continuationLease = source._continuationLease
     }
   }
 
@@ -610,6 +625,7 @@ nonisolated extension Tether_V1_StoredRun: SwiftProtobuf.Message, SwiftProtobuf.
         case 17: try { try decoder.decodeSingularStringField(value: &_storage._lastRequestID) }()
         case 18: try { try decoder.decodeSingularStringField(value: &_storage._parentRunID) }()
         case 19: try { try decoder.decodeSingularStringField(value: &_storage._parentStepID) }()
+        case 20: try { try decoder.decodeSingularMessageField(value: &_storage._continuationLease) }()
         default: break
         }
       }
@@ -679,6 +695,9 @@ nonisolated extension Tether_V1_StoredRun: SwiftProtobuf.Message, SwiftProtobuf.
       if !_storage._parentStepID.isEmpty {
         try visitor.visitSingularStringField(value: _storage._parentStepID, fieldNumber: 19)
       }
+      try { if let v = _storage._continuationLease {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -707,6 +726,7 @@ nonisolated extension Tether_V1_StoredRun: SwiftProtobuf.Message, SwiftProtobuf.
         if _storage._lastRequestID != rhs_storage._lastRequestID {return false}
         if _storage._parentRunID != rhs_storage._parentRunID {return false}
         if _storage._parentStepID != rhs_storage._parentStepID {return false}
+        if _storage._continuationLease != rhs_storage._continuationLease {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -83,6 +83,7 @@ enum RecordCoding {
         message.lastRequestID = run.lastRequestId
         message.parentRunID = run.parentRunId
         message.parentStepID = run.parentStepId
+        if let lease = run.continuationLease { message.continuationLease = CoordinatorStore.encode(lease) }
         return message
     }
 
@@ -97,7 +98,8 @@ enum RecordCoding {
             startedAtMilliseconds: message.startedAtUnixMs, endedAtMilliseconds: message.endedAtUnixMs,
             attempt: Int(message.attempt), maxAttempts: Int(message.maxAttempts),
             nextAttemptAtMilliseconds: message.nextAttemptAtUnixMs, steps: [], lastRequestId: message.lastRequestID,
-            parentRunId: message.parentRunID, parentStepId: message.parentStepID)
+            parentRunId: message.parentRunID, parentStepId: message.parentStepID,
+            continuationLease: message.hasContinuationLease ? CoordinatorStore.decode(message.continuationLease) : nil)
     }
 
     static func encode(_ function: FunctionDefinition, updatedAt: Int64) -> Tether_V1_StoredFunction {

@@ -96,7 +96,9 @@ struct CoordinatorCoreTests {
         #expect(again.connectionId == "c2")
         #expect(again.run.id == first.run.id)
         #expect(again.attempt == 1)
-        #expect(effects.writes.contains(.deleteLease(runId: first.run.id, stepId: first.targetStepId)))
+        #expect(
+            effects.writes.contains { if case .putRun(let run, _, _) = $0 { run.id == first.run.id && run.continuationLease == nil } else { false } },
+            "the run's header is written without the lease")
         h.core.checkInvariants()
     }
 
@@ -172,7 +174,9 @@ struct CoordinatorCoreTests {
         let again = try #require(CoreHarness.dispatches(effects).first)
         #expect(again.run.id == first.run.id)
         #expect(again.attempt == 1)
-        #expect(effects.writes.contains(.deleteLease(runId: first.run.id, stepId: first.targetStepId)))
+        #expect(
+            effects.writes.contains { if case .putRun(let run, _, _) = $0 { run.id == first.run.id && run.continuationLease == nil } else { false } },
+            "the run's header is written without the lease")
         h.core.checkInvariants()
     }
 
@@ -279,47 +283,65 @@ struct CoordinatorCoreTests {
         _ = try h.connect("c1", capacity: 1)
         let effects = h.send(1).effects
         let dispatch = try #require(CoreHarness.dispatches(effects).first)
-        let lease = try #require(
-            effects.writes.compactMap { if case .putLease(let lease) = $0 { lease } else { nil } }.first)
-        #expect(lease.requestId == dispatch.requestId)
         let stored = try #require(CoreHarness.written(effects, run: dispatch.run.id))
+        #expect(stored.continuationLease?.requestId == dispatch.requestId, "the lease is in the run's header")
         var restarted = CoreHarness()
         restarted.now = h.now + 5_000
-        restarted.core.restore(functions: [CoreHarness.orderFunction()], runs: [stored], leases: [lease], now: restarted.now)
+        restarted.core.restore(functions: [CoreHarness.orderFunction()], runs: [stored], now: restarted.now)
+        #expect(restarted.core.leases[dispatch.requestId]?.connectionId == "", "detached, waiting for its worker")
         let run = try #require(restarted.core.runs[dispatch.run.id])
         #expect(run.status == .running)
         #expect(run.startedAtMilliseconds == h.now)
         restarted.core.checkInvariants()
     }
 
-    @Test("a continuation's lease record outlives its applied result as a stale record: a restart does not wait for it, and the run's end deletes it")
-    func staleLeaseRecord() throws {
+    @Test("a continuation's lease is written with the run's header: an applied result's commit clears it, the next request sets it, in one header write")
+    func continuationLeaseInHeader() throws {
         var h = CoreHarness()
         _ = try h.connect("c1", capacity: 1)
         let sent = h.send(1).effects
         let first = try #require(CoreHarness.dispatches(sent).first)
-        let lease = try #require(sent.writes.compactMap { if case .putLease(let lease) = $0 { lease } else { nil } }.first)
-        // The worker answers; nothing else is free to take the next request.
-        _ = h.core.pause(connectionId: "c1", now: h.now)
-        let answered = h.complete(first, step: "a")
-        #expect(!answered.writes.contains(.deleteLease(runId: first.run.id, stepId: "")), "no delete per step")
-        #expect(CoreHarness.dispatches(answered).isEmpty)
-        let stored = try #require(CoreHarness.written(answered, run: first.run.id))
-        #expect(stored.lastRequestId == first.requestId)
+        #expect(!sent.writes.contains { if case .putLease = $0 { true } else { false } }, "no lease record of its own")
+        #expect(CoreHarness.written(sent, run: first.run.id)?.continuationLease?.requestId == first.requestId)
 
-        // A restart reads the stale record with the run: no lease, and the run goes out at once.
+        let answered = h.complete(first, step: "a")
+        let second = try #require(CoreHarness.dispatches(answered).first)
+        let headers = answered.writes.compactMap { if case .putRun(let run, _, _) = $0, run.id == first.run.id { run } else { nil } }
+        #expect(headers.last?.continuationLease?.requestId == second.requestId)
+        #expect(headers.last?.lastRequestId == first.requestId)
+        // The commit writes the header twice (the result, then the next request); the store
+        // writes only the last (CoordinatorStoreLeaseTests).
+        #expect(headers.count == 2)
+
+        // A restart from the written header: the lease waits for its worker, detached.
         var restarted = CoreHarness()
         restarted.now = h.now + 1_000
-        restarted.core.restore(functions: [CoreHarness.orderFunction()], runs: [stored], leases: [lease], now: restarted.now)
+        restarted.core.restore(functions: [CoreHarness.orderFunction()], runs: [try #require(headers.last)], now: restarted.now)
+        #expect(restarted.core.leases[second.requestId]?.connectionId == "")
+        #expect(restarted.core.runs[first.run.id]?.continuationLease?.requestId == second.requestId)
+        restarted.core.checkInvariants()
+    }
+
+    @Test("a stale continuation lease record of an earlier build (its result applied) is dropped at restore")
+    func staleLegacyLeaseRecord() throws {
+        var h = CoreHarness()
+        _ = try h.connect("c1", capacity: 1)
+        let first = try #require(CoreHarness.dispatches(h.send(1).effects).first)
+        _ = h.core.pause(connectionId: "c1", now: h.now)
+        let answered = h.complete(first, step: "a")
+        let stored = try #require(CoreHarness.written(answered, run: first.run.id))
+        let legacy = LeaseRecord(
+            requestId: first.requestId, runId: first.run.id, stepId: "", instanceId: "instance-c1", app: "shop",
+            dispatchedAtMilliseconds: h.now)
+        var restarted = CoreHarness()
+        restarted.now = h.now + 1_000
+        let cleanup = restarted.core.restore(
+            functions: [CoreHarness.orderFunction()], runs: [stored], leases: [legacy], now: restarted.now)
+        #expect(cleanup.writes.contains(.deleteLease(runId: first.run.id, stepId: "")))
         #expect(restarted.core.leases.count == 0)
         let again = try #require(CoreHarness.dispatches(try restarted.connect("c2", capacity: 1)).first)
         #expect(again.run.steps.map(\.id) == ["a"])
         restarted.core.checkInvariants()
-
-        // The run completes: its record is deleted.
-        let done = restarted.answer(again, .runCompleted(lastStep: nil, output: Array("1".utf8)))
-        #expect(done.writes.contains(.deleteLease(runId: first.run.id, stepId: "")))
-        #expect(restarted.core.runs[first.run.id] == nil)
     }
 
     @Test("a duplicate step result is not applied twice")

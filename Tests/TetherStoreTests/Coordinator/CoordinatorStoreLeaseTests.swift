@@ -51,6 +51,28 @@ struct CoordinatorStoreLeaseTests {
         #expect(four.count == 3)
     }
 
+    @Test("a run's header written twice in a commit is written once, the last one, with its continuation lease")
+    func headerOnce() async throws {
+        var run = RunRecord(
+            id: "R1", functionId: "shop:f", app: "shop", functionSlug: "f", status: .running, events: [],
+            createdAtMilliseconds: 1_000, maxAttempts: 3,
+            steps: [StepRecord(id: "a", status: .completed, attempts: 1, output: Array("1".utf8))], lastRequestId: "q1")
+        let applied = StoreMutation.putRun(run, stepIndices: [0], created: false)
+        run.continuationLease = Self.lease("q2")
+        let next = StoreMutation.putRun(run, stepIndices: [], created: false)
+        #expect(CoordinatorStore.batch(for: [applied, next]).count == 2, "one header, one step")
+        try await withTemporaryDirectory { directory in
+            let store = try CoordinatorStore(directory: directory, durability: .strict)
+            defer { store.close() }
+            try await commit(store, [.putRun(run, stepIndices: [], created: true)])
+            try await commit(store, [applied, next])
+            let loaded = try #require(try store.loadActiveRuns().first)
+            #expect(loaded.continuationLease == Self.lease("q2"))
+            #expect(loaded.lastRequestId == "q1")
+            #expect(loaded.steps.map(\.id) == ["a"])
+        }
+    }
+
     @Test("leases of the retired request-id kind are read and rewritten under the work they lease")
     func legacyLeasesMigrate() async throws {
         try await withTemporaryDirectory { directory in
