@@ -100,7 +100,7 @@ struct CrashMixedWorkloadTests {
         let httpPort = try await freePort()
         let workerPort = try await freePort()
         var coordinator = try await ChildCoordinator.start(
-            dataDirectory: data, httpPort: httpPort, workerPort: workerPort, logPath: directory.path + "/coordinator-0.log")
+            dataDirectory: data, httpPort: httpPort, workerPort: workerPort, checksInvariants: true, logPath: directory.path + "/coordinator-0.log")
         let options = coordinator.workerOptions
         let counter = ExecutionCounter()
         let capacities = ["m1": 4, "m2": 6]
@@ -158,7 +158,7 @@ struct CrashMixedWorkloadTests {
             print("crash test: kill \(round) after \(done) step executions")
             coordinator = try await ChildCoordinator.start(
                 dataDirectory: data, httpPort: httpPort, workerPort: workerPort,
-                logPath: directory.path + "/coordinator-\(round).log")
+                checksInvariants: true, logPath: directory.path + "/coordinator-\(round).log")
         }
         #expect(kills == killCount)
 

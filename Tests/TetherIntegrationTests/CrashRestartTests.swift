@@ -14,7 +14,7 @@ struct CrashRestartTests {
         let httpPort = try await freePort()
         let workerPort = try await freePort()
         var coordinator = try await ChildCoordinator.start(
-            dataDirectory: data, httpPort: httpPort, workerPort: workerPort, logPath: directory.path + "/coordinator-1.log")
+            dataDirectory: data, httpPort: httpPort, workerPort: workerPort, checksInvariants: true, logPath: directory.path + "/coordinator-1.log")
 
         let options = coordinator.workerOptions
         let ledger = StepLedger()
@@ -43,7 +43,7 @@ struct CrashRestartTests {
         #expect(!coordinator.process.isRunning)
 
         coordinator = try await ChildCoordinator.start(
-            dataDirectory: data, httpPort: httpPort, workerPort: workerPort, logPath: directory.path + "/coordinator-2.log")
+            dataDirectory: data, httpPort: httpPort, workerPort: workerPort, checksInvariants: true, logPath: directory.path + "/coordinator-2.log")
         let finished = try await coordinator.client().waitForRuns(runIds)
         #expect(finished.count == 60)
         #expect(finished.values.allSatisfy { $0["status"]?.stringValue == "completed" })
@@ -69,7 +69,7 @@ struct CrashRestartTests {
         let httpPort = try await freePort()
         let workerPort = try await freePort()
         var coordinator = try await ChildCoordinator.start(
-            dataDirectory: data, httpPort: httpPort, workerPort: workerPort, logPath: directory.path + "/coordinator-1.log")
+            dataDirectory: data, httpPort: httpPort, workerPort: workerPort, checksInvariants: true, logPath: directory.path + "/coordinator-1.log")
         let ledger = StepLedger()
         let worker = TestWorker(
             functions: [orderFunction(worker: "w", ledger: ledger, stepDelay: .milliseconds(1_500))],
@@ -90,7 +90,7 @@ struct CrashRestartTests {
             await coordinator.process.stop(signal: SIGKILL)
             coordinator = try await ChildCoordinator.start(
                 dataDirectory: data, httpPort: httpPort, workerPort: workerPort,
-                logPath: directory.path + "/coordinator-\(kill + 2).log")
+                checksInvariants: true, logPath: directory.path + "/coordinator-\(kill + 2).log")
         }
         let finished = try await coordinator.client().waitForRuns(runIds)
         #expect(finished.values.allSatisfy { $0["status"]?.stringValue == "completed" })
