@@ -6,8 +6,8 @@
 #   scripts/fuzz.sh [--seconds N] [--seed S] [--debug] [target…]
 #       targets: frame json expression cron eventBody (default: all)
 #       --debug builds without optimisation (and without AddressSanitizer unless
-#       TETHER_FUZZ_SANITIZERS says so) into .build-fuzz-debug: a third of the build time,
-#       fewer executions per second; CI uses it. --seed makes a run's inputs repeatable.
+#       TETHER_FUZZ_SANITIZERS says so) into .build-fuzz-debug: about 11 min from scratch here (28
+#       for release), fewer executions per second; CI uses it. --seed makes inputs repeatable.
 #
 # Prints each target's executions; fails when a target traps (or hangs, or runs out of memory),
 # printing the saved input's path and base64. Reproduce one without libFuzzer with
