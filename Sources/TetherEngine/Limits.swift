@@ -1,6 +1,6 @@
 /// Every size, count and duration limit of the engine, in one place.
 ///
-/// Names end with their unit. The defaults are the ones DESIGN.md §3–4 promises; a
+/// Names end with their unit. The defaults are the ones docs/protocol.md and docs/semantics.md promise; a
 /// coordinator may be configured with other values.
 public struct Limits: Sendable, Equatable {
     /// Largest frame the coordinator accepts from a worker (the negotiated maximum it
@@ -47,7 +47,7 @@ public struct Limits: Sendable, Equatable {
     public static let `default` = Limits()
 }
 
-/// Timing defaults of the worker protocol (DESIGN.md §3).
+/// Timing defaults of the worker protocol (docs/protocol.md).
 public struct ProtocolTiming: Sendable, Equatable {
     public var heartbeatIntervalMilliseconds: Int = 5_000
     public var heartbeatJitter: Double = 0.2

@@ -11,7 +11,7 @@ public struct ReconnectBackoff: Sendable, Equatable {
     /// How many delays have been drawn since the last ``reset()``.
     public private(set) var attempt: Int = 0
 
-    /// Creates a backoff; the defaults are DESIGN.md's (base 100 ms, cap 30 s).
+    /// Creates a backoff; the defaults are docs/protocol.md's (base 100 ms, cap 30 s).
     public init(baseMilliseconds: Int = 100, capMilliseconds: Int = 30_000) {
         precondition(baseMilliseconds >= 0 && capMilliseconds >= 0, "backoff bounds must not be negative")
         self.baseMilliseconds = baseMilliseconds

@@ -1,7 +1,7 @@
 import ArgumentParser
 import TetherStore
 
-/// Flags shared by `dev` and `serve` (DESIGN.md §7).
+/// Flags shared by `dev` and `serve` (docs/operations.md).
 struct ServerOptions: ParsableArguments {
     @Option(help: "Address to bind the HTTP API and worker port to.")
     var host: String?

@@ -5,7 +5,7 @@ import TetherEngine
 
 @testable import Tether
 
-/// Capacity-aware dispatch over real TLS and RocksDB (DESIGN.md §3): a worker's slots are never
+/// Capacity-aware dispatch over real TLS and RocksDB (docs/protocol.md, "Capacity"): a worker's slots are never
 /// exceeded, even when it changes them at runtime; the newest app version is preferred; when all
 /// are full steps wait without consuming attempts; a worker's graceful shutdown hands work back.
 @Suite("Capacity", .serialized)

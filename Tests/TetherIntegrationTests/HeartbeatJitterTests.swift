@@ -5,7 +5,7 @@ import TetherEngine
 @testable import Tether
 
 /// Heartbeats of a thousand workers that connect together are spread over the interval
-/// (DESIGN.md §3: first beat at a random phase, then interval ± 20 %), measured where it
+/// (docs/protocol.md: first beat at a random phase, then interval ± 20 %), measured where it
 /// matters: their arrival times at the coordinator.
 @Suite("Heartbeat jitter", .serialized)
 struct HeartbeatJitterTests {

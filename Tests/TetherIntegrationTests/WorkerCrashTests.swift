@@ -5,7 +5,7 @@ import TetherEngine
 @testable import Tether
 
 /// Worker processes (`TetherTestWorker`) killed or frozen mid-step: the step completes on another
-/// worker and no attempt is consumed (DESIGN.md §3, leases).
+/// worker and no attempt is consumed (docs/protocol.md, "Leases").
 @Suite("Worker crashes", .serialized)
 struct WorkerCrashTests {
     /// A `TetherTestWorker` child process connected to `coordinator`.

@@ -4,7 +4,7 @@ import TetherEngine
 import TetherProtocol
 
 /// Runs one StepRequest: replays the function with its memoized steps, executes at most one new `run` step,
-/// and reports what happened (DESIGN.md §4).
+/// and reports what happened (docs/semantics.md).
 ///
 /// - A memoized step returns its stored output (or throws its stored `StepError`) without running.
 /// - Untargeted request: the first new `run` step executes. Every other new step (a sleep, a wait, a send, an

@@ -3,7 +3,7 @@ import TetherEngine
 import TetherProtocol
 
 /// The replay model's decisions for one request, as a value: which new step executes, which are reported to
-/// the coordinator as planned operations, which wait, and what the request did (DESIGN.md §4).
+/// the coordinator as planned operations, which wait, and what the request did (docs/semantics.md).
 ///
 /// `ExecutionState` holds it under a lock and carries out its actions (runs a closure, suspends or resumes a
 /// task). The rules:

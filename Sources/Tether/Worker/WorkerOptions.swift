@@ -4,7 +4,7 @@ import TetherProtocol
 
 /// How a ``Worker`` connects: coordinator address, credentials, identity and capacity.
 ///
-/// Every option defaults to its `TETHER_*` environment variable (DESIGN.md §7), so a worker
+/// Every option defaults to its `TETHER_*` environment variable (docs/operations.md), so a worker
 /// started with the env that `tether dev` prints needs no code for them.
 public struct WorkerOptions: Sendable {
     /// The coordinator's worker address, `host:port` (`TETHER_COORDINATOR`, default `127.0.0.1:7421`).

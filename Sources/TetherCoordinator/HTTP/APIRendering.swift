@@ -1,7 +1,7 @@
 import Foundation
 import TetherEngine
 
-/// Renders engine records as the HTTP API's JSON (DESIGN.md §7).
+/// Renders engine records as the HTTP API's JSON (docs/api.md).
 enum APIRendering {
     static func timestamp(_ milliseconds: Int64) -> JSONValue {
         guard milliseconds > 0 else { return .null }

@@ -5,7 +5,7 @@ import NIOPosix
 import TetherEngine
 import TetherStore
 
-/// The HTTP API v1 (DESIGN.md §7): events, runs, functions, status, health, and `/openapi.json`
+/// The HTTP API v1 (docs/api.md): events, runs, functions, status, health, and `/openapi.json`
 /// (``OpenAPIDocument``, which must describe every route registered here).
 struct APIRoutes: Sendable {
     let runtime: CoordinatorRuntime

@@ -1,7 +1,7 @@
 import Hummingbird
 import NIOCore
 
-/// `GET /metrics`: the coordinator's metrics in the Prometheus text format (DESIGN.md §7).
+/// `GET /metrics`: the coordinator's metrics in the Prometheus text format (docs/api.md).
 ///
 /// Open in `tether dev` (no API keys). With API keys (`tether serve`) it needs
 /// `Authorization: Bearer <api key>` like `/v1/*`, unless `metricsPublic` is set.

@@ -1,4 +1,4 @@
-/// A function's flow control (DESIGN.md §4): how many of its steps may run at once, how fast its
+/// A function's flow control (docs/flow-control.md): how many of its steps may run at once, how fast its
 /// runs start, which events start no run or wait for others, and in what order its queue drains.
 ///
 /// Keys are expressions over the triggering `event`; their value (serialized as JSON, so `"a"`

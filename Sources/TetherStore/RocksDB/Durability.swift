@@ -1,4 +1,4 @@
-/// How hard a commit waits for the disk before it is acknowledged (DESIGN.md §5).
+/// How hard a commit waits for the disk before it is acknowledged (docs/operations.md, "Durability").
 ///
 /// Both levels write every change to RocksDB's write-ahead log before it is acknowledged;
 /// they differ in whether the log is fsync'd.

@@ -8,7 +8,7 @@ import Foundation
 /// everything pending, merges it into a single RocksDB write batch in submission order,
 /// writes it once (fsyncing the WAL when ``durability`` is ``Durability/strict``), then
 /// completes every submitter in submission order. While one commit waits for its fsync, the
-/// next group accumulates, so N concurrent changes share one fsync (DESIGN.md §5).
+/// next group accumulates, so N concurrent changes share one fsync (docs/operations.md, "Durability").
 ///
 /// A merged commit is bounded (``maxCommitBytes``, ``maxCommitBatches``) to keep latency
 /// bounded under load. If a commit fails, every batch in it fails with the same
