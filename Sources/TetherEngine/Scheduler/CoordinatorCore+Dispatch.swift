@@ -22,7 +22,9 @@ extension CoordinatorCore {
         queueSequence &+= 1
         let rank = atFront ? Int64.min : run.createdAtMilliseconds - (flow?.priorityMilliseconds ?? 0)
         queues[functionId, default: FunctionQueue()].push(
-            FunctionQueue.Entry(rank: rank, sequence: queueSequence, item: item), lane: flow?.lane ?? "")
+            FunctionQueue.Entry(
+                rank: rank, notStarted: run.status == .queued ? 1 : 0, sequence: queueSequence, item: item),
+            lane: flow?.lane ?? "")
         if queues[functionId]!.parkedOn == nil, inBacklog.insert(functionId).inserted {
             backlog.append(functionId)
         }

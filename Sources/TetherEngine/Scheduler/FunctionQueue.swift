@@ -8,10 +8,17 @@ import HeapModule
 struct FunctionQueue: Sendable {
     struct Entry: Comparable, Sendable {
         var rank: Int64
+        /// 0 for a run that has started, 1 for one that has not: of runs of equal rank (created
+        /// in the same millisecond), started ones go first, so a run that has started finishes
+        /// ahead of its batch, and its next request is written with the header its last result
+        /// wrote anyway.
+        var notStarted: UInt8 = 0
         var sequence: UInt64
         var item: CoordinatorCore.WorkItem
 
-        static func < (lhs: Self, rhs: Self) -> Bool { (lhs.rank, lhs.sequence) < (rhs.rank, rhs.sequence) }
+        static func < (lhs: Self, rhs: Self) -> Bool {
+            (lhs.rank, lhs.notStarted, lhs.sequence) < (rhs.rank, rhs.notStarted, rhs.sequence)
+        }
         static func == (lhs: Self, rhs: Self) -> Bool { lhs.sequence == rhs.sequence }
     }
 
