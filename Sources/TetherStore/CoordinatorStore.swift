@@ -128,7 +128,7 @@ public final class CoordinatorStore: Sendable {
             case .putLease(let lease):
                 let key = LeaseKey(runId: lease.runId, stepId: lease.stepId)
                 if lastLeaseWrite.isEmpty || lastLeaseWrite[key] == index {
-                    batch.put(KeyLayout.workLease(runId: lease.runId, stepId: lease.stepId), serialize(encode(lease)))
+                    batch.put(KeyLayout.workLease(runId: lease.runId, stepId: lease.stepId), serialize(RecordCoding.encode(lease)))
                 }
             case .deleteLease(let runId, let stepId):
                 if lastLeaseWrite.isEmpty || lastLeaseWrite[LeaseKey(runId: runId, stepId: stepId)] == index {
@@ -218,20 +218,20 @@ public final class CoordinatorStore: Sendable {
         try db.forEach(prefix: KeyLayout.prefix(.lease)) { key, value in
             var stored = try Tether_V1_StoredLease(serializedBytes: value)
             stored.requestID = KeyLayout.id(of: key, droppingPrefix: legacyPrefixLength)
-            legacy.append(Self.decode(stored))
+            legacy.append(RecordCoding.decode(stored))
             return true
         }
         if !legacy.isEmpty {
             var batch = WriteBatch()
             for record in legacy {
                 batch.delete(KeyLayout.lease(record.requestId))
-                batch.put(KeyLayout.workLease(runId: record.runId, stepId: record.stepId), Self.serialize(Self.encode(record)))
+                batch.put(KeyLayout.workLease(runId: record.runId, stepId: record.stepId), Self.serialize(RecordCoding.encode(record)))
             }
             try db.write(batch, sync: true)
         }
         var records: [LeaseRecord] = []
         try db.forEach(prefix: KeyLayout.prefix(.workLease)) { _, value in
-            records.append(Self.decode(try Tether_V1_StoredLease(serializedBytes: value)))
+            records.append(RecordCoding.decode(try Tether_V1_StoredLease(serializedBytes: value)))
             return true
         }
         return records
@@ -241,23 +241,6 @@ public final class CoordinatorStore: Sendable {
     struct LeaseKey: Hashable {
         var runId: String
         var stepId: String
-    }
-
-    static func encode(_ lease: LeaseRecord) -> Tether_V1_StoredLease {
-        var stored = Tether_V1_StoredLease()
-        stored.requestID = lease.requestId
-        stored.runID = lease.runId
-        stored.stepID = lease.stepId
-        stored.instanceID = lease.instanceId
-        stored.app = lease.app
-        stored.dispatchedAtUnixMs = lease.dispatchedAtMilliseconds
-        return stored
-    }
-
-    static func decode(_ stored: Tether_V1_StoredLease) -> LeaseRecord {
-        LeaseRecord(
-            requestId: stored.requestID, runId: stored.runID, stepId: stored.stepID, instanceId: stored.instanceID,
-            app: stored.app, dispatchedAtMilliseconds: stored.dispatchedAtUnixMs)
     }
 
     private func loadTimes(_ kind: KeyKind) throws -> [String: Int64] {

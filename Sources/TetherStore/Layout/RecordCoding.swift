@@ -63,6 +63,23 @@ enum RecordCoding {
             waitEvent: message.waitEvent, waitMatch: message.waitMatch, childRunId: message.childRunID)
     }
 
+    static func encode(_ lease: LeaseRecord) -> Tether_V1_StoredLease {
+        var stored = Tether_V1_StoredLease()
+        stored.requestID = lease.requestId
+        stored.runID = lease.runId
+        stored.stepID = lease.stepId
+        stored.instanceID = lease.instanceId
+        stored.app = lease.app
+        stored.dispatchedAtUnixMs = lease.dispatchedAtMilliseconds
+        return stored
+    }
+
+    static func decode(_ stored: Tether_V1_StoredLease) -> LeaseRecord {
+        LeaseRecord(
+            requestId: stored.requestID, runId: stored.runID, stepId: stored.stepID, instanceId: stored.instanceID,
+            app: stored.app, dispatchedAtMilliseconds: stored.dispatchedAtUnixMs)
+    }
+
     static func encodeHeader(_ run: RunRecord) -> Tether_V1_StoredRun {
         var message = Tether_V1_StoredRun()
         message.id = run.id
@@ -83,7 +100,7 @@ enum RecordCoding {
         message.lastRequestID = run.lastRequestId
         message.parentRunID = run.parentRunId
         message.parentStepID = run.parentStepId
-        if let lease = run.continuationLease { message.continuationLease = CoordinatorStore.encode(lease) }
+        if let lease = run.continuationLease { message.continuationLease = encode(lease) }
         return message
     }
 
@@ -99,7 +116,7 @@ enum RecordCoding {
             attempt: Int(message.attempt), maxAttempts: Int(message.maxAttempts),
             nextAttemptAtMilliseconds: message.nextAttemptAtUnixMs, steps: [], lastRequestId: message.lastRequestID,
             parentRunId: message.parentRunID, parentStepId: message.parentStepID,
-            continuationLease: message.hasContinuationLease ? CoordinatorStore.decode(message.continuationLease) : nil)
+            continuationLease: message.hasContinuationLease ? decode(message.continuationLease) : nil)
     }
 
     static func encode(_ function: FunctionDefinition, updatedAt: Int64) -> Tether_V1_StoredFunction {

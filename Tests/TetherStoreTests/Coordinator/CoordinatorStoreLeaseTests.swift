@@ -79,7 +79,7 @@ struct CoordinatorStoreLeaseTests {
             do {
                 let store = try CoordinatorStore(directory: directory, durability: .strict)
                 defer { store.close() }
-                var stored = CoordinatorStore.encode(Self.lease("old-request", step: "b"))
+                var stored = RecordCoding.encode(Self.lease("old-request", step: "b"))
                 stored.requestID = ""  // the retired kind kept the request id in the key only
                 try store.db.put(KeyLayout.lease("old-request"), try stored.serializedBytes(), sync: true)
             }
