@@ -11,20 +11,20 @@ extension CoordinatorCore {
     mutating func admit(
         _ event: EventRecord, to entry: FunctionEntry, document: JSONValue, now: Int64, into effects: inout Effects
     ) -> Admission {
-        let flow = entry.flow
+        let expressions = entry.flow
         let functionId = entry.definition.id
-        if let rateLimit = flow.definition.rateLimit {
+        if let rateLimit = expressions.definition.rateLimit {
             let key = FlowKey.rateLimit(
-                functionId: functionId, value: FlowExpressions.value(of: flow.rateLimitKey, event: document))
+                functionId: functionId, value: FlowExpressions.value(of: expressions.rateLimitKey, event: document))
             let gcra = GCRA(limit: rateLimit.limit, periodMilliseconds: rateLimit.periodMilliseconds, capacity: rateLimit.limit)
-            guard let tat = gcra.admit(tat: flowStates[key], now: now) else { return .held(.rateLimited) }
+            guard let tat = gcra.admit(tat: flow.rates[key], now: now) else { return .held(.rateLimited) }
             setFlowState(key, tat, into: &effects)
         }
-        if flow.definition.debounce != nil {
+        if expressions.definition.debounce != nil {
             debounce(event, for: entry, document: document, now: now, into: &effects)
             return .held(.debounced)
         }
-        if flow.definition.batchEvents != nil {
+        if expressions.definition.batchEvents != nil {
             return addToBatch(event, for: entry, document: document, now: now, into: &effects)
         }
         guard let run = createRun(of: entry.definition, events: [event], document: document, now: now, into: &effects)
@@ -40,9 +40,12 @@ extension CoordinatorCore {
     ) -> RunRecord? {
         // The first event as expressions see it, parsed once for every key of the run.
         let document = definition.flow.isEmpty ? nil : document ?? events.first.map(Self.document(of:)) ?? .null
-        if let singleton = definition.flow.singleton, let flow = functions[definition.id]?.flow, let event = document {
-            let key = FlowKey.of(functionId: definition.id, value: FlowExpressions.value(of: flow.singletonKey, event: event))
-            if let active = singletonRuns[key], runs[active] != nil {
+        if let singleton = definition.flow.singleton, let expressions = functions[definition.id]?.flow,
+            let event = document
+        {
+            let key = FlowKey.of(
+                functionId: definition.id, value: FlowExpressions.value(of: expressions.singletonKey, event: event))
+            if let active = flow.singletonRuns[key], runs[active] != nil {
                 switch singleton.mode {
                 case .skip:
                     return nil
@@ -70,36 +73,27 @@ extension CoordinatorCore {
     mutating func throttledStart(
         of definition: FunctionDefinition, document: JSONValue, now: Int64, into effects: inout Effects
     ) -> Int64 {
-        guard let throttle = definition.flow.throttle, let flow = functions[definition.id]?.flow else { return now }
+        guard let throttle = definition.flow.throttle, let expressions = functions[definition.id]?.flow
+        else { return now }
         let key = FlowKey.throttle(
-            functionId: definition.id, value: FlowExpressions.value(of: flow.throttleKey, event: document))
+            functionId: definition.id, value: FlowExpressions.value(of: expressions.throttleKey, event: document))
         let gcra = GCRA(
             limit: throttle.limit, periodMilliseconds: throttle.periodMilliseconds, capacity: throttle.burst + 1)
-        let slot = gcra.reserve(tat: flowStates[key], now: now)
+        let slot = gcra.reserve(tat: flow.rates[key], now: now)
         setFlowState(key, slot.tat, into: &effects)
         return slot.start
     }
 
     /// Records a throttle's or rate limit's new state; it is forgotten once it goes idle.
     mutating func setFlowState(_ key: String, _ tat: Int64, into effects: inout Effects) {
-        if flowStates.updateValue(tat, forKey: key) == nil {
-            // One expiry entry per key: when it comes due, it moves to the key's current TAT.
-            flowStateExpiry.insert(FlowStateExpiry(atMilliseconds: tat, key: key))
-        }
+        flow.setRate(key, tat)
         effects.writes.append(.putFlowState(key: key, value: tat))
     }
 
     /// Forgets throttle and rate-limit states whose time has passed (they equal a fresh state).
     mutating func expireFlowStates(now: Int64, into effects: inout Effects) {
-        while let top = flowStateExpiry.min, top.atMilliseconds <= now {
-            _ = flowStateExpiry.removeMin()
-            guard let tat = flowStates[top.key] else { continue }
-            if tat > now {
-                flowStateExpiry.insert(FlowStateExpiry(atMilliseconds: tat, key: top.key))
-            } else {
-                flowStates[top.key] = nil
-                effects.writes.append(.deleteFlowState(key: top.key))
-            }
+        for key in flow.expireRates(now: now) {
+            effects.writes.append(.deleteFlowState(key: key))
         }
     }
 }

@@ -15,19 +15,14 @@ extension CoordinatorCore {
     /// coordinator was down, the latest of them fires once, at once. A new trigger starts from
     /// `now`.
     mutating func armCron(_ definition: FunctionDefinition, now: Int64) {
-        let prefix = definition.id + "\u{0}"
-        for key in cronSchedules.keys where key.hasPrefix(prefix) {
-            cronSchedules[key] = nil
-            cronNext[key] = nil
-        }
+        cron.disarm(functionId: definition.id)
         for trigger in definition.triggers {
             guard case .cron(let expression, let timeZone) = trigger,
                 let schedule = try? CronSchedule(parsing: expression, timeZone: timeZone.isEmpty ? nil : timeZone)
             else { continue }
             let key = Self.cronKey(functionId: definition.id, schedule: expression, timeZone: timeZone)
-            cronSchedules[key] = schedule
             var due: Int64?
-            if let last = cronFired[key] {
+            if let last = cron.fired[key] {
                 // The latest tick not after now that has not fired yet, if any.
                 var tick = Self.cronTick(schedule, after: last)
                 var missed: Int64?
@@ -41,8 +36,8 @@ extension CoordinatorCore {
             } else {
                 due = Self.cronTick(schedule, after: now)
             }
+            cron.arm(key, schedule: schedule, due: due)
             guard let due else { continue }
-            cronNext[key] = due
             timers.insert(Timer(.cron(functionId: definition.id, triggerKey: key), at: due))
         }
     }
@@ -55,7 +50,7 @@ extension CoordinatorCore {
 
     /// A cron tick came due: start one run, record the tick in the same write, arm the next.
     mutating func fireCron(functionId: String, key: String, due: Int64, now: Int64, into effects: inout Effects) {
-        guard cronNext[key] == due, let schedule = cronSchedules[key],
+        guard cron.armed[key] == due, let schedule = cron.schedules[key],
             let definition = functions[functionId]?.definition
         else { return }
         let parts = key.split(separator: "\u{0}", omittingEmptySubsequences: false)
@@ -69,10 +64,9 @@ extension CoordinatorCore {
         let run = startRun(of: definition, events: [event], now: now, into: &effects)
         effects.writes.append(.putEvent(event, runIds: [run.id], receivedAtMilliseconds: now))
         effects.writes.append(.putCronTick(key: key, firedAtMilliseconds: due))
-        cronFired[key] = due
-        cronNext[key] = nil
-        if let next = Self.cronTick(schedule, after: max(due, now)) {
-            cronNext[key] = next
+        let next = Self.cronTick(schedule, after: max(due, now))
+        cron.fire(key, tick: due, next: next)
+        if let next {
             timers.insert(Timer(.cron(functionId: functionId, triggerKey: key), at: next))
         }
     }

@@ -8,7 +8,7 @@ extension CoordinatorCore {
         let functionId = entry.definition.id
         let key = FlowKey.of(functionId: functionId, value: FlowExpressions.value(of: entry.flow.debounceKey, event: document))
         var record =
-            debounces[key]
+            flow.debounces[key]
             ?? DebounceRecord(key: key, functionId: functionId, event: event, firstAtMilliseconds: now, dueAtMilliseconds: 0)
         let isNew = record.dueAtMilliseconds == 0
         record.event = event
@@ -17,7 +17,7 @@ extension CoordinatorCore {
             due = min(due, record.firstAtMilliseconds + settings.timeoutMilliseconds)
         }
         record.dueAtMilliseconds = due
-        debounces[key] = record
+        flow.debounces[key] = record
         effects.writes.append(.putDebounce(record))
         if isNew {
             // One timer per debounce: when it fires early (the due time moved), it is moved.
@@ -28,13 +28,13 @@ extension CoordinatorCore {
     /// A debounce timer came due: the run starts with the last event, unless the due time
     /// moved (the timer moves with it).
     mutating func fireDebounce(key: String, due: Int64, now: Int64, into effects: inout Effects) {
-        guard let record = debounces[key] else { return }
+        guard let record = flow.debounces[key] else { return }
         if record.dueAtMilliseconds > due {
             timers.insert(Timer(.debounce(key: record.key), at: record.dueAtMilliseconds))
             return
         }
         guard record.dueAtMilliseconds == due else { return }
-        debounces[record.key] = nil
+        flow.debounces[record.key] = nil
         effects.writes.append(.deleteDebounce(key: record.key))
         guard let definition = functions[record.functionId]?.definition else { return }
         _ = createRun(of: definition, events: [record.event], document: nil, now: now, into: &effects)
@@ -49,11 +49,11 @@ extension CoordinatorCore {
         guard let settings = entry.flow.definition.batchEvents else { return .held(.batched) }
         let functionId = entry.definition.id
         let key = FlowKey.of(functionId: functionId, value: FlowExpressions.value(of: entry.flow.batchKey, event: document))
-        if let current = batches[key], current.dataBytes + event.data.count > configuration.limits.maxBatchBytes {
+        if let current = flow.batches[key], current.dataBytes + event.data.count > configuration.limits.maxBatchBytes {
             startBatch(key, now: now, into: &effects)
         }
         var record =
-            batches[key]
+            flow.batches[key]
             ?? BatchRecord(
                 key: key, functionId: functionId, events: [], firstAtMilliseconds: now,
                 dueAtMilliseconds: now + settings.timeoutMilliseconds)
@@ -61,7 +61,7 @@ extension CoordinatorCore {
             timers.insert(Timer(.batch(key: key), at: record.dueAtMilliseconds))
         }
         record.events.append(event)
-        batches[key] = record
+        flow.batches[key] = record
         guard record.events.count >= settings.maxSize else {
             effects.writes.append(.putBatch(record))
             return .held(.batched)
@@ -72,14 +72,14 @@ extension CoordinatorCore {
 
     /// A batch's timeout came due: it starts its run with the events collected so far.
     mutating func fireBatch(key: String, due: Int64, now: Int64, into effects: inout Effects) {
-        guard let record = batches[key], record.dueAtMilliseconds == due else { return }
+        guard let record = flow.batches[key], record.dueAtMilliseconds == due else { return }
         startBatch(record.key, now: now, into: &effects)
     }
 
     /// Starts the run of a batch and forgets the batch.
     @discardableResult
     mutating func startBatch(_ key: String, now: Int64, into effects: inout Effects) -> RunRecord? {
-        guard let record = batches.removeValue(forKey: key) else { return nil }
+        guard let record = flow.batches.removeValue(forKey: key) else { return nil }
         effects.writes.append(.deleteBatch(key: key))
         guard let definition = functions[record.functionId]?.definition else { return nil }
         return createRun(of: definition, events: record.events, document: nil, now: now, into: &effects)

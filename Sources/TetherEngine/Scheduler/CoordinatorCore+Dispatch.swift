@@ -15,25 +15,18 @@ extension CoordinatorCore {
     /// queued behind it, rather than going to the back of a backlog after each step.
     /// `atFront` (work whose worker was lost) goes first.
     mutating func enqueue(_ item: WorkItem, now: Int64, atFront: Bool) {
-        guard let run = runs[item.runId], readySince[item] == nil, !leases.isLeased(item) else { return }
-        readySince[item] = now
-        let functionId = run.functionId
-        let flow = runFlow[item.runId]
-        queueSequence &+= 1
-        let rank = atFront ? Int64.min : run.createdAtMilliseconds - (flow?.priorityMilliseconds ?? 0)
-        queues[functionId, default: FunctionQueue()].push(
-            FunctionQueue.Entry(
-                rank: rank, notStarted: run.status == .queued ? 1 : 0, sequence: queueSequence, item: item),
-            lane: flow?.lane ?? "")
-        if queues[functionId]!.parkedOn == nil, inBacklog.insert(functionId).inserted {
-            backlog.append(functionId)
-        }
+        guard let run = runs[item.runId], !leases.isLeased(item) else { return }
+        let facts = flow.runs[item.runId]
+        let rank = atFront ? Int64.min : run.createdAtMilliseconds - (facts?.priorityMilliseconds ?? 0)
+        ready.push(
+            item, functionId: run.functionId, rank: rank, notStarted: run.status == .queued, lane: facts?.lane ?? "",
+            now: now)
     }
 
-    /// Whether a queued item may go out now: its run is active, and it is either a parallel
+    /// Whether a ready item may go out now: its run is active, and it is either a parallel
     /// step still pending or the continuation of a run with nothing outstanding.
-    func isDispatchable(_ item: WorkItem) -> Bool {
-        guard readySince[item] != nil, !leases.isLeased(item), let run = runs[item.runId] else { return false }
+    static func isDispatchable(_ item: WorkItem, runs: [String: RunRecord], leases: LeaseTable) -> Bool {
+        guard !leases.isLeased(item), let run = runs[item.runId] else { return false }
         if item.stepId.isEmpty {
             return !leases.hasLeases(run: item.runId) && !Self.hasOutstandingSteps(run)
         }
@@ -46,74 +39,35 @@ extension CoordinatorCore {
     /// at a function-wide limit, is parked until one of its steps ends.
     mutating func pump(now: Int64, into effects: inout Effects) {
         var blocked: [String] = []
-        while let functionId = backlog.popFirst() {
-            inBacklog.remove(functionId)
-            guard queues[functionId] != nil else { continue }
+        while let functionId = ready.nextFunction() {
             if let full = fullFunctionWideLimit(functionId) {
-                queues[functionId]!.parkedOn = full
-                parkedFunctions[full, default: []].insert(functionId)
+                ready.park(function: functionId, on: full)
                 continue
             }
             guard let connectionId = pickWorker(forFunction: functionId) else {
                 blocked.append(functionId)
                 continue
             }
-            if let item = nextItem(of: functionId) {
-                dispatch(item, to: connectionId, now: now, into: &effects)
-            }
-            if queues[functionId]!.isEmpty {
-                queues[functionId] = nil
-            } else if !queues[functionId]!.rotation.isEmpty {
-                inBacklog.insert(functionId)
-                backlog.append(functionId)
-            }
-            // Otherwise every lane is parked: a step ending puts the function back.
+            // Read-only views for the queue's checks (no copy: nothing changes them meanwhile).
+            let runs = self.runs
+            let leases = self.leases
+            let flow = self.flow
+            let item = ready.next(
+                of: functionId, isDispatchable: { Self.isDispatchable($0, runs: runs, leases: leases) },
+                isLeased: { leases.isLeased($0) }, fullKeyedLimit: { flow.fullKeyedLimit(of: $0) })
+            if let item { dispatch(item, to: connectionId, now: now, into: &effects) }
+            ready.revisit(functionId)
         }
-        for functionId in blocked where inBacklog.insert(functionId).inserted {
-            backlog.append(functionId)
-        }
-    }
-
-    /// Takes the next dispatchable item of a function, visiting its lanes in rotation: entries
-    /// no longer dispatchable (dispatched, ended, superseded) are dropped, and a lane whose
-    /// head is over a keyed concurrency limit is parked.
-    mutating func nextItem(of functionId: String) -> WorkItem? {
-        while let lane = queues[functionId]!.rotation.popFirst() {
-            queues[functionId]!.lanes[lane]!.inRotation = false
-            // Mutate the queue in place: a copy of a large backlog per dispatch is quadratic.
-            while let head = queues[functionId]!.lanes[lane]!.entries.min, !isDispatchable(head.item) {
-                _ = queues[functionId]!.lanes[lane]!.entries.removeMin()
-                if !leases.isLeased(head.item) { readySince[head.item] = nil }
-            }
-            guard let head = queues[functionId]!.lanes[lane]!.entries.min else {
-                queues[functionId]!.lanes[lane] = nil
-                continue
-            }
-            if let full = fullKeyedLimit(of: head.item.runId) {
-                queues[functionId]!.lanes[lane]!.parkedOn = full
-                parkedLanes[full, default: []].append((functionId, lane))
-                continue
-            }
-            _ = queues[functionId]!.lanes[lane]!.entries.removeMin()
-            if queues[functionId]!.lanes[lane]!.entries.isEmpty {
-                queues[functionId]!.lanes[lane] = nil
-            } else {
-                queues[functionId]!.lanes[lane]!.inRotation = true
-                queues[functionId]!.rotation.append(lane)
-            }
-            return head.item
-        }
-        return nil
+        for functionId in blocked { ready.postpone(functionId) }
     }
 
     mutating func dispatch(_ item: WorkItem, to connectionId: String, now: Int64, into effects: inout Effects) {
         guard var run = runs[item.runId], let worker = workers[connectionId] else { return }
         assert(worker.free > 0, "dispatch to \(connectionId), which has no free slot")
-        readySince[item] = nil
+        ready.remove(item)
         let requestId = ids.next(nowMilliseconds: now)
         let deadline = now + Int64(configuration.timing.leaseDurationMilliseconds)
-        let constraints = runFlow[item.runId]?.constraints.map(\.key) ?? []
-        for key in constraints { constraintInFlight[key, default: 0] += 1 }
+        let constraints = flow.acquire(runId: item.runId)
         let registration = worker.registration
         leases.insert(
             Lease(
@@ -176,9 +130,8 @@ extension CoordinatorCore {
         }
         if !lease.connectionId.isEmpty { workers[lease.connectionId]?.inFlight.remove(requestId) }
         for key in lease.constraints {
-            let count = constraintInFlight[key] ?? 0
-            constraintInFlight[key] = count > 1 ? count - 1 : nil
-            unpark(key)
+            flow.release(key)
+            ready.unpark(key)
         }
         return lease
     }

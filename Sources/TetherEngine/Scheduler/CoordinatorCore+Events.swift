@@ -2,7 +2,7 @@ extension CoordinatorCore {
     /// The event ids already accepted among `ids`, with the runs they started; the I/O layer
     /// looks up the others in the store.
     public func recentEventRuns(_ id: String, now: Int64) -> [String]? {
-        guard let recent = recentEvents[id], isWithinIdempotencyWindow(recent.receivedAtMilliseconds, now: now) else {
+        guard let recent = eventMemory.recent[id], isWithinIdempotencyWindow(recent.receivedAtMilliseconds, now: now) else {
             return nil
         }
         return recent.runIds
@@ -18,7 +18,7 @@ extension CoordinatorCore {
         var receipts: [EventReceipt] = []
         receipts.reserveCapacity(incoming.count)
         for var event in incoming {
-            if let id = event.id, recentEvents[id] == nil, let stored = known[id] {
+            if let id = event.id, eventMemory.recent[id] == nil, let stored = known[id] {
                 if isWithinIdempotencyWindow(stored.receivedAtMilliseconds, now: now) {
                     receipts.append(EventReceipt(eventId: id, runIds: stored.runIds, duplicate: true))
                     continue
@@ -37,7 +37,7 @@ extension CoordinatorCore {
     /// coordinator come through here too.
     mutating func accept(_ event: IncomingEvent, now: Int64, into effects: inout Effects) -> EventReceipt {
         var event = event
-        if let id = event.id, let recent = recentEvents[id] {
+        if let id = event.id, let recent = eventMemory.recent[id] {
             if isWithinIdempotencyWindow(recent.receivedAtMilliseconds, now: now) {
                 return EventReceipt(eventId: id, runIds: recent.runIds, duplicate: true)
             }
@@ -50,9 +50,9 @@ extension CoordinatorCore {
         // Waits first: a run this event starts must not be cancelled by its own trigger.
         resolveWaits(for: record, now: now, into: &effects)
         var runIds: [String] = []
-        var flow: [FlowOutcome] = []
+        var outcomes: [FlowOutcome] = []
         var document: JSONValue?
-        for functionId in matchingFunctions(eventName: event.name) {
+        for functionId in functions.matching(eventName: event.name) {
             guard let entry = functions[functionId], triggers(of: entry, match: record, document: &document) else {
                 continue
             }
@@ -62,22 +62,21 @@ extension CoordinatorCore {
             }
             if document == nil { document = Self.document(of: record) }
             if let key = idempotencyKey(of: entry, for: document!) {
-                if let at = idempotencyKeys[key], isWithinIdempotencyWindow(at, now: now) {
-                    flow.append(FlowOutcome(functionId: functionId, kind: .idempotent))
+                if let at = eventMemory.idempotencyKeys[key], isWithinIdempotencyWindow(at, now: now) {
+                    outcomes.append(FlowOutcome(functionId: functionId, kind: .idempotent))
                     continue  // this key already ran within the window
                 }
-                idempotencyKeys[key] = now
-                idempotencyOrder.append((key, now))
+                eventMemory.record(idempotencyKey: key, at: now)
                 effects.writes.append(.putIdempotencyKey(key: key, atMilliseconds: now))
             }
             switch admit(record, to: entry, document: document!, now: now, into: &effects) {
             case .started(let runId): runIds.append(runId)
-            case .held(let kind): flow.append(FlowOutcome(functionId: functionId, kind: kind))
+            case .held(let kind): outcomes.append(FlowOutcome(functionId: functionId, kind: kind))
             }
         }
         effects.writes.append(.putEvent(record, runIds: runIds, receivedAtMilliseconds: now))
-        remember(eventId: id, runIds: runIds, now: now)
-        return EventReceipt(eventId: id, runIds: runIds, flow: flow)
+        eventMemory.remember(eventId: id, runIds: runIds, now: now)
+        return EventReceipt(eventId: id, runIds: runIds, flow: outcomes)
     }
 
     /// Creates a run of `definition` for `events`, queued, with its timeouts and `cancelOn`.
@@ -108,13 +107,7 @@ extension CoordinatorCore {
 
     /// Function ids whose event triggers match `eventName`, sorted for determinism.
     public func matchingFunctions(eventName: String) -> [String] {
-        var result = eventIndex[eventName] ?? []
-        if !prefixIndex.isEmpty {
-            for (prefix, ids) in prefixIndex where eventName.hasPrefix(prefix) {
-                result.formUnion(ids)
-            }
-        }
-        return result.sorted()
+        functions.matching(eventName: eventName)
     }
 
     /// Whether one of `entry`'s event triggers matches the event: its name, then its `if`
@@ -156,22 +149,9 @@ extension CoordinatorCore {
 
     /// Forgets idempotency keys older than the window, in memory and in the store.
     mutating func expireIdempotencyKeys(now: Int64, into effects: inout Effects) {
-        while let oldest = idempotencyOrder.first, !isWithinIdempotencyWindow(oldest.at, now: now) {
-            idempotencyOrder.removeFirst()
-            guard idempotencyKeys[oldest.key] == oldest.at else { continue }
-            idempotencyKeys[oldest.key] = nil
-            effects.writes.append(.deleteIdempotencyKey(key: oldest.key))
-        }
-    }
-
-    mutating func remember(eventId: String, runIds: [String], now: Int64) {
-        guard configuration.recentEventIdCapacity > 0 else { return }
-        let known = KnownEvent(runIds: runIds, receivedAtMilliseconds: now)
-        if recentEvents.updateValue(known, forKey: eventId) == nil {
-            recentEventOrder.append(eventId)
-        }
-        while recentEventOrder.count > configuration.recentEventIdCapacity, let oldest = recentEventOrder.popFirst() {
-            recentEvents[oldest] = nil
+        let limit = now - configuration.limits.idempotencyWindowMilliseconds
+        for key in eventMemory.expireIdempotencyKeys(recordedAtOrBefore: limit) {
+            effects.writes.append(.deleteIdempotencyKey(key: key))
         }
     }
 }

@@ -22,12 +22,23 @@ extension CoordinatorCore {
             {
                 problems.append("lease \(requestId): step \(lease.item.stepId) is leased and memoized at once")
             }
-            if readySince[lease.item] != nil {
+            if ready.isReady(lease.item) {
                 problems.append("lease \(requestId): its item is both leased and in a ready queue")
             }
         }
-        if leasesPerConstraint != constraintInFlight {
-            problems.append("constraintInFlight \(constraintInFlight) does not count the leases \(leasesPerConstraint)")
+        problems += flow.invariantViolations(leased: leasesPerConstraint)
+        problems += ready.invariantViolations()
+        problems += functions.invariantViolations()
+        problems += eventMemory.invariantViolations()
+        problems += cron.invariantViolations()
+        for (event, ref) in waitIndex.all {
+            guard let run = runs[ref.runId] else {
+                problems.append("a wait for '\(event)' names run \(ref.runId), which is not active")
+                continue
+            }
+            if ref.cancelIndex < 0, !run.steps.contains(where: { $0.id == ref.stepId && $0.status == .waiting }) {
+                problems.append("a wait for '\(event)' names step \(ref.stepId) of run \(ref.runId), which is not waiting")
+            }
         }
         for (connectionId, worker) in workers {
             if worker.connectionId != connectionId { problems.append("worker \(connectionId) is filed under another id") }

@@ -28,7 +28,7 @@ extension CoordinatorCore {
             case .pending:
                 pending = true
                 let item = WorkItem(runId: runId, stepId: step.id)
-                if readySince[item] == nil, !leases.isLeased(item) {
+                if !ready.isReady(item), !leases.isLeased(item) {
                     schedule(item, notBefore: step.nextAttemptAtMilliseconds, now: now)
                 }
             case .waiting, .invoking: waiting = true
@@ -66,11 +66,11 @@ extension CoordinatorCore {
         runs[run.id] = nil
         leases.markEnded(run: run.id)
         // Queue entries of the run are dropped when they reach the head of their queue.
-        readySince[.next(run.id)] = nil
+        ready.remove(.next(run.id))
         for step in run.steps {
             switch step.status {
             case .waiting: unindexWait(runId: run.id, stepId: step.id, event: step.waitEvent)
-            case .pending: readySince[WorkItem(runId: run.id, stepId: step.id)] = nil
+            case .pending: ready.remove(WorkItem(runId: run.id, stepId: step.id))
             case .completed, .failed, .retrying, .sleeping, .invoking: break
             }
         }

@@ -63,7 +63,7 @@ extension CoordinatorCore {
                     inFlight: worker.busy, functions: worker.registration.functions.map(\.id).sorted())
             }
         var queued: [String: (count: Int, oldest: Int64)] = [:]
-        for (item, since) in readySince {
+        for (item, since) in ready.readySince {
             guard let functionId = runs[item.runId]?.functionId else { continue }
             let current = queued[functionId] ?? (0, since)
             queued[functionId] = (current.count + 1, min(current.oldest, since))
@@ -93,10 +93,10 @@ extension CoordinatorCore {
         }
         let keys = keyedQueues()
         var debouncing: [String: Int] = [:]
-        for record in debounces.values { debouncing[record.functionId, default: 0] += 1 }
+        for record in flow.debounces.values { debouncing[record.functionId, default: 0] += 1 }
         var batched: [String: Int] = [:]
-        for record in batches.values { batched[record.functionId, default: 0] += record.events.count }
-        let functionList = functions.keys.sorted().map { id in
+        for record in flow.batches.values { batched[record.functionId, default: 0] += record.events.count }
+        let functionList = functions.ids.sorted().map { id in
             let q = queued[id]
             let functionKeys = keys[id] ?? []
             return SchedulerStatus.Function(
@@ -105,11 +105,11 @@ extension CoordinatorCore {
                 keys: Array(functionKeys.prefix(SchedulerStatus.maxKeysPerFunction)), keyCount: functionKeys.count,
                 debouncing: debouncing[id] ?? 0, batched: batched[id] ?? 0)
         }
-        let oldest = readySince.values.min().map { max(0, now - $0) } ?? 0
+        let oldest = ready.readySince.values.min().map { max(0, now - $0) } ?? 0
         return SchedulerStatus(
             workers: workerList, functions: functionList,
             capacityTotal: workers.values.reduce(0) { $0 + $1.capacity },
-            inFlight: workers.values.reduce(0) { $0 + $1.busy }, queueDepth: readySince.count + retrying,
+            inFlight: workers.values.reduce(0) { $0 + $1.busy }, queueDepth: ready.count + retrying,
             oldestQueuedAgeMilliseconds: oldest, activeRuns: runs.count)
     }
 }
@@ -119,14 +119,14 @@ extension CoordinatorCore {
     /// deepest first.
     func keyedQueues() -> [String: [SchedulerStatus.Key]] {
         var counts: [String: [String: (queued: Int, running: Int)]] = [:]
-        for item in readySince.keys {
-            guard let flow = runFlow[item.runId], flow.constraints.contains(where: \.keyed),
+        for item in ready.readySince.keys {
+            guard let flow = flow.runs[item.runId], flow.constraints.contains(where: \.keyed),
                 let functionId = runs[item.runId]?.functionId
             else { continue }
             counts[functionId, default: [:]][flow.lane, default: (0, 0)].queued += 1
         }
         for lease in leases.all {
-            guard let flow = runFlow[lease.runId], flow.constraints.contains(where: \.keyed),
+            guard let flow = flow.runs[lease.runId], flow.constraints.contains(where: \.keyed),
                 let functionId = runs[lease.runId]?.functionId
             else { continue }
             counts[functionId, default: [:]][flow.lane, default: (0, 0)].running += 1

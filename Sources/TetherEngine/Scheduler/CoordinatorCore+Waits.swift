@@ -61,38 +61,61 @@ struct WaitRef: Hashable, Comparable, Sendable {
     }
 }
 
-extension CoordinatorCore {
+/// Every wait of the active runs (`waitForEvent` steps and `cancelOn` entries) by the event
+/// name it waits for, with the parsed expressions they share.
+struct WaitIndex: Sendable {
+    private var buckets: [String: WaitBucket] = [:]
+    /// Parsed expressions by source, shared by the waits that use them.
+    private var expressions: [String: Expression] = [:]
+
+    var isEmpty: Bool { buckets.isEmpty }
+
+    subscript(event: String) -> WaitBucket? { buckets[event] }
+
     /// A parsed expression, shared across the waits that use the same source.
-    mutating func cachedExpression(_ source: String) -> Expression? {
+    mutating func expression(_ source: String) -> Expression? {
         if source.isEmpty { return nil }
-        if let cached = expressionCache[source] { return cached }
+        if let cached = expressions[source] { return cached }
         guard let parsed = try? Expression(parsing: source) else { return nil }
-        if expressionCache.count > 10_000 { expressionCache.removeAll() }
-        expressionCache[source] = parsed
+        if expressions.count > 10_000 { expressions.removeAll() }
+        expressions[source] = parsed
         return parsed
     }
 
-    mutating func insertWait(_ ref: WaitRef, event: String, expression: Expression?, runEvent: JSONValue) {
+    /// Files a wait for `event`; `runEvent` is its run's first event, which a join of its
+    /// expression (`async.X == event.Y`) reads Y from.
+    mutating func insert(_ ref: WaitRef, event: String, expression: Expression?, runEvent: JSONValue) {
         var entry = WaitBucket.Entry(expression: expression, joinPath: nil, joinValue: .null)
         if let join = expression?.equalityJoins.first {
             entry.joinPath = join.asyncPath
             entry.joinValue = Expression.resolve(join.eventPath, in: runEvent)
         }
-        waitIndex[event, default: WaitBucket()].insert(ref, entry)
+        buckets[event, default: WaitBucket()].insert(ref, entry)
     }
 
+    mutating func remove(_ ref: WaitRef, event: String) {
+        buckets[event]?.remove(ref)
+        if buckets[event]?.isEmpty == true { buckets[event] = nil }
+    }
+
+    /// Every wait reference filed, with its event name.
+    var all: [(event: String, ref: WaitRef)] {
+        buckets.flatMap { event, bucket in bucket.entries.keys.map { (event, $0) } }
+    }
+}
+
+extension CoordinatorCore {
     /// Files a `waitForEvent` step so that events named `step.waitEvent` find it.
     mutating func indexWait(runId: String, step: StepRecord) {
         guard let run = runs[runId] else { return }
         let document = run.events.first.map(Self.document(of:)) ?? .null
-        insertWait(
-            WaitRef(runId: runId, stepId: step.id), event: step.waitEvent, expression: cachedExpression(step.waitMatch),
-            runEvent: document)
+        waitIndex.insert(
+            WaitRef(runId: runId, stepId: step.id), event: step.waitEvent,
+            expression: waitIndex.expression(step.waitMatch), runEvent: document)
     }
 
     mutating func unindexWait(runId: String, stepId: String, event: String) {
-        waitIndex[event]?.remove(WaitRef(runId: runId, stepId: stepId))
-        if waitIndex[event]?.isEmpty == true { waitIndex[event] = nil }
+        waitIndex.remove(WaitRef(runId: runId, stepId: stepId), event: event)
     }
 
     /// Files the `cancelOn` entries of an active run's function.
@@ -100,7 +123,7 @@ extension CoordinatorCore {
         guard let run = runs[runId], let entries = functions[run.functionId]?.cancelOn, !entries.isEmpty else { return }
         let document = run.events.first.map(Self.document(of:)) ?? .null
         for (index, entry) in entries.enumerated() {
-            insertWait(
+            waitIndex.insert(
                 WaitRef(runId: runId, stepId: "", cancelIndex: index), event: entry.event, expression: entry.expression,
                 runEvent: document)
         }
@@ -109,8 +132,7 @@ extension CoordinatorCore {
     mutating func unregisterCancelOn(runId: String, functionId: String) {
         guard let entries = functions[functionId]?.cancelOn else { return }
         for (index, entry) in entries.enumerated() {
-            waitIndex[entry.event]?.remove(WaitRef(runId: runId, stepId: "", cancelIndex: index))
-            if waitIndex[entry.event]?.isEmpty == true { waitIndex[entry.event] = nil }
+            waitIndex.remove(WaitRef(runId: runId, stepId: "", cancelIndex: index), event: entry.event)
         }
     }
 

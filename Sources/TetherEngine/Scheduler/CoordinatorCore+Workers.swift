@@ -40,7 +40,7 @@ extension CoordinatorCore {
                 effects.writes.append(.putFunction(function, updatedAtMilliseconds: now))
                 install(function, now: now)
             }
-            functions[function.id]?.connections.insert(registration.connectionId)
+            functions.addConnection(registration.connectionId, to: function.id)
         }
         let connectionId = registration.connectionId
         workers[connectionId] = WorkerState(
@@ -91,7 +91,7 @@ extension CoordinatorCore {
         var effects = Effects()
         guard let worker = workers.removeValue(forKey: connectionId) else { return effects }
         for function in worker.registration.functions {
-            functions[function.id]?.connections.remove(connectionId)
+            functions.removeConnection(connectionId, from: function.id)
         }
         for requestId in worker.inFlight.sorted().reversed() {
             if resumable {

@@ -31,20 +31,6 @@ public struct CoordinatorCore: Sendable {
         }
     }
 
-    struct FunctionEntry: Sendable {
-        var definition: FunctionDefinition
-        /// Connections that registered this function.
-        var connections: Set<String> = []
-        /// Event triggers with their parsed match expressions.
-        var eventTriggers: [(name: String, expression: Expression?)] = []
-        /// `cancelOn` entries with their parsed match expressions.
-        var cancelOn: [(event: String, expression: Expression?)] = []
-        /// The parsed idempotency key expression.
-        var idempotency: Expression?
-        /// The parsed flow-control expressions.
-        var flow = FlowExpressions()
-    }
-
     /// Something to dispatch: a run to continue (`stepId` empty: replay to the next new step)
     /// or one of its parallel steps to execute.
     struct WorkItem: Hashable, Sendable {
@@ -80,64 +66,31 @@ public struct CoordinatorCore: Sendable {
     static func instanceKey(app: String, instanceId: String) -> String { app + "\u{0}" + instanceId }
 
     public let configuration: Configuration
-    var functions: [String: FunctionEntry] = [:]
-    /// Exact event name → function ids.
-    var eventIndex: [String: Set<String>] = [:]
-    /// Prefix triggers (`billing/*`) → function ids.
-    var prefixIndex: [String: Set<String>] = [:]
+    /// Function definitions, who registered them, and which events trigger them.
+    var functions = FunctionRegistry()
     public internal(set) var workers: [String: WorkerState] = [:]
     /// Runs that have not ended, by id.
     public internal(set) var runs: [String: RunRecord] = [:]
-    /// Ready work per function, in lanes per fairness key; entries no longer ready are
-    /// skipped lazily.
-    var queues: [String: FunctionQueue] = [:]
-    var queueSequence: UInt64 = 0
-    /// Work that is in a ready queue, with the time it entered it.
-    var readySince: [WorkItem: Int64] = [:]
-    /// Functions with a non-empty ready queue, visited round-robin.
-    var backlog: Deque<String> = []
-    var inBacklog: Set<String> = []
-    /// Retry times, sleeps, wait timeouts and run timeouts.
-    var timers: Heap<Timer> = []
+    /// Work ready to go out, per function and fairness lane.
+    var ready = ReadyQueues()
     /// Requests out on workers.
     var leases = LeaseTable()
+    /// Retry times, sleeps, wait timeouts, run timeouts, debounces, batches and cron ticks.
+    var timers: Heap<Timer> = []
     /// Waits (`waitForEvent` and `cancelOn`) by event name.
-    var waitIndex: [String: WaitBucket] = [:]
-    /// Parsed expressions by source, shared by the waits that use them.
-    var expressionCache: [String: Expression] = [:]
-    /// Cron triggers by key (see `cronKey`), the tick each last fired, and its next tick.
-    var cronSchedules: [String: CronSchedule] = [:]
-    var cronFired: [String: Int64] = [:]
-    var cronNext: [String: Int64] = [:]
-    /// Recently accepted event ids and the runs they started, oldest first for eviction.
-    var recentEvents: [String: KnownEvent] = [:]
-    var recentEventOrder: Deque<String> = []
-    /// Idempotency keys (function id NUL key value) → when their run started; oldest first
-    /// in `idempotencyOrder` for expiry.
-    var idempotencyKeys: [String: Int64] = [:]
-    var idempotencyOrder: Deque<(key: String, at: Int64)> = []
-    /// Flow-control facts of each active run (keys, limits, priority), from its first event.
-    var runFlow: [String: RunFlow] = [:]
-    /// Running steps per concurrency key (see `RunFlow.Constraint`).
-    var constraintInFlight: [String: Int] = [:]
-    /// Lanes waiting for a full keyed concurrency limit: concurrency key → (function, lane).
-    var parkedLanes: [String: [(functionId: String, lane: String)]] = [:]
-    /// Functions waiting for a full function-wide concurrency limit: concurrency key → functions.
-    var parkedFunctions: [String: Set<String>] = [:]
-    /// Throttle and rate-limit states (GCRA theoretical arrival times) by `FlowKey`, and when
-    /// each becomes idle again (then it is forgotten, in memory and in the store).
-    var flowStates: [String: Int64] = [:]
-    var flowStateExpiry: Heap<FlowStateExpiry> = []
-    /// Debounces and batches in progress, by key (function id NUL key value).
-    var debounces: [String: DebounceRecord] = [:]
-    var batches: [String: BatchRecord] = [:]
-    /// Singleton key → its active run.
-    var singletonRuns: [String: String] = [:]
+    var waitIndex = WaitIndex()
+    /// Flow control's state across runs: concurrency counts, singletons, rates, debounces, batches.
+    var flow = FlowState()
+    /// Recent event ids and idempotency keys, for deduplication.
+    var eventMemory: EventMemory
+    /// Cron triggers, the ticks they last fired, and the ticks they are armed for.
+    var cron = CronTable()
     var ids: IDGenerator
     var random: SplitMix64
 
     public init(configuration: Configuration = Configuration(), seed: UInt64? = nil) {
         self.configuration = configuration
+        self.eventMemory = EventMemory(capacity: configuration.recentEventIdCapacity)
         if let seed {
             self.ids = IDGenerator(seed: seed)
             self.random = SplitMix64(seed: seed ^ 0x5DEE_CE66)
@@ -155,7 +108,7 @@ public struct CoordinatorCore: Sendable {
 
     /// Every function definition known to the coordinator.
     public var functionDefinitions: [FunctionDefinition] {
-        functions.values.map(\.definition).sorted { $0.id < $1.id }
+        functions.all.map(\.definition).sorted { $0.id < $1.id }
     }
 
     /// Connection ids that registered function `id`.
@@ -179,22 +132,20 @@ public struct CoordinatorCore: Sendable {
         batches pendingBatches: [BatchRecord] = [], now: Int64
     ) -> Effects {
         var effects = Effects()
-        cronFired = cronTicks
-        for (key, tat) in states where tat > now {
-            flowStates[key] = tat
-            flowStateExpiry.insert(FlowStateExpiry(atMilliseconds: tat, key: key))
+        cron = CronTable(fired: cronTicks)
+        for (key, tat) in states.sorted(by: { $0.key < $1.key }) where tat > now {
+            flow.setRate(key, tat)
         }
         for record in pendingDebounces {
-            debounces[record.key] = record
+            flow.debounces[record.key] = record
             timers.insert(Timer(.debounce(key: record.key), at: record.dueAtMilliseconds))
         }
         for record in pendingBatches {
-            batches[record.key] = record
+            flow.batches[record.key] = record
             timers.insert(Timer(.batch(key: record.key), at: record.dueAtMilliseconds))
         }
         for (key, at) in keys.sorted(by: { ($0.value, $0.key) < ($1.value, $1.key) }) {
-            idempotencyKeys[key] = at
-            idempotencyOrder.append((key, at))
+            eventMemory.record(idempotencyKey: key, at: at)
         }
         for definition in definitions {
             install(definition, now: now)
@@ -232,8 +183,7 @@ public struct CoordinatorCore: Sendable {
                     effects.writes.append(.putRun(runs[record.runId]!, stepIndices: [], created: false))
                 }
             }
-            let constraints = runFlow[record.runId]?.constraints.map(\.key) ?? []
-            for key in constraints { constraintInFlight[key, default: 0] += 1 }
+            let constraints = flow.acquire(runId: record.runId)
             let lease = Lease(
                 item: item, connectionId: "", instanceId: record.instanceId, app: record.app, deadlineMilliseconds: grace,
                 dispatchedAtMilliseconds: record.dispatchedAtMilliseconds, constraints: constraints)
@@ -266,44 +216,7 @@ public struct CoordinatorCore: Sendable {
     }
 
     mutating func install(_ definition: FunctionDefinition, now: Int64) {
-        let id = definition.id
-        if let old = functions[id]?.definition {
-            for trigger in old.triggers { unindex(trigger, functionId: id) }
-        }
-        functions[id, default: FunctionEntry(definition: definition)].definition = definition
-        functions[id]?.eventTriggers = definition.triggers.compactMap { trigger in
-            guard case .event(let name, let source) = trigger else { return nil }
-            // Definitions are validated before they are installed; one that no longer parses
-            // (restored from an older store) matches on the name alone.
-            return (name, source.flatMap { $0.isEmpty ? nil : try? Expression(parsing: $0) })
-        }
-        functions[id]?.cancelOn = definition.cancelOn.map { entry in
-            (entry.event, entry.match.flatMap { try? Expression(parsing: $0) })
-        }
-        functions[id]?.idempotency = definition.idempotency.flatMap { try? Expression(parsing: $0) }
-        let flowChanged = functions[id]?.flow.definition != definition.flow
-        functions[id]?.flow = FlowExpressions(definition.flow)
-        if flowChanged { flowConfigurationChanged(functionId: id) }
+        if functions.install(definition) { flowConfigurationChanged(functionId: definition.id) }
         armCron(definition, now: now)
-        for trigger in definition.triggers {
-            guard case .event(let name, _) = trigger else { continue }
-            if name.hasSuffix("/*") {
-                prefixIndex[String(name.dropLast(1)), default: []].insert(id)
-            } else {
-                eventIndex[name, default: []].insert(id)
-            }
-        }
-    }
-
-    mutating func unindex(_ trigger: TriggerDefinition, functionId: String) {
-        guard case .event(let name, _) = trigger else { return }
-        if name.hasSuffix("/*") {
-            let prefix = String(name.dropLast(1))
-            prefixIndex[prefix]?.remove(functionId)
-            if prefixIndex[prefix]?.isEmpty == true { prefixIndex[prefix] = nil }
-        } else {
-            eventIndex[name]?.remove(functionId)
-            if eventIndex[name]?.isEmpty == true { eventIndex[name] = nil }
-        }
     }
 }
