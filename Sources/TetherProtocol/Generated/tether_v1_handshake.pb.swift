@@ -243,7 +243,9 @@ public nonisolated struct Tether_V1_ConcurrencyLimit: Sendable {
   public init() {}
 }
 
-/// At most `limit` run starts per period (per key), `limit + burst` at once; excess is queued.
+/// Run starts one every `period_ms / limit` (per key), `burst + 1` at once after a quiet
+/// spell: at most `limit + burst` in any window of one period (`limit` with burst 0). Excess
+/// is queued with its start time, never dropped (docs/flow-control.md).
 public nonisolated struct Tether_V1_Throttle: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -262,7 +264,9 @@ public nonisolated struct Tether_V1_Throttle: Sendable {
   public init() {}
 }
 
-/// At most `limit` runs per period (per key); excess events start no run.
+/// `limit` events pass after a quiet spell, then one every `period_ms / limit` (per key):
+/// `limit` per period on average, up to `2 × limit − 1` in one window of a period. Excess
+/// events start no run.
 public nonisolated struct Tether_V1_RateLimit: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
