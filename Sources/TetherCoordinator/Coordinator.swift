@@ -129,7 +129,8 @@ public final class Coordinator: Service, Sendable {
         if !cleanup.isEmpty { runtime.loop.execute { runtime.perform(cleanup) } }
 
         let limiter = HandshakeLimiter(
-            limit: configuration.timing.maxConcurrentHandshakes, maxQueued: configuration.timing.maxQueuedHandshakes)
+            limit: configuration.timing.maxConcurrentHandshakes, maxQueued: configuration.timing.maxQueuedHandshakes,
+            maxPreHandshake: configuration.timing.maxPreHandshakeConnections)
         let listener = WorkerListener(
             configuration: configuration, runtime: runtime, limiter: limiter, group: group, logger: logger)
         let workerChannel = try await listener.bind()

@@ -22,7 +22,9 @@ struct ServeCommand: AsyncParsableCommand {
             (comma-separated). Flags override the file; a relative --data is relative to the
             current directory. /v1/* and /metrics need an API key; "metricsPublic": true opens
             /metrics to scrapers without one. "maxConcurrentHandshakes" (default 256) and
-            "maxQueuedHandshakes" (default 8192) bound worker handshakes during reconnect storms.
+            "maxQueuedHandshakes" (default 8192) bound worker handshakes during reconnect storms;
+            "maxPreHandshakeConnections" (default 8192) and "preHandshakeTimeoutMilliseconds"
+            (default 10000) bound connections that have not sent their TLS ClientHello yet.
             "resumeGraceMilliseconds" (default 15000) is how long, after a restart, a step that was
             out on a worker waits for that worker to reconnect and resume it.
             """)
@@ -50,6 +52,8 @@ struct ServeCommand: AsyncParsableCommand {
         var metricsPublic: Bool?
         var maxConcurrentHandshakes: Int?
         var maxQueuedHandshakes: Int?
+        var maxPreHandshakeConnections: Int?
+        var preHandshakeTimeoutMilliseconds: Int?
         var resumeGraceMilliseconds: Int?
     }
 
@@ -61,7 +65,7 @@ struct ServeCommand: AsyncParsableCommand {
             let known: Set<String> = [
                 "host", "httpPort", "workerPort", "data", "durability", "tls", "signingKeys", "signingKeyFiles", "apiKeys",
                 "apiKeyFiles", "metricsPublic", "maxConcurrentHandshakes", "maxQueuedHandshakes",
-                "resumeGraceMilliseconds",
+                "maxPreHandshakeConnections", "preHandshakeTimeoutMilliseconds", "resumeGraceMilliseconds",
             ]
             if let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] {
                 let unknown = Set(object.keys).subtracting(known)
@@ -149,6 +153,18 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ValidationError("\(config): maxQueuedHandshakes must be between 0 and 1000000, got \(limit)")
             }
             configuration.timing.maxQueuedHandshakes = limit
+        }
+        if let limit = file.maxPreHandshakeConnections {
+            guard (1...1_000_000).contains(limit) else {
+                throw ValidationError("\(config): maxPreHandshakeConnections must be between 1 and 1000000, got \(limit)")
+            }
+            configuration.timing.maxPreHandshakeConnections = limit
+        }
+        if let timeout = file.preHandshakeTimeoutMilliseconds {
+            guard (100...600_000).contains(timeout) else {
+                throw ValidationError("\(config): preHandshakeTimeoutMilliseconds must be between 100 and 600000, got \(timeout)")
+            }
+            configuration.preHandshakeTimeoutMilliseconds = timeout
         }
         if let grace = file.resumeGraceMilliseconds {
             guard (0...600_000).contains(grace) else {

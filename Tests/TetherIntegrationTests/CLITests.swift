@@ -73,7 +73,8 @@ struct CLITests {
         let config = """
             {"host": "127.0.0.1", "httpPort": \(httpPort), "workerPort": \(workerPort), "data": "data",
              "durability": "relaxed", "tls": {"certificate": "tls/server.pem", "privateKey": "tls/server-key.pem"},
-             "signingKeyFiles": ["signing-key"], "apiKeyFiles": ["api-key"]}
+             "signingKeyFiles": ["signing-key"], "apiKeyFiles": ["api-key"],
+             "maxPreHandshakeConnections": 1234, "preHandshakeTimeoutMilliseconds": 5000}
             """
         try config.write(toFile: directory.path + "/tether.json", atomically: true, encoding: .utf8)
         let server = try ChildProcess(
@@ -92,6 +93,7 @@ struct CLITests {
         let allowed = try await TetherClient(url: "http://127.0.0.1:\(httpPort)", apiKey: "api-key-1").request(.GET, "/v1/status")
         #expect(allowed.status == 200)
         #expect(allowed.json?["coordinator"]?["durability"]?.stringValue == "relaxed")
+        #expect(allowed.json?["handshakes"]?["awaitingClientHelloLimit"]?.int64Value == 1234)
         // /metrics is authenticated like /v1 unless the file sets metricsPublic.
         #expect(try await anonymous.request(.GET, "/metrics").status == 401)
         let metrics = try await TetherClient(url: "http://127.0.0.1:\(httpPort)", apiKey: "api-key-1")

@@ -30,6 +30,14 @@ struct IdleSocketsLiveTests {
         print("idle sockets: \(sockets.openCount) open; handshakes \(before.map(Self.text) ?? "?")")
         #expect(before?["inProgress"]?.int64Value == 0, "idle sockets hold no handshake slot")
         #expect(before?["queued"]?.int64Value == 0)
+        // They are counted where they are: accepted, without a ClientHello.
+        let counted = try await eventually(timeout: .seconds(5)) {
+            try await client.request(.GET, "/v1/status").json?["handshakes"]?["awaitingClientHello"]?.int64Value == 1_000
+        }
+        #expect(counted, "awaitingClientHello: \(before?["awaitingClientHello"].map(Self.text) ?? "?")")
+        #expect(before?["awaitingClientHelloLimit"]?.int64Value == 8_192)
+        let metrics = try await client.request(.GET, "/metrics").text
+        #expect(metrics.contains("tether_worker_connections_awaiting_client_hello "), "the gauge is exported")
         // The coordinator closes them at the pre-handshake timeout (10 s) and they are opened
         // again at once: the worker starts while they churn.
         let renewed = await eventually(timeout: .seconds(20)) { sockets.renewals >= 1_000 }

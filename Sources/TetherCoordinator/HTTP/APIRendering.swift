@@ -214,6 +214,9 @@ enum APIRendering {
             "peakInProgress": .int(Int64(statistics.peakInProgress)), "peakQueued": .int(Int64(statistics.peakQueued)),
             "queuedTotal": .int(Int64(statistics.queuedTotal)), "queueTimeouts": .int(Int64(statistics.queueTimeouts)),
             "overloaded": .int(Int64(statistics.overloaded)), "refused": .int(Int64(statistics.refused)),
+            "awaitingClientHello": .int(Int64(limiter.preHandshake.count)),
+            "awaitingClientHelloLimit": .int(Int64(limiter.preHandshake.limit)),
+            "peakAwaitingClientHello": .int(Int64(limiter.preHandshake.peak)),
         ]
     }
 }

@@ -75,7 +75,8 @@ struct APIRoutes: Sendable {
         }
         // Give this response time to leave before the HTTP server stops.
         let requestDrain = self.requestDrain
-        runtime.loop.scheduleTask(in: .milliseconds(100)) { requestDrain(window) }
+        let reconnectWindow = window
+        runtime.loop.scheduleTask(in: .milliseconds(100)) { requestDrain(reconnectWindow) }
         return JSONResponse.make(["status": "draining", "reconnectWithinMs": .int(Int64(window))], status: .accepted)
     }
 
@@ -107,9 +108,10 @@ struct APIRoutes: Sendable {
             }
         }
         let runtime = self.runtime
+        let storedEvents = known
         let receipts: [EventReceipt] = try await withCheckedThrowingContinuation { continuation in
             runtime.loop.execute {
-                runtime.ingest(events, known: known) { result in
+                runtime.ingest(events, known: storedEvents) { result in
                     continuation.resume(with: result.mapError { APIError($0) })
                 }
             }

@@ -29,7 +29,8 @@ struct MetricsRoute: Sendable {
         let handshakes = limiter.statistics
         let scrape = CoordinatorMetrics.Scrape(
             status: status, functionApps: apps, storeHealthy: failure == nil, store: runtime.store.writer.statistics,
-            handshakesInProgress: handshakes.inProgress, handshakesQueued: handshakes.queued)
+            handshakesInProgress: handshakes.inProgress, handshakesQueued: handshakes.queued,
+            handshakesAwaitingClientHello: limiter.preHandshake.count)
         return Self.response(runtime.metrics.render(scrape))
     }
 

@@ -201,6 +201,8 @@ extension OpenAPIDocument {
                         "inProgress": integer, "limit": integer, "queued": integer, "queueLimit": integer,
                         "peakInProgress": integer, "peakQueued": integer, "queuedTotal": integer,
                         "queueTimeouts": integer, "overloaded": integer, "refused": integer,
+                        "awaitingClientHello": integer, "awaitingClientHelloLimit": integer,
+                        "peakAwaitingClientHello": integer,
                     ]), "The worker handshake limiter since this process started (docs/protocol.md)."),
             ]),
             "Worker": object(worker),

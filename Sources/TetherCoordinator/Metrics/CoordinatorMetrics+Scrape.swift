@@ -12,6 +12,7 @@ extension CoordinatorMetrics {
         var store: GroupCommitStatistics
         var handshakesInProgress: Int
         var handshakesQueued: Int
+        var handshakesAwaitingClientHello: Int
     }
 
     /// The Prometheus text for `GET /metrics`: the registry's counters and histograms, then
@@ -57,6 +58,8 @@ extension CoordinatorMetrics {
         writer.sample(.handshakesInProgress, [], scrape.handshakesInProgress)
         writer.header(.handshakesQueued)
         writer.sample(.handshakesQueued, [], scrape.handshakesQueued)
+        writer.header(.handshakesAwaitingClientHello)
+        writer.sample(.handshakesAwaitingClientHello, [], scrape.handshakesAwaitingClientHello)
     }
 
     static func writeStore(_ scrape: Scrape, into writer: inout PrometheusTextWriter) {

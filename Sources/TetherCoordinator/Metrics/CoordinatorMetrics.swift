@@ -58,6 +58,9 @@ extension MetricFamily {
     static let handshakesQueued = MetricFamily(
         .gauge, "tether_worker_handshakes_queued",
         "Worker connections waiting, before TLS, for a handshake slot.")
+    static let handshakesAwaitingClientHello = MetricFamily(
+        .gauge, "tether_worker_connections_awaiting_client_hello",
+        "Worker connections accepted that have not sent their whole TLS ClientHello yet (they hold no handshake slot).")
     static let storeHealthy = MetricFamily(
         .gauge, "tether_store_healthy", "1 while the store accepts writes; 0 after a write failed (restart needed).")
     static let storeCommitLatency = MetricFamily(
@@ -75,7 +78,8 @@ extension MetricFamily {
         .workersConnected, .capacitySlots, .capacityInUseSlots, .queueDepth, .queueOldestAge, .stepsRunning,
         .runsActive,
         .dispatchLatency, .stepsDispatched, .stepResults, .runsCreated, .runsFinished, .leaseExpiries, .resultsRefused, .eventsAccepted,
-        .handshakesAccepted, .handshakesRejected, .handshakesInProgress, .handshakesQueued, .storeHealthy, .storeCommitLatency,
+        .handshakesAccepted, .handshakesRejected, .handshakesInProgress, .handshakesQueued,
+        .handshakesAwaitingClientHello, .storeHealthy, .storeCommitLatency,
         .storeCommitBatches, .storeCommitFailures, .storeWrittenBytes,
     ]
 }

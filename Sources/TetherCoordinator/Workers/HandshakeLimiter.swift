@@ -48,6 +48,9 @@ final class HandshakeLimiter: Sendable {
     let limit: Int
     let maxQueued: Int
     let rejectLimit: Int
+    /// Connections accepted that have not sent their whole ClientHello yet: they come here
+    /// only once they have (the tier before the four above).
+    let preHandshake: PreHandshakeConnections
 
     private struct Waiter {
         let ticket: HandshakeTicket
@@ -70,10 +73,11 @@ final class HandshakeLimiter: Sendable {
 
     private let state = Mutex(State())
 
-    init(limit: Int, maxQueued: Int = 8_192) {
+    init(limit: Int, maxQueued: Int = 8_192, maxPreHandshake: Int = 8_192) {
         self.limit = max(1, limit)
         self.maxQueued = max(0, maxQueued)
         self.rejectLimit = max(1, self.limit / 8)
+        self.preHandshake = PreHandshakeConnections(limit: maxPreHandshake)
     }
 
     /// Admits a new connection. With `.queued`, `grant` runs once a slot is handed to `ticket`.

@@ -45,7 +45,7 @@ struct WorkerListener {
         // A queued connection gives up after half the handshake timeout, leaving the other half for TLS and Hello.
         let queueTimeout = max(1, configuration.handshakeTimeoutMilliseconds / 2)
         let preHandshakeTimeout = max(1, configuration.preHandshakeTimeoutMilliseconds)
-        let preHandshake = PreHandshakeConnections(limit: configuration.timing.maxPreHandshakeConnections)
+        let preHandshake = limiter.preHandshake
         let ids = Mutex(IDGenerator())
         let host = configuration.workerHost ?? configuration.host
         return try await ServerBootstrap(group: group)

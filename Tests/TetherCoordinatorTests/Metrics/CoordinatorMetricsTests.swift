@@ -62,7 +62,8 @@ struct CoordinatorMetricsTests {
                 metrics.render(
                     CoordinatorMetrics.Scrape(
                         status: core.status(now: now), functionApps: ["shop", "billing"], storeHealthy: true,
-                        store: GroupCommitStatistics(), handshakesInProgress: 0, handshakesQueued: 0)))
+                        store: GroupCommitStatistics(), handshakesInProgress: 0, handshakesQueued: 0,
+                        handshakesAwaitingClientHello: 0)))
         }
 
         static func dispatch(_ effects: Effects) throws -> StepDispatch {
