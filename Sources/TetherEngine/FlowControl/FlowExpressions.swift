@@ -63,8 +63,13 @@ struct RunFlow: Sendable, Equatable {
     var lane = ""
     var priorityMilliseconds: Int64 = 0
     var singletonKey: String?
+    /// Under a throttle: the key of the state that spaces the run starts actually made (see
+    /// ``FlowKey/throttleStart(functionId:value:)``).
+    var throttleStartKey: String?
 
-    var isEmpty: Bool { constraints.isEmpty && lane.isEmpty && priorityMilliseconds == 0 && singletonKey == nil }
+    var isEmpty: Bool {
+        constraints.isEmpty && lane.isEmpty && priorityMilliseconds == 0 && singletonKey == nil && throttleStartKey == nil
+    }
 }
 
 /// When a throttle or rate-limit state goes idle (its TAT passes), so it can be forgotten.
@@ -80,6 +85,11 @@ struct FlowStateExpiry: Comparable, Sendable {
 enum FlowKey {
     static func of(functionId: String, value: String) -> String { functionId + "\u{0}" + value }
     static func throttle(functionId: String, value: String) -> String { "t\u{0}" + of(functionId: functionId, value: value) }
+    /// The throttle's second state: the starts actually made (a run late for its reserved time
+    /// still waits for room under the limit here).
+    static func throttleStart(functionId: String, value: String) -> String {
+        "s\u{0}" + of(functionId: functionId, value: value)
+    }
     static func rateLimit(functionId: String, value: String) -> String { "r\u{0}" + of(functionId: functionId, value: value) }
     static func concurrency(functionId: String, index: Int, value: String) -> String {
         functionId + "\u{0}c\(index)\u{0}" + value

@@ -84,6 +84,28 @@ extension CoordinatorCore {
         return slot.start
     }
 
+    /// Whether a run's first dispatch must wait under its function's throttle: the time it may
+    /// start, or nil when it may start now (the start is then counted).
+    ///
+    /// A run's start time is reserved when it is created (``throttledStart(of:document:now:into:)``),
+    /// but a run can be late for it: no worker had a free slot, a concurrency limit held it, or
+    /// the coordinator restarted. Starts are therefore counted again as they happen, under the
+    /// same limit, so that late runs catch up one interval apart instead of all at once, and no
+    /// window of one period holds more than `limit + burst` starts.
+    mutating func throttledUntil(_ item: WorkItem, now: Int64, into effects: inout Effects) -> Int64? {
+        guard item.stepId.isEmpty, let key = flow.runs[item.runId]?.throttleStartKey, let run = runs[item.runId],
+            run.status == .queued, run.startedAtMilliseconds == 0,
+            let throttle = functions[run.functionId]?.definition.flow.throttle
+        else { return nil }
+        let gcra = GCRA(
+            limit: throttle.limit, periodMilliseconds: throttle.periodMilliseconds, capacity: throttle.burst + 1)
+        guard let tat = gcra.admit(tat: flow.rates[key], now: now) else {
+            return max(now + 1, (flow.rates[key] ?? now) - gcra.toleranceMilliseconds)
+        }
+        setFlowState(key, tat, into: &effects)
+        return nil
+    }
+
     /// Records a throttle's or rate limit's new state; it is forgotten once it goes idle.
     mutating func setFlowState(_ key: String, _ tat: Int64, into effects: inout Effects) {
         flow.setRate(key, tat)

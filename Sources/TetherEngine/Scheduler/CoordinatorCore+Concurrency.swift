@@ -30,6 +30,10 @@ extension CoordinatorCore {
             if keyed, facts.lane.isEmpty { facts.lane = value }
         }
         facts.priorityMilliseconds = expressions.priorityMilliseconds(event: event)
+        if expressions.definition.throttle != nil {
+            facts.throttleStartKey = FlowKey.throttleStart(
+                functionId: run.functionId, value: FlowExpressions.value(of: expressions.throttleKey, event: event))
+        }
         if expressions.definition.singleton != nil {
             facts.singletonKey = FlowKey.of(
                 functionId: run.functionId, value: FlowExpressions.value(of: expressions.singletonKey, event: event))

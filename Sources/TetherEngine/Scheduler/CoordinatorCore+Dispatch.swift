@@ -49,13 +49,22 @@ extension CoordinatorCore {
                 continue
             }
             // Read-only views for the queue's checks (no copy: nothing changes them meanwhile).
-            let runs = self.runs
-            let leases = self.leases
-            let flow = self.flow
+            let activeRuns = runs
+            let leaseTable = leases
+            let flowState = flow
             let item = ready.next(
-                of: functionId, isDispatchable: { Self.isDispatchable($0, runs: runs, leases: leases) },
-                isLeased: { leases.isLeased($0) }, fullKeyedLimit: { flow.fullKeyedLimit(of: $0) })
-            if let item { dispatch(item, to: connectionId, now: now, into: &effects) }
+                of: functionId, isDispatchable: { Self.isDispatchable($0, runs: activeRuns, leases: leaseTable) },
+                isLeased: { leaseTable.isLeased($0) }, fullKeyedLimit: { flowState.fullKeyedLimit(of: $0) })
+            if let item {
+                if let later = throttledUntil(item, now: now, into: &effects) {
+                    // Late for its reserved start, and the throttle has no room now: it waits.
+                    ready.remove(item)
+                    runs[item.runId]!.nextAttemptAtMilliseconds = later
+                    schedule(item, notBefore: later, now: now)
+                } else {
+                    dispatch(item, to: connectionId, now: now, into: &effects)
+                }
+            }
             ready.revisit(functionId)
         }
         for functionId in blocked { ready.postpone(functionId) }

@@ -156,8 +156,12 @@ struct HeldEventsTests {
         #expect(debounceRun.first?.events.map(\.data) == [Array(#"{"tenant":"a","n":1}"#.utf8)])
         let batchRun = H.dispatches(restarted.tick(at: t0 + 2_000)).filter { $0.run.functionId == "shop:batched" }
         #expect(batchRun.map { $0.run.events.count } == [2])
-        let throttledRun = H.dispatches(restarted.tick(at: t0 + 3_000)).filter { $0.run.functionId == "shop:throttled" }
-        #expect(throttledRun.count == 1, "the second throttled run keeps its slot at t0 + 3 s")
+        // The first throttled run started 100 ms late, at the restart: the second, reserved for
+        // t0 + 3 s, waits one whole period after it, so that no period holds two starts.
+        let onTime = H.dispatches(restarted.tick(at: t0 + 3_000)).filter { $0.run.functionId == "shop:throttled" }
+        #expect(onTime.isEmpty, "held: the first start was at t0 + 100 ms")
+        let throttledRun = H.dispatches(restarted.tick(at: t0 + 3_100)).filter { $0.run.functionId == "shop:throttled" }
+        #expect(throttledRun.count == 1, "the second throttled run starts one period after the first")
         // The throttle's state came back too: a new run queues behind the restored slot.
         let more = restarted.sendAll([H.tenantEvent("a", 2)])
         let newRun = try #require(more.receipts[0].runIds.first { restarted.core.runs[$0]?.functionId == "shop:throttled" })

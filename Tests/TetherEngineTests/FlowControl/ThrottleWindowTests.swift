@@ -78,21 +78,41 @@ struct ThrottleWindowTests {
         #expect(H.dispatches(again.effects).count == 3, "burst + 1 at once after a quiet spell")
     }
 
-    @Test("known gap: runs whose start times passed while no worker was connected start together")
-    func lateWorker() throws {
+    @Test(
+        "runs whose start times passed while no worker was connected catch up one interval apart, never over the limit",
+        arguments: [(10, 1_000, 0), (10, 1_000, 3)] as [(Int, Int64, Int)])
+    func lateWorker(limit: Int, period: Int64, burst: Int) throws {
         var h = CoreHarness()
-        let function = H.flowFunction(FlowControl(throttle: Throttle(limit: 10, periodMilliseconds: 1_000)))
+        let throttle = Throttle(limit: limit, periodMilliseconds: period, burst: burst)
+        let function = H.flowFunction(FlowControl(throttle: throttle))
         // Registered, then gone: the function is known, but nothing can start.
         _ = try h.connect("c0", capacity: 1, functions: [function])
         _ = h.core.disconnect(connectionId: "c0", now: h.now)
         let t0 = h.now
         _ = h.sendAll((0..<100).map { H.tenantEvent("a", $0) })
         for time in stride(from: t0 + 250, through: t0 + 5_000, by: 250) { _ = h.tick(at: time) }
-        let started = H.dispatches(try h.connect("c1", capacity: 1_000, functions: [function])).count
-        // The throttle gives out start times, and dispatch does not check them again: every run
-        // whose time passed during the 5 s without a worker starts at once (51), not 10.
-        withKnownIssue("the throttle is not enforced at dispatch (CoordinatorCore+Dispatch.swift)") {
-            #expect(started <= 10, "\(started) runs started at once")
+        // 51 runs' start times passed during the 5 s without a worker; the starts made are
+        // counted again, so they do not all go at once.
+        var starts: [Int64] = []
+        func record(_ effects: Effects) {
+            var pending = H.dispatches(effects)
+            while let dispatch = pending.popLast() {
+                if dispatch.attempt == 1 && dispatch.run.steps.isEmpty { starts.append(h.now - t0) }
+                pending += H.dispatches(h.finish(dispatch))
+            }
         }
+        record(try h.connect("c1", capacity: 1_000, functions: [function]))
+        #expect(starts.count == burst + 1, "burst + 1 at once: \(starts)")
+        while starts.count < 100, h.now < t0 + 60_000 {
+            record(h.tick(at: h.now + 1))
+            if (h.now - t0) % 1_000 == 0 { record(h.core.heartbeat(connectionId: "c1", inFlight: [], now: h.now)) }
+        }
+        #expect(starts.count == 100, "every run starts")
+        let busiest = Self.busiestWindow(starts, period: period)
+        #expect(busiest <= limit + burst, "\(busiest) starts in one window of \(period) ms: \(starts.prefix(30))")
+        // No later than the throttle allows: the first after the worker came back at 5 s, the
+        // rest one interval apart.
+        let interval = (period + Int64(limit) - 1) / Int64(limit)
+        #expect(starts.last == 5_000 + Int64(100 - 1 - burst) * interval, "\(starts.suffix(5))")
     }
 }
