@@ -104,7 +104,7 @@ extension CoordinatorCore {
             // commit, so the lease costs no write of its own.
             run.continuationLease = record
             runs[item.runId] = run
-            effects.writes.append(.putRun(run, stepIndices: [], created: false))
+            effects.putHeader(run)
         } else {
             if runs[item.runId]!.status != run.status { runs[item.runId] = run }
             // Not written now: the lease is, and a restart reads a queued run with a lease as

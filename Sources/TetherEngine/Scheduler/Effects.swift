@@ -100,6 +100,21 @@ public struct Effects: Sendable, Equatable {
 
     public var isEmpty: Bool { writes.isEmpty && messages.isEmpty && closes.isEmpty }
 
+    /// Writes a run's header, folded into a write of the same run a few writes back when there
+    /// is one (the result just applied, or the run just created, usually is): one mutation and
+    /// one header for the store to encode, with the run as it is now.
+    mutating func putHeader(_ run: RunRecord) {
+        var index = writes.endIndex
+        while index > writes.startIndex, writes.endIndex - index < 8 {
+            index -= 1
+            if case .putRun(let earlier, let steps, let created) = writes[index], earlier.id == run.id {
+                writes[index] = .putRun(run, stepIndices: steps, created: created)
+                return
+            }
+        }
+        writes.append(.putRun(run, stepIndices: [], created: false))
+    }
+
     public mutating func append(_ other: Effects) {
         writes.append(contentsOf: other.writes)
         messages.append(contentsOf: other.messages)

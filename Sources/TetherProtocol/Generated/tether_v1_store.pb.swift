@@ -235,7 +235,8 @@ public nonisolated struct Tether_V1_StoredRun: @unchecked Sendable {
   /// The request the run's continuation is out under, if any: written with the header in the
   /// commit that dispatches it (usually the commit that applies the run's last result), so a
   /// restarted coordinator knows the run has a step running and on which worker instance.
-  /// Parallel steps' requests are stored as `workLease` keys instead.
+  /// Parallel steps' requests are stored as `workLease` keys instead. Its `run_id` and
+  /// `step_id` are empty, and so is `app` when it is the run's: they are the header's.
   public var continuationLease: Tether_V1_StoredLease {
     get {_storage._continuationLease ?? Tether_V1_StoredLease()}
     set {_uniqueStorage()._continuationLease = newValue}

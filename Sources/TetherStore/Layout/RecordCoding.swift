@@ -100,7 +100,15 @@ enum RecordCoding {
         message.lastRequestID = run.lastRequestId
         message.parentRunID = run.parentRunId
         message.parentStepID = run.parentStepId
-        if let lease = run.continuationLease { message.continuationLease = encode(lease) }
+        if let lease = run.continuationLease {
+            // Only what the header does not say already: the run and its app are the header's.
+            var stored = Tether_V1_StoredLease()
+            stored.requestID = lease.requestId
+            stored.instanceID = lease.instanceId
+            if lease.app != run.app { stored.app = lease.app }
+            stored.dispatchedAtUnixMs = lease.dispatchedAtMilliseconds
+            message.continuationLease = stored
+        }
         return message
     }
 
@@ -116,7 +124,17 @@ enum RecordCoding {
             attempt: Int(message.attempt), maxAttempts: Int(message.maxAttempts),
             nextAttemptAtMilliseconds: message.nextAttemptAtUnixMs, steps: [], lastRequestId: message.lastRequestID,
             parentRunId: message.parentRunID, parentStepId: message.parentStepID,
-            continuationLease: message.hasContinuationLease ? decode(message.continuationLease) : nil)
+            continuationLease: message.hasContinuationLease ? decodeContinuation(message) : nil)
+    }
+
+    /// The continuation lease in a run's header; its run id and app, left empty when written,
+    /// are the header's.
+    static func decodeContinuation(_ message: Tether_V1_StoredRun) -> LeaseRecord {
+        var lease = decode(message.continuationLease)
+        lease.runId = message.id
+        lease.stepId = ""
+        if lease.app.isEmpty { lease.app = message.app }
+        return lease
     }
 
     static func encode(_ function: FunctionDefinition, updatedAt: Int64) -> Tether_V1_StoredFunction {
