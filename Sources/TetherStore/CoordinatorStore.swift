@@ -84,10 +84,10 @@ public final class CoordinatorStore: Sendable {
                 batch.put(KeyLayout.event(event.id), serialize(stored))
             case .putRun(let run, let stepIndices, let created):
                 if lastHeaderWrite.isEmpty || lastHeaderWrite[run.id] == index {
-                    batch.put(KeyLayout.run(run.id), serialize(RecordCoding.encodeHeader(run)))
+                    batch.put(KeyLayout.run(run.id), RecordCoding.headerBytes(run))
                 }
                 for index in stepIndices where run.steps.indices.contains(index) {
-                    batch.put(KeyLayout.step(runId: run.id, index: index), serialize(RecordCoding.encode(run.steps[index])))
+                    batch.put(KeyLayout.step(runId: run.id, index: index), RecordCoding.stepBytes(run.steps[index]))
                 }
                 if created {
                     batch.put(KeyLayout.functionRun(functionId: run.functionId, runId: run.id), [])
