@@ -32,7 +32,7 @@ struct FlowState: Sendable {
 
     /// Forgets an ended run's facts (its running steps keep their counts until they end).
     mutating func untrack(runId: String) {
-        guard let facts = runs.removeValue(forKey: runId) else { return }
+        guard !runs.isEmpty, let facts = runs.removeValue(forKey: runId) else { return }
         if let key = facts.singletonKey, singletonRuns[key] == runId {
             singletonRuns[key] = nil
         }
@@ -41,7 +41,7 @@ struct FlowState: Sendable {
     /// A step of `runId` goes out: it counts against each of its run's concurrency keys, which
     /// it returns (the lease keeps them, to release the same keys when it ends).
     mutating func acquire(runId: String) -> [String] {
-        guard let constraints = runs[runId]?.constraints, !constraints.isEmpty else { return [] }
+        guard !runs.isEmpty, let constraints = runs[runId]?.constraints, !constraints.isEmpty else { return [] }
         var keys: [String] = []
         keys.reserveCapacity(constraints.count)
         for constraint in constraints {
@@ -62,7 +62,7 @@ struct FlowState: Sendable {
 
     /// The keyed concurrency limit of a run that is full, if any.
     func fullKeyedLimit(of runId: String) -> String? {
-        guard let constraints = runs[runId]?.constraints else { return nil }
+        guard !runs.isEmpty, let constraints = runs[runId]?.constraints else { return nil }
         for constraint in constraints where constraint.keyed {
             if running(constraint.key) >= constraint.limit { return constraint.key }
         }

@@ -83,9 +83,7 @@ extension CoordinatorCore {
                 item: item, connectionId: connectionId, instanceId: registration.instanceId, app: registration.app,
                 deadlineMilliseconds: deadline, dispatchedAtMilliseconds: now, constraints: constraints),
             requestId: requestId)
-        workers[connectionId]?.inFlight.insert(requestId)
-        workers[connectionId]?.dispatchedCount += 1
-        workers[connectionId]?.overCapacityByWorker = false
+        workers[connectionId]?.recordDispatch(requestId)
         // The lease is durable before the request leaves: a restarted coordinator knows the
         // step is out, and on which worker instance, and waits for it to come back.
         let record = LeaseRecord(

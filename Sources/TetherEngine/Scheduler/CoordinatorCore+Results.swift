@@ -19,7 +19,9 @@ extension CoordinatorCore {
             return effects
         }
         // A request the worker ran without a lease has returned: its slot is free again.
-        let freedUnleased = workers[connectionId]?.unleasedBusy.remove(requestId) != nil
+        let freedUnleased =
+            workers[connectionId]?.unleasedBusy.isEmpty == false
+            && workers[connectionId]?.unleasedBusy.remove(requestId) != nil
         var accepted = false
         var released = false
         if let refusal = refusal(connectionId: connectionId, requestId: requestId, runId: runId) {

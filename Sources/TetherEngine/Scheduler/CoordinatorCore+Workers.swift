@@ -148,9 +148,9 @@ extension CoordinatorCore {
     /// the fewest steps dispatched, then the connection id (so the choice never depends on
     /// hashing order).
     func pickWorker(forFunction functionId: String) -> String? {
-        guard let entry = functions[functionId] else { return nil }
+        guard let connections = functions[functionId]?.connections else { return nil }
         var best: WorkerState?
-        for connectionId in entry.connections {
+        for connectionId in connections {
             guard let worker = workers[connectionId], worker.free > 0 else { continue }
             guard let current = best else {
                 best = worker

@@ -55,6 +55,13 @@ public struct WorkerState: Sendable, Equatable {
     public internal(set) var overCapacityByWorker = false
 
     public var connectionId: String { registration.connectionId }
+
+    /// A request went out to this worker (which had a free slot).
+    mutating func recordDispatch(_ requestId: String) {
+        inFlight.insert(requestId)
+        dispatchedCount += 1
+        overCapacityByWorker = false
+    }
     /// Slots this worker can take now.
     public var free: Int { status == .ready ? max(0, capacity - busy) : 0 }
     /// Slots in use: leased requests and unleased ones still running.
