@@ -132,6 +132,12 @@ struct BadInputTests {
         try await expectError(.GET, "/v1/runs/01UNKNOWNRUN", nil, status: 404, code: "not_found")
         try await expectError(.GET, "/v1/runs?status=sleepy", nil, status: 400, code: "invalid_input")
         try await expectError(.GET, "/v1/runs?limit=0", nil, status: 400, code: "invalid_input")
+        // Present means a value: an empty parameter is refused rather than read as "no filter";
+        // a limit is digits only; a cursor is a run id.
+        for query in ["limit=", "status=", "function=", "cursor=", "limit=+5", "limit=-1", "limit=%205", "cursor=garbage"] {
+            try await expectError(.GET, "/v1/runs?\(query)", nil, status: 400, code: "invalid_input")
+        }
+        #expect(try await client.request(.GET, "/v1/runs?limit=5&cursor=01KCZ5M7ZZZZZZZZZZZZZZZZZZ").status == 200)
         try await expectError(.GET, "/v1/nothing-here", nil, status: 404, code: "not_found")
         #expect(try await client.request(.GET, "/healthz").status == 200)
         await coordinator.shutdown()

@@ -123,9 +123,14 @@ struct APIRoutes: Sendable {
 
     func listRuns(_ request: Request) async throws -> Response {
         let query = request.uri.queryParameters
-        let function = query.get("function").flatMap { $0.isEmpty ? nil : String($0) }
+        // A parameter that is present must have a value: `limit=` or `status=` is refused, not
+        // taken as "no filter".
+        for name in ["function", "status", "limit", "cursor"] where query.get(name)?.isEmpty == true {
+            throw APIError(.badRequest, .invalidInput, "query parameter '\(name)' is empty; leave it out instead")
+        }
+        let function = query.get("function").map { String($0) }
         var status: RunStatus?
-        if let text = query.get("status"), !text.isEmpty {
+        if let text = query.get("status") {
             guard let parsed = RunStatus(rawValue: String(text)) else {
                 throw APIError(
                     .badRequest, .invalidInput,
@@ -134,13 +139,19 @@ struct APIRoutes: Sendable {
             status = parsed
         }
         var limit = 50
-        if let text = query.get("limit"), !text.isEmpty {
-            guard let parsed = Int(text), (1...1_000).contains(parsed) else {
+        if let text = query.get("limit") {
+            // Digits only: `Int` would also take a sign (`+5`).
+            guard text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let parsed = Int(text),
+                (1...1_000).contains(parsed)
+            else {
                 throw APIError(.badRequest, .invalidInput, "limit must be an integer between 1 and 1000")
             }
             limit = parsed
         }
-        let cursor = query.get("cursor").flatMap { $0.isEmpty ? nil : String($0) }
+        let cursor = query.get("cursor").map { String($0) }
+        if let cursor, !IDGenerator.isValid(cursor) {
+            throw APIError(.badRequest, .invalidInput, "cursor must be the 'next' value of an earlier page (a run id)")
+        }
         let store = self.store
         // A dispatched run is `running` in memory but still `queued` in the store until its
         // first result: filter those two on the live status.
@@ -338,11 +349,18 @@ struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-            keys.contains(String(header.dropFirst("Bearer ".count)))
+        guard let header = request.headers[.authorization], let token = Self.bearerToken(header), keys.contains(token)
         else {
             throw APIError(.unauthorized, .unauthenticated, "missing or wrong API key: send 'Authorization: Bearer <key>'")
         }
         return try await next(request, context)
+    }
+
+    /// The token of an `Authorization: Bearer <token>` header; the scheme is case-insensitive
+    /// (RFC 9110) and may be followed by more than one space.
+    static func bearerToken(_ header: String) -> String? {
+        guard let space = header.firstIndex(of: " "), header[..<space].lowercased() == "bearer" else { return nil }
+        let token = header[space...].drop { $0 == " " }
+        return token.isEmpty ? nil : String(token)
     }
 }

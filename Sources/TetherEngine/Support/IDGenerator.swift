@@ -42,6 +42,12 @@ public struct IDGenerator: Sendable {
 
     private static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
 
+    /// Whether `id` has the form of the ids this generator makes: 26 characters of Crockford's
+    /// base 32 (upper case, without I, L, O and U).
+    public static func isValid(_ id: String) -> Bool {
+        id.utf8.count == 26 && id.utf8.allSatisfy { alphabet.contains($0) }
+    }
+
     static func encode(milliseconds: UInt64, high: UInt16, low: UInt64) -> String {
         // 128 bits: 48 time | 16 high | 64 low, as 26 base32 digits (the first holds 3 bits).
         let hi64 = (milliseconds << 16) | UInt64(high)
