@@ -178,7 +178,9 @@ struct ServeCommand: AsyncParsableCommand {
         let coordinator = Coordinator(configuration: configuration, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: coordinator)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                // A drain requested over HTTP ends the coordinator on its own: that is a clean exit.
+                services: [.init(service: coordinator, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

@@ -57,6 +57,22 @@ struct CLITests {
         #expect(coordinator.process.process.terminationStatus == 0, "coordinator log:\n\(coordinator.process.log)")
     }
 
+    @Test("POST /v1/admin/drain ends tether dev on its own, with exit status 0")
+    func drainExitsCleanly() async throws {
+        let directory = try TemporaryDirectory("tether-drain")
+        let httpPort = try await freePort()
+        let workerPort = try await freePort()
+        let coordinator = try await ChildCoordinator.start(
+            dataDirectory: directory.path + "/data", httpPort: httpPort, workerPort: workerPort,
+            logPath: directory.path + "/dev.log")
+        let client = try coordinator.client()
+        let accepted = try await client.request(.POST, "/v1/admin/drain", body: Array(#"{"reconnectWithinMs": 1000}"#.utf8))
+        #expect(accepted.status == 202)
+        let exited = await eventually(timeout: .seconds(30)) { !coordinator.process.isRunning }
+        #expect(exited, "\(coordinator.process.log)")
+        #expect(coordinator.process.process.terminationStatus == 0, "\(coordinator.process.log)")
+    }
+
     @Test("tether keys/certs generate + tether serve --config: TLS from files, API keys required on /v1 and /metrics")
     func serveWithConfig() async throws {
         let directory = try TemporaryDirectory("tether-serve")

@@ -32,6 +32,10 @@ struct DrainTests {
         let again = try await client.request(.POST, "/v1/admin/drain")
         #expect(again.status == 409)
         #expect(again.json?["error"]?["code"]?.stringValue == "draining")
+        // No longer ready, from the 202 on: a load balancer stops sending work here.
+        let readiness = try await client.request(.GET, "/readyz")
+        #expect(readiness.status == 503)
+        #expect(readiness.json?["error"]?["code"]?.stringValue == "draining")
         let reconnect = try #require(await raw.waitForFrame { $0.reconnect.withinMs > 0 })
         #expect(reconnect.reconnect.withinMs == 1_500)
         #expect(await raw.waitUntilClosed())

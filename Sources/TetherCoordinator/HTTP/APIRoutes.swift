@@ -328,7 +328,10 @@ struct APIRoutes: Sendable {
 
     func ready() async throws -> Response {
         let runtime = self.runtime
-        let (failure, draining) = try await runtime.loop.submit { (runtime.storageFailure, runtime.draining) }.get()
+        // Not ready from the moment a drain is asked for (`POST /v1/admin/drain`), not only once it runs.
+        let (failure, draining) = try await runtime.loop.submit {
+            (runtime.storageFailure, runtime.draining || runtime.drainRequested)
+        }.get()
         if let failure {
             // Open to anyone: the code only; the coordinator logged the whole error when it failed.
             throw APIError(
