@@ -22,7 +22,7 @@ extension CoordinatorCore {
             effects.append(applyDisconnect(connectionId: connectionId, resumable: true, now: now))
         }
 
-        for requestId in leases.expired(at: now) {
+        for requestId in leases.takeExpired(at: now) {
             // On a live connection, a lease runs out only when no heartbeat listed the request
             // for a whole lease: the worker is not running it.
             requeueLease(requestId, now: now, into: &effects)

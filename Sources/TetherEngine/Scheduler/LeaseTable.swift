@@ -1,3 +1,5 @@
+import HeapModule
+
 extension CoordinatorCore {
     /// Every request out on a worker, indexed the ways the scheduler looks leases up: by request
     /// id, by the work item leased, by run (a count), and, while detached, by the worker
@@ -12,6 +14,17 @@ extension CoordinatorCore {
         private var countByRun: [String: Int] = [:]
         /// Work item → the request id it is leased under.
         private var byItem: [WorkItem: String] = [:]
+        /// Every lease's deadline, soonest first, so that a tick finds the expired ones without
+        /// scanning every lease. An entry whose lease is gone or has another deadline now is
+        /// stale and dropped when it reaches the top (a renewal adds an entry).
+        private var deadlines: Heap<Deadline> = []
+
+        private struct Deadline: Comparable, Sendable {
+            var at: Int64
+            var requestId: String
+
+            static func < (lhs: Self, rhs: Self) -> Bool { (lhs.at, lhs.requestId) < (rhs.at, rhs.requestId) }
+        }
 
         var count: Int { byRequest.count }
         var all: Dictionary<String, Lease>.Values { byRequest.values }
@@ -28,17 +41,35 @@ extension CoordinatorCore {
         /// Requests waiting for the worker instance `key` to come back.
         func detached(instanceKey key: String) -> Set<String> { detachedByInstance[key] ?? [] }
 
-        /// Requests whose deadline is at or before `now`, in request id order.
-        func expired(at now: Int64) -> [String] {
-            byRequest.compactMap { $0.value.deadlineMilliseconds <= now ? $0.key : nil }.sorted()
+        /// Requests whose deadline is at or before `now`, in request id order. Stale deadline
+        /// entries met on the way are dropped; the expired leases stay until the caller removes them.
+        mutating func takeExpired(at now: Int64) -> [String] {
+            var expired: [Deadline] = []
+            while let top = deadlines.min, top.at <= now {
+                _ = deadlines.removeMin()
+                if byRequest[top.requestId]?.deadlineMilliseconds == top.at { expired.append(top) }
+            }
+            // Still tracked until removed (then these entries are stale).
+            for entry in expired { deadlines.insert(entry) }
+            return Set(expired.map(\.requestId)).sorted()
         }
 
-        var earliestDeadline: Int64? { byRequest.values.lazy.map(\.deadlineMilliseconds).min() }
+        /// The soonest deadline, or one a little earlier (a stale entry): a tick then finds nothing.
+        var earliestDeadline: Int64? { deadlines.min?.at }
+
+        private mutating func track(_ requestId: String, deadline: Int64) {
+            deadlines.insert(Deadline(at: deadline, requestId: requestId))
+            if deadlines.count > 2 * byRequest.count + 1_024 {
+                // Mostly stale (leases renewed by heartbeats): rebuilt from the leases.
+                deadlines = Heap(byRequest.map { Deadline(at: $0.value.deadlineMilliseconds, requestId: $0.key) })
+            }
+        }
 
         /// Records a new lease (held by a connection, or detached when `connectionId` is empty).
         mutating func insert(_ lease: Lease, requestId: String) {
             assert(byRequest[requestId] == nil && byItem[lease.item] == nil, "\(lease.item) is leased twice")
             byRequest[requestId] = lease
+            track(requestId, deadline: lease.deadlineMilliseconds)
             byItem[lease.item] = requestId
             countByRun[lease.runId, default: 0] += 1
             if lease.connectionId.isEmpty { detachedByInstance[lease.instanceKey, default: []].insert(requestId) }
@@ -61,7 +92,10 @@ extension CoordinatorCore {
             guard let lease = byRequest[requestId], lease.connectionId != connectionId else { return nil }
             if lease.connectionId.isEmpty { unindexDetached(requestId, lease) }
             byRequest[requestId]!.connectionId = connectionId
-            byRequest[requestId]!.deadlineMilliseconds = max(lease.deadlineMilliseconds, deadline)
+            if deadline > lease.deadlineMilliseconds {
+                byRequest[requestId]!.deadlineMilliseconds = deadline
+                track(requestId, deadline: deadline)
+            }
             if connectionId.isEmpty { detachedByInstance[lease.instanceKey, default: []].insert(requestId) }
             return lease
         }
@@ -77,8 +111,11 @@ extension CoordinatorCore {
 
         /// A heartbeat from the holder listed the request: its lease runs until `deadline`.
         mutating func renew(_ requestId: String, heldBy connectionId: String, deadline: Int64) {
-            guard byRequest[requestId]?.connectionId == connectionId else { return }
+            guard let lease = byRequest[requestId], lease.connectionId == connectionId,
+                lease.deadlineMilliseconds != deadline
+            else { return }
             byRequest[requestId]!.deadlineMilliseconds = deadline
+            track(requestId, deadline: deadline)
         }
 
         private mutating func unindexDetached(_ requestId: String, _ lease: Lease) {
@@ -99,6 +136,10 @@ extension CoordinatorCore {
                 if lease.connectionId.isEmpty, detachedByInstance[lease.instanceKey]?.contains(requestId) != true {
                     problems.append("lease \(requestId) is detached but not indexed under its instance")
                 }
+            }
+            let tracked = Set(deadlines.unordered.map { "\($0.requestId)\u{0}\($0.at)" })
+            for (requestId, lease) in byRequest where !tracked.contains("\(requestId)\u{0}\(lease.deadlineMilliseconds)") {
+                problems.append("lease \(requestId): its deadline \(lease.deadlineMilliseconds) is not in the deadline heap")
             }
             if perRun != countByRun {
                 problems.append("leases per run \(countByRun) do not count the leases \(perRun)")
