@@ -21,36 +21,8 @@ enum RecordCoding {
             version: message.v)
     }
 
-    static func encode(_ error: RunError?) -> Tether_V1_StoredError? {
-        guard let error else { return nil }
-        var message = Tether_V1_StoredError()
-        message.code = error.code
-        message.message = error.message
-        message.errorType = error.type
-        return message
-    }
-
     static func decode(_ message: Tether_V1_StoredError) -> RunError {
         RunError(code: message.code, message: message.message, type: message.errorType)
-    }
-
-    static func encode(_ step: StepRecord) -> Tether_V1_StoredStep {
-        var message = Tether_V1_StoredStep()
-        message.id = step.id
-        message.status = step.status.rawValue
-        message.attempts = UInt32(clamping: step.attempts)
-        message.output = Data(step.output)
-        if let error = encode(step.error) { message.error = error }
-        message.worker = step.worker
-        message.startedAtUnixMs = step.startedAtMilliseconds
-        message.endedAtUnixMs = step.endedAtMilliseconds
-        message.kind = step.kind == .run ? "" : step.kind.rawValue
-        message.dueAtUnixMs = step.dueAtMilliseconds
-        message.nextAttemptAtUnixMs = step.nextAttemptAtMilliseconds
-        message.waitEvent = step.waitEvent
-        message.waitMatch = step.waitMatch
-        message.childRunID = step.childRunId
-        return message
     }
 
     static func decode(_ message: Tether_V1_StoredStep) -> StepRecord {
@@ -87,43 +59,8 @@ enum RecordCoding {
             && run.functionId == FunctionDefinition.makeID(app: run.app, slug: run.functionSlug)
     }
 
-    /// A run's header as a message (what ``headerBytes(_:)`` writes, for reading and tests).
-    static func encodeHeader(_ run: RunRecord) -> Tether_V1_StoredRun {
-        var message = Tether_V1_StoredRun()
-        message.id = run.id
-        message.functionID = run.functionId
-        if !derivesAppAndSlug(run) {
-            message.app = run.app
-            message.functionSlug = run.functionSlug
-        }
-        message.status = run.status.rawValue
-        message.eventIds = run.events.map(\.id)
-        if let output = run.output { message.output = Data(output) }
-        if let error = encode(run.error) { message.error = error }
-        message.createdAtUnixMs = run.createdAtMilliseconds
-        message.startedAtUnixMs = run.startedAtMilliseconds
-        message.endedAtUnixMs = run.endedAtMilliseconds
-        message.attempt = UInt32(clamping: run.attempt)
-        message.maxAttempts = UInt32(clamping: run.maxAttempts)
-        message.stepCount = UInt32(clamping: run.steps.count)
-        message.nextAttemptAtUnixMs = run.nextAttemptAtMilliseconds
-        message.lastRequestID = run.lastRequestId
-        message.parentRunID = run.parentRunId
-        message.parentStepID = run.parentStepId
-        if let lease = run.continuationLease {
-            // Only what the header does not say already: the run and its app are the header's.
-            var stored = Tether_V1_StoredLease()
-            stored.requestID = lease.requestId
-            stored.instanceID = lease.instanceId
-            if lease.app != run.app { stored.app = lease.app }
-            stored.dispatchedAtUnixMs = lease.dispatchedAtMilliseconds
-            message.continuationLease = stored
-        }
-        return message
-    }
-
-    /// A run's header in wire format, the bytes of ``encodeHeader(_:)``'s message, written
-    /// directly: the store writes one on nearly every step.
+    /// A run's header in wire format (a `StoredRun`), written directly: the store writes one on
+    /// nearly every step. The tests check the bytes against SwiftProtobuf's for the same message.
     static func headerBytes(_ run: RunRecord) -> [UInt8] {
         var writer = ProtoWriter(capacity: 192)
         writer.string(1, run.id)
@@ -156,7 +93,7 @@ enum RecordCoding {
         return writer.bytes
     }
 
-    /// A step record in wire format, the bytes of ``encode(_:)-(StepRecord)``'s message.
+    /// A step record in wire format (a `StoredStep`), checked like ``headerBytes(_:)``.
     static func stepBytes(_ step: StepRecord) -> [UInt8] {
         var writer = ProtoWriter(capacity: 64 + step.output.count)
         writer.string(1, step.id)
