@@ -14,11 +14,21 @@ struct GCRA: Sendable, Equatable {
         toleranceMilliseconds = Int64(max(0, capacity - 1)) * intervalMilliseconds
     }
 
+    /// A throttle's algorithm: `burst + 1` at once after a quiet spell (see `Throttle`).
+    init(_ throttle: Throttle) {
+        self.init(limit: throttle.limit, periodMilliseconds: throttle.periodMilliseconds, capacity: throttle.burst + 1)
+    }
+
     /// Admits a unit now or never (a rate limit): the new TAT, or nil when over the limit.
     func admit(tat: Int64?, now: Int64) -> Int64? {
         let current = max(tat ?? now, now)
         guard current - now <= toleranceMilliseconds else { return nil }
         return current + intervalMilliseconds
+    }
+
+    /// The earliest time at or after `now` when ``admit(tat:now:)`` admits a unit.
+    func nextAdmission(tat: Int64?, now: Int64) -> Int64 {
+        max(now, max(tat ?? now, now) - toleranceMilliseconds)
     }
 
     /// Reserves the next slot (a throttle): when the unit may start (now or later) and the new TAT.

@@ -77,8 +77,7 @@ extension CoordinatorCore {
         else { return now }
         let key = FlowKey.throttle(
             functionId: definition.id, value: FlowExpressions.value(of: expressions.throttleKey, event: document))
-        let gcra = GCRA(
-            limit: throttle.limit, periodMilliseconds: throttle.periodMilliseconds, capacity: throttle.burst + 1)
+        let gcra = GCRA(throttle)
         let slot = gcra.reserve(tat: flow.rates[key], now: now)
         setFlowState(key, slot.tat, into: &effects)
         return slot.start
@@ -97,10 +96,9 @@ extension CoordinatorCore {
             run.status == .queued, run.startedAtMilliseconds == 0,
             let throttle = functions[run.functionId]?.definition.flow.throttle
         else { return nil }
-        let gcra = GCRA(
-            limit: throttle.limit, periodMilliseconds: throttle.periodMilliseconds, capacity: throttle.burst + 1)
+        let gcra = GCRA(throttle)
         guard let tat = gcra.admit(tat: flow.rates[key], now: now) else {
-            return max(now + 1, (flow.rates[key] ?? now) - gcra.toleranceMilliseconds)
+            return gcra.nextAdmission(tat: flow.rates[key], now: now)
         }
         setFlowState(key, tat, into: &effects)
         return nil

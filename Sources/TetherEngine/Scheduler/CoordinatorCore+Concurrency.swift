@@ -41,16 +41,11 @@ extension CoordinatorCore {
         flow.track(runId: run.id, facts)
     }
 
-    /// Forgets an ended run's flow-control facts.
-    mutating func untrackFlow(runId: String) {
-        flow.untrack(runId: runId)
-    }
-
     /// A worker registered a function whose flow control differs from before: its active runs
     /// get their facts again, and whatever was parked waits no longer (limits may have grown).
     mutating func flowConfigurationChanged(functionId: String) {
         for (id, run) in runs where run.functionId == functionId {
-            untrackFlow(runId: id)
+            flow.untrack(runId: id)
             trackFlow(of: run)
         }
         ready.unparkAll(functionId: functionId)

@@ -75,7 +75,7 @@ extension CoordinatorCore {
             }
         }
         unregisterCancelOn(runId: run.id, functionId: run.functionId)
-        untrackFlow(runId: run.id)
+        flow.untrack(runId: run.id)
         effects.writes.append(.putRun(run, stepIndices: changedSteps, created: false))
         effects.finishedRuns.append(run.id)
         if !run.parentRunId.isEmpty {

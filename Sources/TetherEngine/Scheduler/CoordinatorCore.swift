@@ -133,7 +133,7 @@ public struct CoordinatorCore: Sendable {
     ) -> Effects {
         var effects = Effects()
         cron = CronTable(fired: cronTicks)
-        for (key, tat) in states.sorted(by: { $0.key < $1.key }) where tat > now {
+        for (key, tat) in states where tat > now {
             flow.setRate(key, tat)
         }
         for record in pendingDebounces {

@@ -28,6 +28,10 @@ struct RateTests {
             return next != nil
         }
         #expect(admitted == [true, true, true, false])
+        // Refused at 0, the fourth is admitted once the TAT is within the tolerance of now.
+        #expect(limit.nextAdmission(tat: state, now: 0) == 334)
+        #expect(limit.admit(tat: state, now: 333) == nil)
+        #expect(limit.admit(tat: state, now: 334) != nil)
     }
 
     @Test("throttle: excess runs are queued with their start time, never dropped, and start on time")
