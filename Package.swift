@@ -26,6 +26,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.2.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime.git", from: "1.8.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird.git", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
     ],
     targets: [
         // C shim over librocksdb-dev (RocksDB's C API).
@@ -52,6 +55,17 @@ let package = Package(
             ],
             exclude: ["Generated/README.md"]
         ),
+        // The HTTP API's types, server protocol and client, generated from openapi.yaml
+        // (scripts/generate-openapi.sh; the generated files are committed).
+        .target(
+            name: "TetherAPI",
+            dependencies: [
+                "TetherEngine",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+            ],
+            exclude: ["openapi.yaml", "openapi-generator-config.yaml"],
+            resources: [.embedInCode("Generated/openapi.json")]
+        ),
         .target(
             name: "TetherStore",
             dependencies: [
@@ -65,6 +79,7 @@ let package = Package(
         .target(
             name: "TetherCoordinator",
             dependencies: [
+                "TetherAPI",
                 "TetherEngine",
                 "TetherProtocol",
                 "TetherStore",
@@ -73,6 +88,9 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),

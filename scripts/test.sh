@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
+# The HTTP API's description is valid, and what the server serves is exactly it.
+./scripts/check-openapi.sh
 swift build --build-tests
 log="$(mktemp -t tether-test.XXXXXX.log)"
 # The same hash seed in every process: the seeded simulation replays a seed exactly.

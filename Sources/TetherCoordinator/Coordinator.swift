@@ -138,13 +138,19 @@ public final class Coordinator: Service, Sendable {
 
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: APIErrorMiddleware(maxRequestBodyBytes: configuration.limits.maxRequestBodyBytes, logger: logger))
+        if !configuration.apiKeys.isEmpty {
+            router.add(
+                middleware: BearerAuthMiddleware(
+                    keys: Set(configuration.apiKeys),
+                    protects: BearerAuthMiddleware<BasicRequestContext>.protectedPath(
+                        metricsPublic: configuration.metricsPublic)))
+        }
         // `POST /v1/admin/drain` asks for the same shutdown as SIGTERM, with its own reconnect window.
         let drainRequests = AsyncStream<UInt32>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        APIRoutes(
+        let handlers = APIHandlers(
             runtime: runtime, store: store, threadPool: threadPool, configuration: configuration, limiter: limiter,
-            requestDrain: { drainRequests.continuation.yield($0) }
-        )
-        .register(on: router)
+            requestDrain: { drainRequests.continuation.yield($0) })
+        try APIRoutes(handlers: handlers).register(on: router)
         MetricsRoute(runtime: runtime, limiter: limiter, configuration: configuration).register(on: router)
         let routes = router.routes.map { RegisteredRoute(method: $0.method.rawValue, path: $0.path.description) }
         state.withLock { $0.routes = routes.sorted() }

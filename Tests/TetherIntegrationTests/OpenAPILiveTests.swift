@@ -34,7 +34,7 @@ struct OpenAPILiveTests {
         let coordinator = try await Self.start()
         let document = try await Self.fetchDocument(coordinator.endpoints.httpPort)
         let registered = Set(coordinator.coordinator.registeredRoutes)
-        let documented = OpenAPIDocument.operations(in: document)
+        let documented = OpenAPIConformance.operations(in: document)
         #expect(registered.count >= 14)
         #expect(documented.subtracting(registered).sorted() == [], "documented but not served")
         #expect(registered.subtracting(documented).sorted() == [], "served but not documented")

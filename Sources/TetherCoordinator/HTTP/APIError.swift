@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import OpenAPIRuntime
 import TetherEngine
 import TetherStore
 
@@ -87,6 +88,8 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return APIError(
                 .serviceUnavailable, .storageUnavailable,
                 "the coordinator's store failed (\(error.code)); the coordinator's log has the details")
+        case let error as ServerError:
+            return apiError(for: error, maxRequestBodyBytes: maxRequestBodyBytes)
         case is NIOTooManyBytesError:
             return APIError(
                 .contentTooLarge, .payloadTooLarge, "the request body is over the limit of \(maxRequestBodyBytes) bytes")
@@ -96,6 +99,40 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return APIError(error.status, code(for: error.status), error.status.reasonPhrase)
         default:
             return APIError(.internalServerError, .internalError, "internal error; the coordinator's log has the details")
+        }
+    }
+
+    /// The answer to an error of a generated operation: the handler's own error when it threw
+    /// one, else the request did not fit `openapi.yaml` (a missing or mistyped parameter or body
+    /// field: `400 invalid_input`).
+    static func apiError(for error: ServerError, maxRequestBodyBytes: Int) -> APIError {
+        let underlying = error.underlyingError
+        switch underlying {
+        case is APIError, is TetherError, is StoreError, is NIOTooManyBytesError:
+            return apiError(for: underlying, maxRequestBodyBytes: maxRequestBodyBytes)
+        case let decoding as DecodingError:
+            // `EventBodyMiddleware` has already refused a body that is not JSON.
+            return APIError(.badRequest, .invalidInput, "the request does not fit the API: \(Self.describe(decoding))")
+        default:
+            guard (400..<500).contains(error.httpStatus.code) else {
+                return APIError(.internalServerError, .internalError, "internal error; the coordinator's log has the details")
+            }
+            return APIError(.badRequest, .invalidInput, "\(error.causeDescription): \(underlying)")
+        }
+    }
+
+    /// A decoding error as `field.path: what was wrong`.
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ codingPath: [any CodingKey]) -> String {
+            codingPath.isEmpty ? "the body" : codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return "\(path(context.codingPath + [key])) is missing"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            return "\(path(context.codingPath)): \(context.debugDescription)"
+        @unknown default:
+            return "\(error)"
         }
     }
 

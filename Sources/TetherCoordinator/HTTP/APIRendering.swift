@@ -1,25 +1,22 @@
 import Foundation
+import TetherAPI
 import TetherEngine
 
-/// Renders engine records as the HTTP API's JSON (docs/api.md).
+/// Engine records as the HTTP API's types, generated from `openapi.yaml` (docs/api.md).
 enum APIRendering {
-    static func timestamp(_ milliseconds: Int64) -> JSONValue {
-        guard milliseconds > 0 else { return .null }
-        return .string(iso8601(milliseconds))
+    typealias Schemas = Components.Schemas
+
+    /// A time in Unix milliseconds; nil (JSON `null`) for 0, a time that has not happened.
+    static func timestamp(_ milliseconds: Int64) -> Schemas.NullableTimestamp {
+        milliseconds > 0 ? Nullable(date(milliseconds)) : .null
     }
 
-    /// `2026-11-23T11:07:00.123Z`.
-    static func iso8601(_ milliseconds: Int64) -> String {
-        var seconds = time_t(milliseconds / 1_000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        let millis = Int(milliseconds % 1_000)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))Z"
+    static func date(_ milliseconds: Int64) -> Date {
+        Date(timeIntervalSince1970: Double(milliseconds) / 1_000)
+    }
+
+    static func string(_ text: String?) -> Schemas.NullableString {
+        Nullable(text)
     }
 
     /// Stored JSON bytes as a value (they were validated when stored; anything else renders as a string).
@@ -28,195 +25,183 @@ enum APIRendering {
         return (try? JSONValue(parsing: bytes)) ?? .string(String(decoding: bytes, as: UTF8.self))
     }
 
-    static func error(_ error: RunError?) -> JSONValue {
-        guard let error else { return .null }
-        return ["code": .string(error.code), "message": .string(error.message), "type": .string(error.type)]
+    static func error(_ error: TetherEngine.RunError?) -> Schemas.NullableRunError {
+        Nullable(error.map { Schemas.RunError(code: $0.code, message: $0.message, _type: $0.type) })
     }
 
-    static func event(_ event: EventRecord) -> JSONValue {
-        [
-            "id": .string(event.id), "name": .string(event.name), "data": json(event.data),
-            "ts": .int(event.timestampMilliseconds), "v": .string(event.version),
-        ]
+    static func event(_ event: TetherEngine.EventRecord) -> Schemas.EventRecord {
+        Schemas.EventRecord(
+            data: json(event.data), id: event.id, name: event.name, ts: Int(event.timestampMilliseconds), v: event.version)
     }
 
-    static func step(_ step: StepRecord) -> JSONValue {
+    static func step(_ step: StepRecord) -> Schemas.Step {
         // A parallel step that failed and will run again reads as retrying, like any other.
         let status = step.status == .pending && step.attempts > 0 ? StepStatus.retrying : step.status
-        var object: [String: JSONValue] = [
-            "id": .string(step.id), "kind": .string(step.kind.rawValue), "status": .string(status.rawValue),
-            "attempts": .int(Int64(step.attempts)),
-            "output": step.status == .completed ? json(step.output) : .null, "error": error(step.error),
-            "worker": step.worker.isEmpty ? .null : .string(step.worker),
-            "startedAt": timestamp(step.startedAtMilliseconds), "endedAt": timestamp(step.endedAtMilliseconds),
-        ]
+        var rendered = Schemas.Step(
+            attempts: step.attempts, endedAt: timestamp(step.endedAtMilliseconds), error: error(step.error), id: step.id,
+            kind: Schemas.StepKind(rawValue: step.kind.rawValue) ?? .run,
+            output: step.status == .completed ? json(step.output) : .null,
+            startedAt: timestamp(step.startedAtMilliseconds),
+            status: Schemas.StepStatus(rawValue: status.rawValue) ?? .pending,
+            worker: string(step.worker.isEmpty ? nil : step.worker))
         switch step.kind {
         case .sleep:
-            object["wakeAt"] = timestamp(step.dueAtMilliseconds)
+            rendered.wakeAt = timestamp(step.dueAtMilliseconds)
         case .waitForEvent:
-            object["waitFor"] = [
-                "event": .string(step.waitEvent), "match": step.waitMatch.isEmpty ? .null : .string(step.waitMatch),
-                "timeoutAt": timestamp(step.dueAtMilliseconds),
-            ]
+            rendered.waitFor = .init(
+                event: step.waitEvent, match: string(step.waitMatch.isEmpty ? nil : step.waitMatch),
+                timeoutAt: timestamp(step.dueAtMilliseconds))
         case .invoke:
-            object["childRun"] = step.childRunId.isEmpty ? .null : .string(step.childRunId)
+            rendered.childRun = string(step.childRunId.isEmpty ? nil : step.childRunId)
         case .run, .sendEvent:
             break
         }
         if step.nextAttemptAtMilliseconds > 0, step.status == .pending {
-            object["nextAttemptAt"] = timestamp(step.nextAttemptAtMilliseconds)
+            rendered.nextAttemptAt = timestamp(step.nextAttemptAtMilliseconds)
         }
-        return .object(object)
+        return rendered
+    }
+
+    static func status(_ status: RunStatus) -> Schemas.RunStatus {
+        Schemas.RunStatus(rawValue: status.rawValue) ?? .queued
     }
 
     /// A run in a listing: no steps, no event data.
-    static func runSummary(_ run: RunRecord) -> JSONValue {
-        [
-            "id": .string(run.id), "function": .string(run.functionId), "app": .string(run.app),
-            "status": .string(run.status.rawValue), "error": error(run.error),
-            "createdAt": timestamp(run.createdAtMilliseconds), "startedAt": timestamp(run.startedAtMilliseconds),
-            "endedAt": timestamp(run.endedAtMilliseconds),
-        ]
+    static func runSummary(_ run: RunRecord) -> Schemas.RunSummary {
+        Schemas.RunSummary(
+            app: run.app, createdAt: timestamp(run.createdAtMilliseconds), endedAt: timestamp(run.endedAtMilliseconds),
+            error: error(run.error), function: run.functionId, id: run.id,
+            startedAt: timestamp(run.startedAtMilliseconds), status: status(run.status))
     }
 
     /// A run with its event, output and steps (`GET /v1/runs/{id}`).
-    static func run(_ run: RunRecord) -> JSONValue {
-        guard case .object(var object) = runSummary(run) else { return .null }
-        object["event"] = run.events.first.map(event) ?? .null
-        if run.events.count > 1 { object["events"] = .array(run.events.map(event)) }
-        object["output"] = run.status == .completed ? json(run.output) : .null
-        object["attempt"] = .int(Int64(run.attempt))
-        object["steps"] = .array(run.steps.map(step))
-        if !run.parentRunId.isEmpty {
-            object["parent"] = ["run": .string(run.parentRunId), "step": .string(run.parentStepId)]
-        }
-        return .object(object)
+    static func run(_ run: RunRecord) -> Schemas.Run {
+        Schemas.Run(
+            app: run.app, attempt: run.attempt, createdAt: timestamp(run.createdAtMilliseconds),
+            endedAt: timestamp(run.endedAtMilliseconds), error: error(run.error),
+            event: Nullable(run.events.first.map(event)),
+            events: run.events.count > 1 ? run.events.map(event) : nil, function: run.functionId, id: run.id,
+            output: run.status == .completed ? json(run.output) : .null,
+            parent: run.parentRunId.isEmpty ? nil : .init(run: run.parentRunId, step: run.parentStepId),
+            startedAt: timestamp(run.startedAtMilliseconds), status: status(run.status), steps: run.steps.map(step))
     }
 
-    /// A function's configuration (`GET /v1/functions`).
-    static func config(_ definition: FunctionDefinition) -> JSONValue {
-        var config: [String: JSONValue] = ["retries": .int(Int64(definition.retries))]
+    /// A registered function with the connections that serve it (`GET /v1/functions`).
+    static func function(_ definition: FunctionDefinition, workers: [(connectionId: String, instanceId: String)])
+        -> Schemas.Function
+    {
+        Schemas.Function(
+            app: definition.app, config: config(definition), id: definition.id, name: definition.name,
+            slug: definition.slug, triggers: definition.triggers.map(trigger),
+            workers: workers.map { .init(connectionId: $0.connectionId, instanceId: $0.instanceId) })
+    }
+
+    /// A function's configuration; unset flow-control settings are left out, a missing key is `null`.
+    static func config(_ definition: FunctionDefinition) -> Schemas.FunctionConfig {
+        var config = Schemas.FunctionConfig(retries: definition.retries)
         if !definition.cancelOn.isEmpty {
-            config["cancelOn"] = .array(
-                definition.cancelOn.map { ["event": .string($0.event), "match": $0.match.map(JSONValue.string) ?? .null] })
+            config.cancelOn = definition.cancelOn.map { .init(event: $0.event, match: string($0.match)) }
         }
         if definition.timeoutStartMilliseconds > 0 || definition.timeoutFinishMilliseconds > 0 {
-            config["timeouts"] = [
-                "startMs": definition.timeoutStartMilliseconds > 0 ? .int(definition.timeoutStartMilliseconds) : .null,
-                "finishMs": definition.timeoutFinishMilliseconds > 0 ? .int(definition.timeoutFinishMilliseconds) : .null,
-            ]
+            config.timeouts = .init(
+                finishMs: Nullable(definition.timeoutFinishMilliseconds > 0 ? definition.timeoutFinishMilliseconds : nil),
+                startMs: Nullable(definition.timeoutStartMilliseconds > 0 ? definition.timeoutStartMilliseconds : nil))
         }
-        if let idempotency = definition.idempotency {
-            config["idempotency"] = .string(idempotency)
-        }
-        flow(definition.flow, into: &config)
-        return .object(config)
-    }
-
-    /// The flow-control settings of a function's configuration; unset ones are left out, a
-    /// missing key is `null`.
-    static func flow(_ flow: FlowControl, into config: inout [String: JSONValue]) {
-        func key(_ key: String?) -> JSONValue { key.map(JSONValue.string) ?? .null }
+        config.idempotency = definition.idempotency
+        let flow = definition.flow
         if !flow.concurrency.isEmpty {
-            config["concurrency"] = .array(
-                flow.concurrency.map { ["limit": .int(Int64($0.limit)), "key": key($0.key)] })
+            config.concurrency = flow.concurrency.map { .init(key: string($0.key), limit: $0.limit) }
         }
         if let throttle = flow.throttle {
-            config["throttle"] = [
-                "limit": .int(Int64(throttle.limit)), "periodMs": .int(throttle.periodMilliseconds),
-                "burst": .int(Int64(throttle.burst)), "key": key(throttle.key),
-            ]
+            config.throttle = .init(
+                burst: throttle.burst, key: string(throttle.key), limit: throttle.limit,
+                periodMs: Int(throttle.periodMilliseconds))
         }
         if let rateLimit = flow.rateLimit {
-            config["rateLimit"] = [
-                "limit": .int(Int64(rateLimit.limit)), "periodMs": .int(rateLimit.periodMilliseconds),
-                "key": key(rateLimit.key),
-            ]
+            config.rateLimit = .init(
+                key: string(rateLimit.key), limit: rateLimit.limit, periodMs: Int(rateLimit.periodMilliseconds))
         }
         if let debounce = flow.debounce {
-            config["debounce"] = [
-                "periodMs": .int(debounce.periodMilliseconds), "key": key(debounce.key),
-                "timeoutMs": debounce.timeoutMilliseconds > 0 ? .int(debounce.timeoutMilliseconds) : .null,
-            ]
+            config.debounce = .init(
+                key: string(debounce.key), periodMs: Int(debounce.periodMilliseconds),
+                timeoutMs: Nullable(debounce.timeoutMilliseconds > 0 ? debounce.timeoutMilliseconds : nil))
         }
         if let batchEvents = flow.batchEvents {
-            config["batchEvents"] = [
-                "maxSize": .int(Int64(batchEvents.maxSize)), "timeoutMs": .int(batchEvents.timeoutMilliseconds),
-                "key": key(batchEvents.key),
-            ]
+            config.batchEvents = .init(
+                key: string(batchEvents.key), maxSize: batchEvents.maxSize,
+                timeoutMs: Int(batchEvents.timeoutMilliseconds))
         }
-        if let priority = flow.priority {
-            config["priority"] = .string(priority)
-        }
+        config.priority = flow.priority
         if let singleton = flow.singleton {
-            config["singleton"] = ["key": key(singleton.key), "mode": .string(singleton.mode.rawValue)]
+            config.singleton = .init(key: string(singleton.key), mode: .init(rawValue: singleton.mode.rawValue) ?? .skip)
+        }
+        return config
+    }
+
+    static func trigger(_ trigger: TriggerDefinition) -> Schemas.Trigger {
+        switch trigger {
+        case .event(let name, let expression):
+            .EventTrigger(.init(event: name, expression: string(expression)))
+        case .cron(let schedule, let timeZone):
+            .CronTrigger(.init(cron: schedule, timezone: timeZone.isEmpty ? "UTC" : timeZone))
         }
     }
 
     /// What happened to one sent event (`POST /v1/events`): the runs it started, and, only when
     /// there are some, the functions whose flow control `skipped` it (no run) or `deferred` it (a
     /// later run: debounce, batch).
-    static func receipt(_ receipt: EventReceipt) -> JSONValue {
-        var object: [String: JSONValue] = [
-            "id": .string(receipt.eventId), "runs": .array(receipt.runIds.map(JSONValue.string)),
-        ]
-        func outcomes(_ outcomes: [FlowOutcome]) -> JSONValue {
-            .array(outcomes.map { ["function": .string($0.functionId), "reason": .string($0.kind.rawValue)] })
-        }
+    static func receipt(_ receipt: EventReceipt) -> Schemas.EventReceipt {
         let skipped = receipt.flow.filter(\.isSkipped)
         let deferred = receipt.flow.filter { !$0.isSkipped }
-        if !skipped.isEmpty { object["skipped"] = outcomes(skipped) }
-        if !deferred.isEmpty { object["deferred"] = outcomes(deferred) }
-        return .object(object)
+        return Schemas.EventReceipt(
+            deferred: deferred.isEmpty
+                ? nil
+                : deferred.map { .init(function: $0.functionId, reason: .init(rawValue: $0.kind.rawValue) ?? .debounced) },
+            id: receipt.eventId, runs: receipt.runIds,
+            skipped: skipped.isEmpty
+                ? nil
+                : skipped.map { .init(function: $0.functionId, reason: .init(rawValue: $0.kind.rawValue) ?? .rate_limited) })
     }
 
     /// One function's queue in `GET /v1/status`.
-    static func functionStatus(_ function: SchedulerStatus.Function) -> JSONValue {
-        [
-            "id": .string(function.id), "queued": .int(Int64(function.queued)),
-            "running": .int(Int64(function.running)),
-            "oldestQueuedAgeMs": .int(function.oldestQueuedAgeMilliseconds),
-            "keys": .array(
-                function.keys.map {
-                    ["key": .string($0.key), "queued": .int(Int64($0.queued)), "running": .int(Int64($0.running))]
-                }),
-            "keyCount": .int(Int64(function.keyCount)), "debouncing": .int(Int64(function.debouncing)),
-            "batched": .int(Int64(function.batched)),
-        ]
+    static func functionStatus(_ function: SchedulerStatus.Function) -> Schemas.FunctionStatus {
+        Schemas.FunctionStatus(
+            batched: function.batched, debouncing: function.debouncing, id: function.id, keyCount: function.keyCount,
+            keys: function.keys.map { .init(key: $0.key, queued: $0.queued, running: $0.running) },
+            oldestQueuedAgeMs: Int(function.oldestQueuedAgeMilliseconds), queued: function.queued,
+            running: function.running)
     }
 
-    static func trigger(_ trigger: TriggerDefinition) -> JSONValue {
-        switch trigger {
-        case .event(let name, let expression):
-            ["event": .string(name), "expression": expression.map(JSONValue.string) ?? .null]
-        case .cron(let schedule, let timeZone):
-            ["cron": .string(schedule), "timezone": .string(timeZone.isEmpty ? "UTC" : timeZone)]
-        }
+    /// A connected worker as `GET /v1/status` shows it.
+    static func worker(_ worker: SchedulerStatus.Worker) -> Schemas.Worker {
+        Schemas.Worker(
+            app: worker.app, appVersion: worker.appVersion, capacity: worker.capacity,
+            connectedAt: date(worker.connectedAtMilliseconds), connectionId: worker.connectionId,
+            inFlight: worker.inFlight, instanceId: worker.instanceId,
+            lastHeartbeatAt: date(worker.lastHeartbeatAtMilliseconds),
+            status: .init(rawValue: worker.status) ?? .ready)
     }
 
-    /// A connected worker as `GET /v1/status` and `GET /v1/workers` show it.
-    static func worker(_ worker: SchedulerStatus.Worker) -> JSONValue {
-        [
-            "instanceId": .string(worker.instanceId), "connectionId": .string(worker.connectionId),
-            "app": .string(worker.app), "appVersion": .string(worker.appVersion), "status": .string(worker.status),
-            "connectedAt": timestamp(worker.connectedAtMilliseconds),
-            "lastHeartbeatAt": timestamp(worker.lastHeartbeatAtMilliseconds),
-            "capacity": .int(Int64(worker.capacity)), "inFlight": .int(Int64(worker.inFlight)),
-        ]
+    /// A connected worker with its functions and recent samples (`GET /v1/workers`).
+    static func workerDetail(_ worker: SchedulerStatus.Worker, history: [WorkerHistory.Sample]) -> Schemas.WorkerDetail {
+        Schemas.WorkerDetail(
+            app: worker.app, appVersion: worker.appVersion, capacity: worker.capacity,
+            connectedAt: date(worker.connectedAtMilliseconds), connectionId: worker.connectionId,
+            functions: worker.functions,
+            history: history.map { .init(at: date($0.atMilliseconds), capacity: $0.capacity, inFlight: $0.inFlight) },
+            inFlight: worker.inFlight, instanceId: worker.instanceId,
+            lastHeartbeatAt: date(worker.lastHeartbeatAtMilliseconds),
+            status: .init(rawValue: worker.status) ?? .ready)
     }
 
     /// The handshake limiter's state in `/v1/status`: what a reconnect storm looks like from here.
-    static func handshakes(_ limiter: HandshakeLimiter) -> JSONValue {
+    static func handshakes(_ limiter: HandshakeLimiter) -> Schemas.Status.handshakesPayload {
         let statistics = limiter.statistics
-        return [
-            "inProgress": .int(Int64(statistics.inProgress)), "limit": .int(Int64(limiter.limit)),
-            "queued": .int(Int64(statistics.queued)), "queueLimit": .int(Int64(limiter.maxQueued)),
-            "peakInProgress": .int(Int64(statistics.peakInProgress)), "peakQueued": .int(Int64(statistics.peakQueued)),
-            "queuedTotal": .int(Int64(statistics.queuedTotal)), "queueTimeouts": .int(Int64(statistics.queueTimeouts)),
-            "overloaded": .int(Int64(statistics.overloaded)), "refused": .int(Int64(statistics.refused)),
-            "awaitingClientHello": .int(Int64(limiter.preHandshake.count)),
-            "awaitingClientHelloLimit": .int(Int64(limiter.preHandshake.limit)),
-            "peakAwaitingClientHello": .int(Int64(limiter.preHandshake.peak)),
-        ]
+        return .init(
+            awaitingClientHello: limiter.preHandshake.count, awaitingClientHelloLimit: limiter.preHandshake.limit,
+            inProgress: statistics.inProgress, limit: limiter.limit, overloaded: statistics.overloaded,
+            peakAwaitingClientHello: limiter.preHandshake.peak, peakInProgress: statistics.peakInProgress,
+            peakQueued: statistics.peakQueued, queueLimit: limiter.maxQueued, queueTimeouts: statistics.queueTimeouts,
+            queued: statistics.queued, queuedTotal: statistics.queuedTotal, refused: statistics.refused)
     }
 }

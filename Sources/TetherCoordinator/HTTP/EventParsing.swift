@@ -8,13 +8,13 @@ package enum EventParsing {
     /// ``parse(_:limits:)`` for the package's other modules (the fuzz targets in
     /// `Tests/TetherFuzzing`), which cannot name the internal `APIError`.
     package static func parseUntyped(_ body: ByteBuffer, limits: Limits) throws -> [IncomingEvent] {
-        try parse(body, limits: limits)
+        try parse(body.readableBytesView, limits: limits)
     }
 
-    static func parse(_ body: ByteBuffer, limits: Limits) throws(APIError) -> [IncomingEvent] {
+    static func parse(_ body: some Collection<UInt8>, limits: Limits) throws(APIError) -> [IncomingEvent] {
         let document: JSONValue
         do {
-            document = try JSONValue(parsing: body.readableBytesView)
+            document = try JSONValue(parsing: body)
         } catch {
             throw APIError(.badRequest, .invalidJSON, "the body is not valid JSON: \(error.message)")
         }

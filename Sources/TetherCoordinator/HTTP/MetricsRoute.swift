@@ -4,7 +4,8 @@ import NIOCore
 /// `GET /metrics`: the coordinator's metrics in the Prometheus text format (docs/api.md).
 ///
 /// Open in `tether dev` (no API keys). With API keys (`tether serve`) it needs
-/// `Authorization: Bearer <api key>` like `/v1/*`, unless `metricsPublic` is set.
+/// `Authorization: Bearer <api key>` like `/v1/*`, unless `metricsPublic` is set
+/// (``BearerAuthMiddleware/protectedPath(metricsPublic:)``).
 struct MetricsRoute: Sendable {
     let runtime: CoordinatorRuntime
     let limiter: HandshakeLimiter
@@ -13,12 +14,10 @@ struct MetricsRoute: Sendable {
     /// The Prometheus text exposition format, version 0.0.4.
     static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
+    /// The API key, when `tether serve` asks for one, is checked by the router's
+    /// `BearerAuthMiddleware`.
     func register(on router: Router<BasicRequestContext>) {
-        let group = router.group()
-        if !configuration.apiKeys.isEmpty && !configuration.metricsPublic {
-            group.add(middleware: BearerAuthMiddleware(keys: Set(configuration.apiKeys)))
-        }
-        group.get("/metrics") { _, _ in try await scrape() }
+        router.get("/metrics") { _, _ in try await scrape() }
     }
 
     func scrape() async throws -> Response {

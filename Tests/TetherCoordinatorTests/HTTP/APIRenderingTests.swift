@@ -10,6 +10,16 @@ struct APIRenderingTests {
         String(decoding: value.serialized(), as: UTF8.self)
     }
 
+    /// A generated API value as the coordinator sends it.
+    static func text(_ value: some Encodable) -> String {
+        String(decoding: try! APIEncoding.encoder().encode(value), as: UTF8.self)
+    }
+
+    /// A generated API value as the JSON a client reads.
+    static func json(_ value: some Encodable) -> JSONValue {
+        try! JSONValue(parsing: Array(APIEncoding.encoder().encode(value)))
+    }
+
     static func definition(flow: FlowControl) -> FunctionDefinition {
         FunctionDefinition(
             app: "shop", slug: "sync", name: "Sync", triggers: [.event(name: "doc/updated", expression: nil)],
@@ -25,7 +35,7 @@ struct APIRenderingTests {
             debounce: Debounce(periodMilliseconds: 5_000, key: "event.data.docId"),
             priority: "event.data.boostSeconds",
             singleton: Singleton(key: "event.data.accountId", mode: .cancel))
-        let config = APIRendering.config(Self.definition(flow: flow))
+        let config = Self.json(APIRendering.config(Self.definition(flow: flow)))
 
         #expect(
             Self.text(config["concurrency"] ?? .null)
@@ -43,12 +53,15 @@ struct APIRenderingTests {
 
     @Test("batchEvents and a debounce timeout render; a function without flow control shows none of it")
     func batchAndNone() {
-        let batched = APIRendering.config(
-            Self.definition(flow: FlowControl(batchEvents: BatchEvents(maxSize: 50, timeoutMilliseconds: 2_000))))
+        let batched = Self.json(
+            APIRendering.config(
+                Self.definition(flow: FlowControl(batchEvents: BatchEvents(maxSize: 50, timeoutMilliseconds: 2_000)))))
         #expect(Self.text(batched["batchEvents"] ?? .null) == #"{"key":null,"maxSize":50,"timeoutMs":2000}"#)
 
-        let debounced = APIRendering.config(
-            Self.definition(flow: FlowControl(debounce: Debounce(periodMilliseconds: 10, timeoutMilliseconds: 60_000))))
+        let debounced = Self.json(
+            APIRendering.config(
+                Self.definition(
+                    flow: FlowControl(debounce: Debounce(periodMilliseconds: 10, timeoutMilliseconds: 60_000)))))
         #expect(debounced["debounce"]?["timeoutMs"] == .int(60_000))
 
         #expect(Self.text(APIRendering.config(Self.definition(flow: .none))) == #"{"retries":4}"#)
@@ -76,7 +89,7 @@ struct APIRenderingTests {
 
         let onlyDeferred = EventReceipt(
             eventId: "e-3", runIds: [], flow: [FlowOutcome(functionId: "shop:import", kind: .batched)])
-        #expect(APIRendering.receipt(onlyDeferred)["skipped"] == nil)
+        #expect(Self.json(APIRendering.receipt(onlyDeferred))["skipped"] == nil)
     }
 
     @Test("a function's status has its keys, key count, debounces and batched events")
@@ -94,7 +107,7 @@ struct APIRenderingTests {
         function.keyCount = 3
         function.debouncing = 1
         function.batched = 7
-        let rendered = APIRendering.functionStatus(function)
+        let rendered = Self.json(APIRendering.functionStatus(function))
         #expect(
             Self.text(rendered["keys"] ?? .null)
                 == #"[{"key":"\"acme\"","queued":4,"running":1},{"key":"null","queued":1,"running":1}]"#)

@@ -160,17 +160,20 @@ struct DashboardTests {
             error: RunError(code: "step_failed", message: "m", type: "E"), createdAtMilliseconds: now,
             startedAtMilliseconds: now, endedAtMilliseconds: now + 9, maxAttempts: 4, steps: steps,
             parentRunId: "parent", parentStepId: "quote")
-        let detail = APIRendering.run(run)
+        func json(_ value: some Encodable) -> JSONValue {
+            try! JSONValue(parsing: Array(APIEncoding.encoder().encode(value)))
+        }
+        let detail = json(APIRendering.run(run))
         let rendered: [String: Set<String>] = [
-            "rn": Self.keys(detail, APIRendering.runSummary(run)),
+            "rn": Self.keys(detail, json(APIRendering.runSummary(run))),
             "sp": Self.keys(detail["steps"] ?? .null),
-            "wf": Self.keys(APIRendering.step(steps[3])["waitFor"] ?? .null),
+            "wf": Self.keys(json(APIRendering.step(steps[3]))["waitFor"] ?? .null),
             "pa": Self.keys(detail["parent"] ?? .null),
-            "er": Self.keys(APIRendering.error(run.error)),
+            "er": Self.keys(json(APIRendering.error(run.error))),
             "ev": Self.keys(detail["event"] ?? .null),
             "tg": Self.keys(
-                APIRendering.trigger(.event(name: "x/y", expression: nil)),
-                APIRendering.trigger(.cron(schedule: "0 3 * * *", timeZone: ""))),
+                json(APIRendering.trigger(.event(name: "x/y", expression: nil))),
+                json(APIRendering.trigger(.cron(schedule: "0 3 * * *", timeZone: "")))),
         ]
         for (name, available) in rendered {
             #expect(

@@ -7,7 +7,7 @@ import Testing
 @Suite("Event parsing: numbers a client sends")
 struct EventParsingTests {
     static func parse(_ body: String) throws(APIError) -> [IncomingEvent] {
-        try EventParsing.parse(ByteBuffer(string: body), limits: .default)
+        try EventParsing.parse(Array(body.utf8), limits: .default)
     }
 
     /// The error `body` is rejected with, or nil when it parses.

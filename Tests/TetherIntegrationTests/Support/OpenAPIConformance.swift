@@ -3,6 +3,8 @@ import Testing
 import TetherEngine
 import TetherTestSupport
 
+@testable import TetherCoordinator
+
 /// Checks live answers against the OpenAPI document a coordinator serves: the status must be
 /// documented for the operation, the content type must be one it declares, and a JSON body
 /// must validate against the declared schema. Remembers what it saw, for a coverage check.
@@ -19,7 +21,25 @@ final class OpenAPIConformance {
 
     /// The response object the document declares, or nil.
     func declaredResponse(_ method: String, _ template: String, _ status: Int) -> JSONValue? {
-        document["paths"]?[template]?[method.lowercased()]?["responses"]?[String(status)]
+        guard let response = document["paths"]?[template]?[method.lowercased()]?["responses"]?[String(status)] else {
+            return nil
+        }
+        guard let reference = response["$ref"]?.stringValue, let name = reference.split(separator: "/").last else {
+            return response
+        }
+        return document["components"]?["responses"]?[String(name)]
+    }
+
+    /// `METHOD /path` of every operation the document describes.
+    static func operations(in document: JSONValue) -> Set<RegisteredRoute> {
+        let methods: Set<String> = ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
+        var operations: Set<RegisteredRoute> = []
+        for (path, item) in document["paths"]?.objectValue ?? [:] {
+            for method in (item.objectValue ?? [:]).keys where methods.contains(method) {
+                operations.insert(RegisteredRoute(method: method.uppercased(), path: path))
+            }
+        }
+        return operations
     }
 
     /// Checks one answer to `method template` (e.g. `GET /v1/runs/{id}`): that it has
@@ -49,6 +69,12 @@ final class OpenAPIConformance {
             return
         }
         validate(body, against: media["schema"] ?? .null, label, sourceLocation: sourceLocation)
+        if exchange.status >= 400 {
+            // The error code is one the document lists for this answer.
+            let listed = (response["x-error-codes"]?.arrayValue ?? []).compactMap(\.stringValue)
+            let code = body["error"]?["code"]?.stringValue ?? ""
+            #expect(listed.contains(code), "\(label): code '\(code)' is not one of \(listed)", sourceLocation: sourceLocation)
+        }
     }
 
     /// The problems of a request body under the operation's declared JSON request schema.
