@@ -13,6 +13,10 @@ log="$(mktemp -t tether-test.XXXXXX.log)"
 export SWIFT_DETERMINISTIC_HASHING=1
 status=0
 swift test --skip-build --no-parallel "$@" 2>&1 | tee "$log" || status=$?
+# The HTTP API fuzzed from its own document against a live coordinator (all tests only).
+if [ "$status" -eq 0 ] && [ "$#" -eq 0 ]; then
+    ./scripts/schemathesis.sh 2>&1 | tee -a "$log" || status=$?
+fi
 if [ "$status" -ne 0 ]; then
     echo
     echo "=== failures (full log: $log) ==="

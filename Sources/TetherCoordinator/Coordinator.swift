@@ -136,7 +136,7 @@ public final class Coordinator: Service, Sendable {
         let workerChannel = try await listener.bind()
         let workerPort = workerChannel.localAddress?.port ?? configuration.workerPort
 
-        let router = Router(context: BasicRequestContext.self)
+        let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: APIErrorMiddleware(maxRequestBodyBytes: configuration.limits.maxRequestBodyBytes, logger: logger))
         if !configuration.apiKeys.isEmpty {
             router.add(
@@ -145,6 +145,8 @@ public final class Coordinator: Service, Sendable {
                     protects: BearerAuthMiddleware<BasicRequestContext>.protectedPath(
                         metricsPublic: configuration.metricsPublic)))
         }
+        let routeTable = RouteTable()
+        router.add(middleware: MethodMiddleware(routes: routeTable))
         // `POST /v1/admin/drain` asks for the same shutdown as SIGTERM, with its own reconnect window.
         let drainRequests = AsyncStream<UInt32>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let handlers = APIHandlers(
@@ -153,6 +155,7 @@ public final class Coordinator: Service, Sendable {
         try APIRoutes(handlers: handlers).register(on: router)
         MetricsRoute(runtime: runtime, limiter: limiter, configuration: configuration).register(on: router)
         let routes = router.routes.map { RegisteredRoute(method: $0.method.rawValue, path: $0.path.description) }
+        routeTable.set(routes)
         state.withLock { $0.routes = routes.sorted() }
         let httpPort = Mutex<Int?>(nil)
         let httpStarted = AsyncStream<Int>.makeStream()

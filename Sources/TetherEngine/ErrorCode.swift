@@ -12,6 +12,8 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let invalidInput: ErrorCode = "invalid_input"
     public static let invalidJSON: ErrorCode = "invalid_json"
     public static let notFound: ErrorCode = "not_found"
+    /// The path exists but not with this method (`405`, with an `Allow` header).
+    public static let methodNotAllowed: ErrorCode = "method_not_allowed"
     public static let conflict: ErrorCode = "conflict"
     public static let payloadTooLarge: ErrorCode = "payload_too_large"
     public static let unauthenticated: ErrorCode = "unauthenticated"

@@ -140,6 +140,26 @@ struct BadInputTests {
         #expect(try await client.request(.GET, "/v1/runs?limit=5&cursor=01KCZ5M7ZZZZZZZZZZZZZZZZZZ").status == 200)
         try await expectError(.GET, "/v1/nothing-here", nil, status: 404, code: "not_found")
         #expect(try await client.request(.GET, "/healthz").status == 200)
+
+        // A method a path does not serve: 405 with Allow; HEAD is served wherever GET is.
+        let port = coordinator.endpoints.httpPort
+        try await expectError(.DELETE, "/v1/runs/01UNKNOWNRUN", nil, status: 405, code: "method_not_allowed")
+        let trace = try await HTTPExchange.send(port: port, .TRACE, "/v1/status")
+        #expect(trace.status == 405)
+        #expect(trace.headers.first(name: "allow") == "GET, HEAD")
+        let head = try await HTTPExchange.send(port: port, .HEAD, "/v1/status")
+        #expect(head.status == 200)
+        #expect(head.body.isEmpty)
+        // A body that breaks HTTP's chunked framing is the client's fault: 400 with the error body.
+        for size in ["zz", "ffffffffffffffffffff"] {
+            let answer = try await rawHTTP(
+                port: port,
+                "POST /v1/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                    + "\(size)\r\nabc\r\n0\r\n\r\n")
+            #expect(answer.hasPrefix("HTTP/1.1 400"), "\(size): \(answer.prefix(200))")
+            #expect(answer.contains(#""code":"invalid_input""#), "\(size): \(answer.prefix(400))")
+        }
+        #expect(try await client.request(.GET, "/healthz").status == 200)
         await coordinator.shutdown()
     }
 

@@ -220,7 +220,7 @@ struct OpenAPILiveTests {
         spec.check(stream, "GET", "/v1/status/stream", 200)
         let data = try #require(stream.text.split(separator: "\n").first { $0.hasPrefix("data: ") })
         let streamSchema = spec.declaredResponse("GET", "/v1/status/stream", 200)?["content"]?["text/event-stream"]?[
-            "x-data-schema"]
+            "schema"]?["properties"]?["data"]?["contentSchema"]
         spec.validate(
             try JSONValue(parsing: Array(data.dropFirst(6).utf8)), against: try #require(streamSchema), "status event")
         let status = try #require(try await client.request(.GET, "/v1/status").json)

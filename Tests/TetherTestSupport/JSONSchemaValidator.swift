@@ -6,10 +6,11 @@ import TetherEngine
 ///
 /// Assertions: `type` (a name or an array of names, so `["string", "null"]` is nullable),
 /// `enum`, `const`, `properties`, `required`, `additionalProperties` (a boolean or a schema),
-/// `items`, `minItems`, `maxItems`, `minimum`, `maximum`, `minLength`, `maxLength`, `oneOf`,
+/// `items`, `minItems`, `maxItems`, `minimum`, `maximum`, `minLength`, `maxLength`, `pattern`
+/// (an ICU regular expression, which reads the document's ECMA-262 patterns alike), `oneOf`,
 /// `anyOf`, `allOf` and `$ref` (a local JSON pointer such as `#/components/schemas/Run`,
-/// applied together with the keywords beside it). Annotations (`description`, `format`, `x-…`, …)
-/// are ignored. Any other keyword is reported as a problem rather than silently ignored, so a
+/// applied together with the keywords beside it). Annotations (`description`, `format`,
+/// `contentSchema`, which JSON Schema does not assert either, `x-…`, …) are ignored. Any other keyword is reported as a problem rather than silently ignored, so a
 /// schema cannot claim more than this validator checks.
 public struct JSONSchemaValidator: Sendable {
     /// The document `$ref`s point into.
@@ -22,13 +23,13 @@ public struct JSONSchemaValidator: Sendable {
     /// Keywords that only describe (never fail a value).
     static let annotations: Set<String> = [
         "description", "title", "format", "default", "examples", "example", "deprecated", "readOnly", "writeOnly",
-        "$comment",
+        "$comment", "contentMediaType", "contentSchema",
     ]
 
     /// Keywords this validator checks.
     static let assertions: Set<String> = [
         "$ref", "type", "enum", "const", "properties", "required", "additionalProperties", "items", "minItems",
-        "maxItems", "minimum", "maximum", "minLength", "maxLength", "oneOf", "anyOf", "allOf",
+        "maxItems", "minimum", "maximum", "minLength", "maxLength", "pattern", "oneOf", "anyOf", "allOf",
     ]
 
     /// Everything wrong with `value` under `schema`, each as `path: problem`; empty when it is valid.
@@ -148,6 +149,16 @@ public struct JSONSchemaValidator: Sendable {
             }
             if let maximum = keywords["maxLength"]?.int64Value, text.unicodeScalars.count > maximum {
                 problems.append("\(path): longer than \(maximum) characters")
+            }
+            if let pattern = keywords["pattern"]?.stringValue {
+                if let regex = try? NSRegularExpression(pattern: pattern) {
+                    let range = NSRange(text.startIndex..., in: text)
+                    if regex.firstMatch(in: text, range: range) == nil {
+                        problems.append("\(path): does not match \(pattern)")
+                    }
+                } else {
+                    problems.append("\(path): the pattern \(pattern) does not compile")
+                }
             }
         }
     }

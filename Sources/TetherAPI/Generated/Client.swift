@@ -20,7 +20,7 @@ import HTTPTypes
 @diagnose(UnusedImportAccess, as: ignored)
 #endif
 public import TetherEngine
-/// Tether's coordinator API (docs/api.md). This file is the single description of it: the coordinator's handlers and the Swift client are generated from it, and `GET /openapi.json` serves it as JSON. Responses are compact JSON with sorted keys, except `/metrics` (Prometheus text), `/` (HTML) and `/v1/status/stream` (Server-Sent Events). Every error is `{"error":{"code":"…","message":"…"}}`; match on `code`, not on `message` (`x-error-codes` lists the codes a response can carry). Any other path or method answers `404` with code `not_found`. The `bearerAuth` requirement applies under `tether serve`, which has API keys; `tether dev` has none and asks for no key.
+/// Tether's coordinator API (docs/api.md). This file is the single description of it: the coordinator's handlers and the Swift client are generated from it, and `GET /openapi.json` serves it as JSON. Responses are compact JSON with sorted keys, except `/metrics` (Prometheus text), `/` (HTML) and `/v1/status/stream` (Server-Sent Events). Every error is `{"error":{"code":"…","message":"…"}}`; match on `code`, not on `message` (`x-error-codes` lists the codes a response can carry). Any other path or method answers `404` with code `not_found`, and a method a path does not serve `405 method_not_allowed` with an `Allow` header (`HEAD` is served wherever `GET` is). The `bearerAuth` requirement applies under `tether serve`, which has API keys; `tether dev` has none and asks for no key.
 public struct Client: APIProtocol {
     /// The underlying HTTP client.
     private let client: UniversalClient

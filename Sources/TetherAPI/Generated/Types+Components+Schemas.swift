@@ -160,6 +160,7 @@ extension Components {
             case invalid_input = "invalid_input"
             case unauthenticated = "unauthenticated"
             case not_found = "not_found"
+            case method_not_allowed = "method_not_allowed"
             case conflict = "conflict"
             case payload_too_large = "payload_too_large"
             case storage_unavailable = "storage_unavailable"

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 import OpenAPIRuntime
 import TetherEngine
 import TetherStore
@@ -11,11 +12,14 @@ struct APIError: HTTPResponseError {
     var status: HTTPResponse.Status
     var code: ErrorCode
     var message: String
+    /// Headers the answer carries besides its JSON body (`Allow` of a `405`).
+    var headers: HTTPFields = [:]
 
-    init(_ status: HTTPResponse.Status, _ code: ErrorCode, _ message: String) {
+    init(_ status: HTTPResponse.Status, _ code: ErrorCode, _ message: String, headers: HTTPFields = [:]) {
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers
     }
 
     init(_ error: TetherError) {
@@ -28,6 +32,7 @@ struct APIError: HTTPResponseError {
         case .unauthenticated: .unauthorized
         case .notFound, .functionNotFound: .notFound
         case .conflict: .conflict
+        case .methodNotAllowed: .methodNotAllowed
         case .payloadTooLarge: .contentTooLarge
         case .overloaded: .tooManyRequests
         case .storageUnavailable, .draining: .serviceUnavailable
@@ -37,7 +42,9 @@ struct APIError: HTTPResponseError {
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
         let body: JSONValue = ["error": ["code": .string(code.rawValue), "message": .string(message)]]
-        return JSONResponse.make(body, status: status)
+        var response = JSONResponse.make(body, status: status)
+        for field in headers { response.headers.append(field) }
+        return response
     }
 }
 
@@ -71,10 +78,18 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             let answer = Self.apiError(for: error, maxRequestBodyBytes: maxRequestBodyBytes)
             if answer.status.code >= 500 {
                 logger.error(
-                    "HTTP request failed", metadata: ["path": "\(request.uri.path)", "code": "\(answer.code)", "error": "\(error)"])
+                    "HTTP request failed",
+                    metadata: ["path": "\(request.uri.path)", "code": "\(answer.code)", "error": "\(Self.loggable(error))"])
             }
             throw answer
         }
+    }
+
+    /// What to log of an error: for a generated operation's `ServerError`, only the error inside
+    /// it, since its description holds the whole request, headers (the API key) included.
+    static func loggable(_ error: any Error) -> String {
+        guard let error = error as? ServerError else { return "\(error)" }
+        return "\(error.operationID): \(loggable(error.underlyingError))"
     }
 
     /// The answer to an error a route threw.
@@ -90,6 +105,9 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 "the coordinator's store failed (\(error.code)); the coordinator's log has the details")
         case let error as ServerError:
             return apiError(for: error, maxRequestBodyBytes: maxRequestBodyBytes)
+        case let error as HTTPParserError:
+            // The body broke HTTP's framing while it was read (a malformed or oversized chunk size).
+            return APIError(.badRequest, .invalidInput, "malformed HTTP request body: \(error)")
         case is NIOTooManyBytesError:
             return APIError(
                 .contentTooLarge, .payloadTooLarge, "the request body is over the limit of \(maxRequestBodyBytes) bytes")
@@ -108,7 +126,7 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     static func apiError(for error: ServerError, maxRequestBodyBytes: Int) -> APIError {
         let underlying = error.underlyingError
         switch underlying {
-        case is APIError, is TetherError, is StoreError, is NIOTooManyBytesError:
+        case is APIError, is TetherError, is StoreError, is NIOTooManyBytesError, is HTTPParserError:
             return apiError(for: underlying, maxRequestBodyBytes: maxRequestBodyBytes)
         case let decoding as DecodingError:
             // `EventBodyMiddleware` has already refused a body that is not JSON.

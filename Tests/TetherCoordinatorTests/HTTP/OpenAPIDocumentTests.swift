@@ -44,7 +44,7 @@ struct OpenAPIDocumentTests {
                 for (status, response) in operation["responses"]?.objectValue ?? [:] {
                     for (type, media) in resolve(response)["content"]?.objectValue ?? [:] {
                         schemas.append(("\(path) \(method) \(status) \(type)", media["schema"] ?? .null))
-                        if let data = media["x-data-schema"] {
+                        if let data = media["schema"]?["properties"]?["data"]?["contentSchema"] {
                             schemas.append(("\(path) \(method) \(status) data", data))
                         }
                     }

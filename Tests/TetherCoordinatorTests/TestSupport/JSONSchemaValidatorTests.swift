@@ -109,10 +109,24 @@ struct JSONSchemaValidatorTests {
         #expect(!cycle.problems(1, against: ["$ref": "#/a"]).isEmpty)
     }
 
+    @Test("pattern: the event-name pattern of the document refuses whitespace, control characters and '*'")
+    func pattern() {
+        let name: JSONValue = ["type": "string", "pattern": #"^[^\s\u0000-\u001f\u007f\u0085*]+$"#]
+        #expect(Self.problems("order/created", name) == [])
+        #expect(Self.problems("größe/ändern", name) == [])
+        for bad in ["Process an order", "a\u{0}b", "tab\there", "nbsp\u{a0}x", "next\u{85}line", "all/*", ""] {
+            #expect(Self.problems(.string(bad), name).count == 1, "\(bad.debugDescription)")
+        }
+        #expect(Self.problems("abc", ["type": "string", "pattern": "^z"]) == ["$: does not match ^z"])
+        #expect(Self.problems("abc", ["type": "string", "pattern": "("]).first?.contains("does not compile") == true)
+    }
+
     @Test("keywords it does not check are reported, annotations are not")
     func unsupportedKeywords() {
         #expect(
-            Self.problems("abc", ["type": "string", "pattern": "^z"]) == ["$: unsupported schema keyword 'pattern'"])
+            Self.problems("abc", ["type": "string", "patternProperties": ["^z": true]]) == [
+                "$: unsupported schema keyword 'patternProperties'"
+            ])
         #expect(Self.problems(1, ["nullable": true]) == ["$: unsupported schema keyword 'nullable'"])
         #expect(Self.problems("x", ["type": "string", "description": "d", "format": "date-time", "x-note": 1]) == [])
     }
