@@ -100,135 +100,65 @@ public final class Coordinator: Service, Sendable {
         try? await threadPool.shutdownGracefully()
     }
 
+    /// Opens the store and starts the scheduler, binds the worker port, then runs the services
+    /// (HTTP application, scheduler, worker listener) as one `ServiceGroup` until graceful
+    /// shutdown: SIGTERM through the enclosing group, or `POST /v1/admin/drain`. The group stops
+    /// them in reverse: the worker listener stops accepting, the scheduler tells every worker to
+    /// reconnect within the window, then the HTTP server stops (it answers `/readyz` with `503
+    /// draining` meanwhile). The store closes after the last of them, after its last write.
     private func serve(threadPool: NIOThreadPool) async throws {
         let configuration = self.configuration
-        let store = try await threadPool.runIfActive {
-            try CoordinatorStore(directory: configuration.dataDirectory, durability: configuration.durability)
-        }
-        defer { store.close() }
+        let engine = try await CoordinatorEngine.open(
+            configuration: configuration, loop: group.next(), threadPool: threadPool, metrics: metrics, logger: logger)
+        defer { engine.store.close() }
+        let runtime = engine.runtime
 
-        let stored = try await threadPool.runIfActive { try store.loadState() }
-        var core = CoordinatorCore(
-            configuration: .init(
-                limits: configuration.limits, timing: configuration.timing, retry: configuration.retry,
-                checksInvariants: configuration.checksInvariants))
-        let cleanup = core.restore(stored, now: configuration.clock())
-        logger.info(
-            "store opened",
-            metadata: [
-                "data": "\(configuration.dataDirectory)", "durability": "\(configuration.durability.rawValue)",
-                "functions": "\(stored.functions.count)", "activeRuns": "\(stored.runs.count)",
-                "leases": "\(stored.leases.count)",
-                "checksInvariants": "\(configuration.checksInvariants)",
-            ])
-
-        let runtime = CoordinatorRuntime(
-            loop: group.next(), store: store, configuration: configuration, core: core, metrics: metrics,
-            logger: logger)
-        runtime.start()
-        if !cleanup.isEmpty { runtime.loop.execute { runtime.perform(cleanup) } }
-
-        let limiter = HandshakeLimiter(
-            limit: configuration.timing.maxConcurrentHandshakes, maxQueued: configuration.timing.maxQueuedHandshakes,
-            maxPreHandshake: configuration.timing.maxPreHandshakeConnections)
         let listener = WorkerListener(
-            configuration: configuration, runtime: runtime, limiter: limiter, group: group, logger: logger)
+            configuration: configuration, runtime: runtime, limiter: engine.limiter, group: group, logger: logger)
         let workerChannel = try await listener.bind()
         let workerPort = workerChannel.localAddress?.port ?? configuration.workerPort
 
-        let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
-        router.add(middleware: APIErrorMiddleware(maxRequestBodyBytes: configuration.limits.maxRequestBodyBytes, logger: logger))
-        if !configuration.apiKeys.isEmpty {
-            router.add(
-                middleware: BearerAuthMiddleware(
-                    keys: Set(configuration.apiKeys),
-                    protects: BearerAuthMiddleware<BasicRequestContext>.protectedPath(
-                        metricsPublic: configuration.metricsPublic)))
-        }
-        let routeTable = RouteTable()
-        router.add(middleware: MethodMiddleware(routes: routeTable))
-        // `POST /v1/admin/drain` asks for the same shutdown as SIGTERM, with its own reconnect window.
-        let drainRequests = AsyncStream<UInt32>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let window = ReconnectWindow()
+        let shutdown = ShutdownTrigger()
         let handlers = APIHandlers(
-            runtime: runtime, store: store, threadPool: threadPool, configuration: configuration, limiter: limiter,
-            requestDrain: { drainRequests.continuation.yield($0) })
-        try APIRoutes(handlers: handlers).register(on: router)
-        MetricsRoute(runtime: runtime, limiter: limiter, configuration: configuration).register(on: router)
-        let routes = router.routes.map { RegisteredRoute(method: $0.method.rawValue, path: $0.path.description) }
-        routeTable.set(routes)
-        state.withLock { $0.routes = routes.sorted() }
-        let httpPort = Mutex<Int?>(nil)
-        let httpStarted = AsyncStream<Int>.makeStream()
+            runtime: runtime, store: engine.store, threadPool: threadPool, configuration: configuration,
+            limiter: engine.limiter,
+            requestDrain: { milliseconds in
+                window.request(milliseconds)
+                Task { await shutdown.trigger() }
+            })
+        let (router, routes) = try HTTPRouter.build(handlers: handlers, limiter: engine.limiter, logger: logger)
+        state.withLock { $0.routes = routes }
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.httpPort), serverName: "tether"),
-            onServerRunning: { channel in
+            onServerRunning: { [self] channel in
                 let port = channel.localAddress?.port ?? configuration.httpPort
-                httpPort.withLock { $0 = port }
-                httpStarted.continuation.yield(port)
-                httpStarted.continuation.finish()
+                announce(.success(Endpoints(httpPort: port, workerPort: workerPort)))
+                logger.info(
+                    "coordinator running",
+                    metadata: ["http": "\(configuration.host):\(port)", "workers": "\(configuration.host):\(workerPort)"])
             },
             eventLoopGroupProvider: .shared(group),
             logger: logger)
 
+        let services = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: app),
+                    .init(service: SchedulerService(runtime: runtime, window: window, logger: logger)),
+                    .init(service: WorkerListenerService(channel: workerChannel)),
+                ],
+                logger: logger))
+        shutdown.set(services)
         do {
-            try await serve(
-                app: app, started: httpStarted.stream, drainRequests: drainRequests.stream, workerChannel: workerChannel,
-                workerPort: workerPort, runtime: runtime)
-        } catch is DrainCompleted {
-            logger.info("coordinator drained")
+            try await services.run()
+        } catch {
+            try? await workerChannel.close()
+            throw error
         }
+        if window.wasRequested { logger.info("coordinator drained") }
         // Last writes are flushed by store.close() (deferred above).
-    }
-
-    /// Thrown once a drain requested over HTTP has finished, to stop the HTTP server with it.
-    private struct DrainCompleted: Error {}
-
-    /// Runs the HTTP server until graceful shutdown (SIGTERM) or a drain request, then drains:
-    /// the worker listener stops accepting, and every worker is told to reconnect at a random
-    /// moment within the window (so they come back spread out, to this coordinator restarted or
-    /// another one), in-flight results still arriving on open connections are not lost (the
-    /// store is closed after the last commit).
-    private func serve(
-        app: some ApplicationProtocol, started: AsyncStream<Int>, drainRequests: AsyncStream<UInt32>,
-        workerChannel: any Channel, workerPort: Int, runtime: CoordinatorRuntime
-    ) async throws {
-        let configuration = self.configuration
-        try await withThrowingDiscardingTaskGroup { tasks in
-            tasks.addTask {
-                try await app.run()
-            }
-            tasks.addTask {
-                var iterator = started.makeAsyncIterator()
-                guard let port = await iterator.next() else { return }
-                self.announce(.success(Endpoints(httpPort: port, workerPort: workerPort)))
-                self.logger.info(
-                    "coordinator running",
-                    metadata: ["http": "\(configuration.host):\(port)", "workers": "\(configuration.host):\(workerPort)"])
-            }
-            tasks.addTask {
-                // Whichever comes first: SIGTERM (graceful shutdown of the service group) or a drain request.
-                let requested = await withTaskGroup(of: UInt32?.self) { race -> UInt32? in
-                    race.addTask {
-                        try? await gracefulShutdown()
-                        return nil
-                    }
-                    race.addTask {
-                        var iterator = drainRequests.makeAsyncIterator()
-                        return await iterator.next() ?? nil
-                    }
-                    let first = await race.next() ?? nil
-                    race.cancelAll()
-                    return first
-                }
-                let window = requested ?? Self.defaultReconnectWindowMilliseconds
-                self.logger.info(
-                    "coordinator draining", metadata: ["reason": "\(requested == nil ? "shutdown" : "drain request")", "reconnectWithinMs": "\(window)"])
-                try? await workerChannel.close()
-                await runtime.stop(reconnectWithinMilliseconds: window)
-                if requested != nil { throw DrainCompleted() }
-            }
-        }
     }
 
     /// How long workers get to reconnect after a shutdown, each at a random moment within it.

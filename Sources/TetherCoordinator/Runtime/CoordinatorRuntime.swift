@@ -245,7 +245,8 @@ final class CoordinatorRuntime: @unchecked Sendable {
     // MARK: Reading
 
     func status() -> SchedulerStatus {
-        core.status(now: configuration.clock())
+        loop.preconditionInEventLoop()
+        return core.status(now: configuration.clock())
     }
 
     /// The in-memory state of an active run (fresher than the store), if it is active.
