@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "Tether", targets: ["Tether"]),
         .library(name: "TetherCoordinator", targets: ["TetherCoordinator"]),
+        .library(name: "TetherClient", targets: ["TetherClient"]),
         .executable(name: "tether", targets: ["tether"]),
         .executable(name: "tether-example", targets: ["TetherExample"]),
         .executable(name: "tether-example-fulfilment", targets: ["TetherExampleFulfilment"]),
@@ -29,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-openapi-runtime.git", from: "1.8.0"),
         .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird.git", from: "2.0.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.20.0"),
+        .package(url: "https://github.com/swift-server/swift-openapi-async-http-client.git", from: "1.0.0"),
     ],
     targets: [
         // C shim over librocksdb-dev (RocksDB's C API).
@@ -104,6 +107,21 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
+        // The typed HTTP client: the generated client over AsyncHTTPClient.
+        .target(
+            name: "TetherClient",
+            dependencies: [
+                "TetherAPI",
+                "TetherEngine",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .target(
             name: "Tether",
             dependencies: [
@@ -121,6 +139,7 @@ let package = Package(
             name: "tether",
             dependencies: [
                 "TetherCoordinator",
+                "TetherClient",
                 "Tether",
                 "TetherProtocol",
                 "TetherEngine",
@@ -178,6 +197,7 @@ let package = Package(
             name: "TetherProtocolTests",
             dependencies: [
                 "TetherProtocol",
+                "TetherEngine",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
@@ -215,6 +235,7 @@ let package = Package(
             name: "TetherIntegrationTests",
             dependencies: [
                 "TetherCoordinator",
+                "TetherClient",
                 "Tether",
                 "TetherStore",
                 "TetherProtocol",

@@ -127,3 +127,18 @@ extension Configuration {
         Configuration(dateTranscoder: APIDateTranscoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes])
     }
 }
+
+/// The API's JSON outside the generated operations (the status stream, `--json` output): the
+/// encoder configured as ``OpenAPIRuntime/Configuration/tether`` configures the generated code's.
+public enum APIEncoding {
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let transcoder = APIDateTranscoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(try transcoder.encode(date))
+        }
+        return encoder
+    }
+}

@@ -56,8 +56,3 @@ public struct CoordinatorConfiguration: Sendable {
         self.tlsPrivateKeyPath = tlsPrivateKeyPath
     }
 }
-
-/// The version of this build of Tether.
-public enum TetherVersion {
-    public static let current = "0.1.0"
-}

@@ -20,6 +20,8 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let overloaded: ErrorCode = "overloaded"
     public static let storageUnavailable: ErrorCode = "storage_unavailable"
     public static let unavailable: ErrorCode = "unavailable"
+    /// A client gave up waiting: no answer within its timeout, or a run still active at the deadline.
+    public static let timeout: ErrorCode = "timeout"
     public static let internalError: ErrorCode = "internal"
 
     // Wire protocol.

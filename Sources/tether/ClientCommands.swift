@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Tether
+import TetherClient
 import TetherEngine
 
 /// `--url` and the API key, shared by the client commands.
@@ -16,13 +17,23 @@ struct ClientOptions: ParsableArguments {
     }
 }
 
-/// Fails the command with the API's error, if the response is one.
-func failOnError(_ response: TetherClient.Response) throws {
+/// Runs a client call, turning the API's error into the command's error.
+func calling<Value>(_ body: () async throws -> Value) async throws -> Value {
     do {
-        try response.throwIfError()
-    } catch {
+        return try await body()
+    } catch let error as TetherError {
         throw CLIError("\(error.code): \(error.message)")
     }
+}
+
+/// A value of the API as the coordinator sends it (compact JSON, keys sorted), for `--json`.
+func printJSON(_ value: some Encodable) throws {
+    print(String(decoding: try TetherClient.encode(value), as: UTF8.self))
+}
+
+/// `2026-11-23T11:07:00.123Z`, or `-` for null.
+func time(_ value: Nullable<Date>) -> String {
+    value.value.map { APITimestamp.format(milliseconds: Int64(($0.timeIntervalSince1970 * 1_000).rounded())) } ?? "-"
 }
 
 /// An error of a command that ran (not a usage error): printed as `Error: …`, exit status 1.
@@ -53,12 +64,8 @@ struct SendCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("--data is not valid JSON: \(error.message)")
         }
-        let receipt: (eventId: String, runIds: [String])
-        do {
-            receipt = try await client.client().send(name, data: parsed, id: id)
-        } catch let error as TetherError {
-            throw CLIError("\(error.code): \(error.message)")
-        }
+        let client = try client.client()
+        let receipt = try await calling { try await client.send(name, data: parsed, id: id) }
         print("event \(receipt.eventId)")
         for run in receipt.runIds {
             print("  run \(run)")
@@ -80,9 +87,8 @@ struct RunsCommand: AsyncParsableCommand {
         @OptionGroup var client: ClientOptions
 
         func run() async throws {
-            let response = try await client.client().request(
-                .POST, "/v1/runs/" + (id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? id) + "/cancel")
-            try failOnError(response)
+            let client = try client.client()
+            _ = try await calling { try await client.cancel(id) }
             print("run \(id) cancelled")
         }
     }
@@ -105,21 +111,23 @@ struct RunsCommand: AsyncParsableCommand {
         @OptionGroup var client: ClientOptions
 
         func run() async throws {
-            var query = "?limit=\(limit)"
-            if let function { query += "&function=\(function.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? function)" }
-            if let status { query += "&status=\(status)" }
-            let response = try await client.client().request(.GET, "/v1/runs" + query)
-            try failOnError(response)
+            var runStatus: Components.Schemas.RunStatus?
+            if let status {
+                guard let parsed = Components.Schemas.RunStatus(rawValue: status) else {
+                    let all = Components.Schemas.RunStatus.allCases.map(\.rawValue).joined(separator: ", ")
+                    throw ValidationError("--status must be one of \(all)")
+                }
+                runStatus = parsed
+            }
+            let client = try client.client()
+            let page = try await calling { try await client.runs(function: function, status: runStatus, limit: limit) }
             if json {
-                print(response.text, terminator: "")
+                try printJSON(page)
                 return
             }
-            let runs = response.json?["runs"]?.arrayValue ?? []
             print(pad("RUN", 28) + pad("FUNCTION", 32) + pad("STATUS", 11) + "STARTED")
-            for run in runs {
-                print(
-                    pad(run["id"]?.stringValue ?? "", 28) + pad(run["function"]?.stringValue ?? "", 32)
-                        + pad(run["status"]?.stringValue ?? "", 11) + (run["startedAt"]?.stringValue ?? "-"))
+            for run in page.runs {
+                print(pad(run.id, 28) + pad(run.function, 32) + pad(run.status.rawValue, 11) + time(run.startedAt))
             }
         }
     }
@@ -136,47 +144,44 @@ struct RunsCommand: AsyncParsableCommand {
         @OptionGroup var client: ClientOptions
 
         func run() async throws {
-            let response = try await client.client().request(
-                .GET, "/v1/runs/" + (id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? id))
-            try failOnError(response)
-            guard !json, let run = response.json else {
-                print(response.text, terminator: "")
+            let client = try client.client()
+            let run = try await calling { try await client.run(id) }
+            if json {
+                try printJSON(run)
                 return
             }
-            print("run       \(run["id"]?.stringValue ?? "")")
-            print("function  \(run["function"]?.stringValue ?? "")")
-            print("status    \(run["status"]?.stringValue ?? "")")
-            print("started   \(run["startedAt"]?.stringValue ?? "-")")
-            print("ended     \(run["endedAt"]?.stringValue ?? "-")")
-            if let output = run["output"], !output.isNull {
-                print("output    \(String(decoding: output.serialized(), as: UTF8.self))")
+            print("run       \(run.id)")
+            print("function  \(run.function)")
+            print("status    \(run.status.rawValue)")
+            print("started   \(time(run.startedAt))")
+            print("ended     \(time(run.endedAt))")
+            if !run.output.isNull {
+                print("output    \(String(decoding: run.output.serialized(), as: UTF8.self))")
             }
-            if let error = run["error"], !error.isNull {
-                print("error     \(error["code"]?.stringValue ?? ""): \(error["message"]?.stringValue ?? "")")
+            if let error = run.error.value {
+                print("error     \(error.code): \(error.message)")
             }
-            let steps = run["steps"]?.arrayValue ?? []
-            print("\nsteps (\(steps.count)):")
+            print("\nsteps (\(run.steps.count)):")
             print(
                 "  " + pad("STEP", 24) + pad("KIND", 14) + pad("STATUS", 10) + pad("ATTEMPTS", 10) + pad("WORKER", 28)
                     + "DURATION")
-            for step in steps {
+            for step in run.steps {
                 print(
-                    "  " + pad(step["id"]?.stringValue ?? "", 24) + pad(step["kind"]?.stringValue ?? "run", 14)
-                        + pad(step["status"]?.stringValue ?? "", 10) + pad(String(step["attempts"]?.int64Value ?? 0), 10)
-                        + pad(step["worker"]?.stringValue ?? "-", 28)
-                        + duration(step["startedAt"]?.stringValue, step["endedAt"]?.stringValue))
-                if let wake = step["wakeAt"]?.stringValue {
-                    print("      wakes at \(wake)")
+                    "  " + pad(step.id, 24) + pad(step.kind.rawValue, 14) + pad(step.status.rawValue, 10)
+                        + pad(String(step.attempts), 10) + pad(step.worker.value ?? "-", 28)
+                        + duration(step.startedAt.value, step.endedAt.value))
+                if let wake = step.wakeAt {
+                    print("      wakes at \(time(wake))")
                 }
-                if let wait = step["waitFor"], !wait.isNull {
-                    let match = wait["match"]?.stringValue.map { " matching \($0)" } ?? ""
-                    print("      waits for '\(wait["event"]?.stringValue ?? "")'\(match) until \(wait["timeoutAt"]?.stringValue ?? "-")")
+                if let wait = step.waitFor {
+                    let match = wait.match.value.map { " matching \($0)" } ?? ""
+                    print("      waits for '\(wait.event)'\(match) until \(time(wait.timeoutAt))")
                 }
-                if let child = step["childRun"]?.stringValue {
+                if let child = step.childRun?.value {
                     print("      invoked run \(child)")
                 }
-                if let error = step["error"], !error.isNull {
-                    print("      error: \(error["message"]?.stringValue ?? "")")
+                if let error = step.error.value {
+                    print("      error: \(error.message)")
                 }
             }
         }
@@ -193,44 +198,32 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
-        let response = try await client.client().request(.GET, "/v1/status")
-        try failOnError(response)
-        guard !json, let status = response.json else {
-            print(response.text, terminator: "")
+        let client = try client.client()
+        let status = try await calling { try await client.status() }
+        if json {
+            try printJSON(status)
             return
         }
-        let coordinator = status["coordinator"]
-        let capacity = status["capacity"]
+        let coordinator = status.coordinator
+        let capacity = status.capacity
         print(
-            "coordinator \(coordinator?["version"]?.stringValue ?? "") (\(coordinator?["durability"]?.stringValue ?? "")), up since \(coordinator?["startedAt"]?.stringValue ?? "")"
+            "coordinator \(coordinator.version) (\(coordinator.durability.rawValue)), up since \(time(Nullable(coordinator.startedAt)))"
         )
-        print(
-            "capacity    \(capacity?["inFlight"]?.int64Value ?? 0) in flight / \(capacity?["total"]?.int64Value ?? 0) slots, \(capacity?["available"]?.int64Value ?? 0) available"
-        )
-        print(
-            "queue       \(status["queue"]?["depth"]?.int64Value ?? 0) queued, oldest \(status["queue"]?["oldestAgeMs"]?.int64Value ?? 0) ms"
-        )
-        let workers = status["workers"]?.arrayValue ?? []
-        print("\nworkers (\(workers.count)):")
-        for worker in workers {
+        print("capacity    \(capacity.inFlight) in flight / \(capacity.total) slots, \(capacity.available) available")
+        print("queue       \(status.queue.depth) queued, oldest \(status.queue.oldestAgeMs) ms")
+        print("\nworkers (\(status.workers.count)):")
+        for worker in status.workers {
             print(
-                "  " + pad(worker["instanceId"]?.stringValue ?? "", 32) + pad(worker["app"]?.stringValue ?? "", 16)
-                    + pad(worker["status"]?.stringValue ?? "", 8)
-                    + "\(worker["inFlight"]?.int64Value ?? 0)/\(worker["capacity"]?.int64Value ?? 0)")
+                "  " + pad(worker.instanceId, 32) + pad(worker.app, 16) + pad(worker.status.rawValue, 8)
+                    + "\(worker.inFlight)/\(worker.capacity)")
         }
-        let functions = status["functions"]?.arrayValue ?? []
-        print("\nfunctions (\(functions.count)):")
-        for function in functions {
+        print("\nfunctions (\(status.functions.count)):")
+        for function in status.functions {
             // Flow-control counts only when there are some, so a plain function keeps its short line.
-            let extras = [("keyCount", "keys"), ("debouncing", "debouncing"), ("batched", "batched")].compactMap {
-                field, label -> String? in
-                let count = function[field]?.int64Value ?? 0
-                return count > 0 ? ", \(label) \(count)" : nil
-            }
+            let extras = [("keys", function.keyCount), ("debouncing", function.debouncing), ("batched", function.batched)]
+                .compactMap { label, count in count > 0 ? ", \(label) \(count)" : nil }
             print(
-                "  " + pad(function["id"]?.stringValue ?? "", 40)
-                    + "queued \(function["queued"]?.int64Value ?? 0), running \(function["running"]?.int64Value ?? 0)"
-                    + extras.joined())
+                "  " + pad(function.id, 40) + "queued \(function.queued), running \(function.running)" + extras.joined())
         }
     }
 }
@@ -239,9 +232,7 @@ func pad(_ text: String, _ width: Int) -> String {
     text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
 }
 
-func duration(_ start: String?, _ end: String?) -> String {
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    guard let start, let end, let a = formatter.date(from: start), let b = formatter.date(from: end) else { return "-" }
-    return String(format: "%.1f ms", b.timeIntervalSince(a) * 1_000)
+func duration(_ start: Date?, _ end: Date?) -> String {
+    guard let start, let end else { return "-" }
+    return String(format: "%.1f ms", end.timeIntervalSince(start) * 1_000)
 }

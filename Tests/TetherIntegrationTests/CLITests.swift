@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Tether
+import TetherClient
 import TetherEngine
 
 @Suite("CLI and example worker", .serialized)

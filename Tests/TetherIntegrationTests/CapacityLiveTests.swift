@@ -4,6 +4,7 @@ import Testing
 import TetherEngine
 
 @testable import Tether
+import TetherClient
 
 /// Capacity-aware dispatch over real TLS and RocksDB (docs/protocol.md, "Capacity"): a worker's slots are never
 /// exceeded, even when it changes them at runtime; the newest app version is preferred; when all

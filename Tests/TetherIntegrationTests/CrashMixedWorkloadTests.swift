@@ -127,7 +127,7 @@ struct CrashMixedWorkloadTests {
             var sentAt: [Int: ContinuousClock.Instant] = [:]
             while !Task.isCancelled {
                 for i in 0..<count {
-                    guard let run = try? await client.run(runIds[i]) else { continue }
+                    guard let run = try? await client.runJSON(runIds[i]) else { continue }
                     let steps = run["steps"]?.arrayValue ?? []
                     let status = run["status"]?.stringValue ?? ""
                     if !steps.isEmpty && (status == "queued" || run["startedAt"]?.isNull != false) {

@@ -73,11 +73,11 @@ struct DashboardLiveTests {
         // Waiting for the approval itself (the invoke before it also reads as a waiting run).
         #expect(
             try await eventually {
-                try await client.run(runId)["steps"]?.arrayValue?.contains {
+                try await client.runJSON(runId)["steps"]?.arrayValue?.contains {
                     $0["kind"]?.stringValue == "waitForEvent" && $0["status"]?.stringValue == "waiting"
                 } == true
             })
-        let waiting = try await client.run(runId)
+        let waiting = try await client.runJSON(runId)
         _ = try await DurablePrimitivesLiveTests.post(client, "ship/approved", ["id": "o-1", "by": "ann"])
         let ended = try await client.waitForRuns([runId, failedId])
         let done = try #require(ended[runId])
@@ -88,7 +88,7 @@ struct DashboardLiveTests {
         #expect(failed["status"]?.stringValue == "failed")
         let childId = try #require(
             done["steps"]?.arrayValue?.first { $0["kind"]?.stringValue == "invoke" }?["childRun"]?.stringValue)
-        let childRun = try await client.run(childId)
+        let childRun = try await client.runJSON(childId)
 
         let status = try #require(try await client.request(.GET, "/v1/status").json)
         #expect(

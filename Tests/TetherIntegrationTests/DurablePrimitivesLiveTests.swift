@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import Tether
+import TetherClient
 import TetherEngine
 
 /// Records when things happened inside step closures, for the live tests.
@@ -62,11 +63,11 @@ struct DurablePrimitivesLiveTests {
         #expect(try await Self.connected(client, workers: 1))
 
         let runId = try #require(try await Self.post(client, "nap/start", ["id": "x"]).first)
-        let slept = try await eventually { try await client.run(runId)["status"]?.stringValue == "sleeping" }
+        let slept = try await eventually { try await client.runJSON(runId)["status"]?.stringValue == "sleeping" }
         #expect(slept)
         let status = try await client.request(.GET, "/v1/status").json
         #expect(status?["capacity"]?["inFlight"]?.int64Value == 0, "a sleeping run holds no slot")
-        let sleeping = try await client.run(runId)
+        let sleeping = try await client.runJSON(runId)
         #expect(sleeping["steps"]?[1]?["kind"]?.stringValue == "sleep")
         #expect(sleeping["steps"]?[1]?["wakeAt"]?.stringValue != nil)
 
@@ -98,7 +99,7 @@ struct DurablePrimitivesLiveTests {
 
         let approved = try #require(try await Self.post(client, "order/placed", ["id": "o-1"]).first)
         let lonely = try #require(try await Self.post(client, "order/placed", ["id": "lonely"]).first)
-        #expect(try await eventually { try await client.run(approved)["status"]?.stringValue == "waiting" })
+        #expect(try await eventually { try await client.runJSON(approved)["status"]?.stringValue == "waiting" })
         // Another order's approval does not match.
         _ = try await Self.post(client, "order/approved", ["id": "o-2", "by": "mallory"])
         let sentAt = ContinuousClock.now
@@ -221,7 +222,7 @@ struct DurablePrimitivesLiveTests {
         let byEvent = try #require(try await Self.post(client, "job/start", ["id": "a"]).first)
         let byAPI = try #require(try await Self.post(client, "job/start", ["id": "b"]).first)
         let byTimeout = try #require(try await Self.post(client, "job/start", ["id": "c"]).first)
-        #expect(try await eventually { try await client.run(byEvent)["status"]?.stringValue == "sleeping" })
+        #expect(try await eventually { try await client.runJSON(byEvent)["status"]?.stringValue == "sleeping" })
         _ = try await Self.post(client, "job/stop", ["id": "a"])
         let cancelled = try await client.request(.POST, "/v1/runs/\(byAPI)/cancel")
         #expect(cancelled.status == 200)
@@ -274,7 +275,7 @@ struct CronLiveTests {
         var runs: [(String, Int64)] = []
         for summary in list?["runs"]?.arrayValue ?? [] {
             guard let id = summary["id"]?.stringValue else { continue }
-            let run = try await client.run(id)
+            let run = try await client.runJSON(id)
             runs.append((id, run["event"]?["data"]?["scheduledAt"]?.int64Value ?? 0))
         }
         return runs.sorted { $0.1 < $1.1 }
@@ -302,7 +303,7 @@ struct CronLiveTests {
         #expect(try await eventually { try await Self.cronRuns(client, function: "shop:report").count == 1 })
         var runs = try await Self.cronRuns(client, function: "shop:report")
         #expect(runs.map(\.scheduledAt) == [boundary])
-        #expect(try await client.run(runs[0].id)["event"]?["name"]?.stringValue == "tether/cron")
+        #expect(try await client.runJSON(runs[0].id)["event"]?["name"]?.stringValue == "tether/cron")
         await worker.shutdown()
         await coordinator.shutdown()
 

@@ -109,7 +109,7 @@ struct EndToEndTests {
         await second.shutdown()
 
         let third = try await start()
-        let run = try await third.client().run(queued[0])
+        let run = try await third.client().runJSON(queued[0])
         #expect(run["status"]?.stringValue == "queued")
         let worker2 = TestWorker(
             functions: [orderFunction(worker: "w2", ledger: ledger)],
@@ -273,7 +273,7 @@ struct CancelTests {
         // The step in flight finishes on the worker, and nothing after it runs.
         try await Task.sleep(for: .milliseconds(800))
         #expect(ledger.totalExecutions <= 1)
-        let run = try await client.run(runId)
+        let run = try await client.runJSON(runId)
         #expect(run["status"]?.stringValue == "cancelled")
         #expect(run["steps"]?.arrayValue?.isEmpty == true)
         let status = try await client.request(.GET, "/v1/status").json

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import Tether
+import TetherClient
 import TetherEngine
 
 struct TenantJob: Codable, Sendable {
@@ -245,7 +246,7 @@ struct FlowControlLiveTests {
         #expect(timedOut)
         let runs = try await client.request(.GET, "/v1/runs?function=shop:batched").json?["runs"]?.arrayValue ?? []
         let loneRun = try #require(runs.compactMap { $0["id"]?.stringValue }.first { $0 != fullRun })
-        #expect(try await client.run(loneRun)["output"]?.arrayValue?.compactMap(\.int64Value) == [7])
+        #expect(try await client.runJSON(loneRun)["output"]?.arrayValue?.compactMap(\.int64Value) == [7])
         await Self.stop(coordinator, workers)
     }
 
@@ -262,7 +263,7 @@ struct FlowControlLiveTests {
         .priority("event.data.priority")
         let (coordinator, workers, client) = try await Self.start([blocker, ranked], capacity: 1)
         let held = Self.runs(try await Self.send(client, "job/block", [TenantJob(tenant: "x", n: 0)]))
-        #expect(try await eventually { try await client.run(held[0])["status"]?.stringValue == "running" })
+        #expect(try await eventually { try await client.runJSON(held[0])["status"]?.stringValue == "running" })
         let jobs = [
             TenantJob(tenant: "a", n: 0, priority: 0), TenantJob(tenant: "a", n: 1, priority: -100),
             TenantJob(tenant: "a", n: 2, priority: 100), TenantJob(tenant: "a", n: 3, priority: 50),
@@ -300,9 +301,9 @@ struct FlowControlLiveTests {
         #expect(second[1]["runs"]?.arrayValue?.count == 1, "another key runs")
 
         let old = Self.runs(try await Self.send(client, "job/latest", [TenantJob(tenant: "a", n: 10)]))
-        #expect(try await eventually { try await client.run(old[0])["status"]?.stringValue == "running" })
+        #expect(try await eventually { try await client.runJSON(old[0])["status"]?.stringValue == "running" })
         let new = Self.runs(try await Self.send(client, "job/latest", [TenantJob(tenant: "a", n: 11)]))
-        let cancelled = try await client.run(old[0])
+        let cancelled = try await client.runJSON(old[0])
         #expect(cancelled["status"]?.stringValue == "cancelled")
         #expect(cancelled["error"]?["code"]?.stringValue == "cancelled")
         gate.release()

@@ -77,7 +77,7 @@ struct FlowControlRestartTests {
         }
         let batchRuns = try await restarted.request(.GET, "/v1/runs?function=shop:batched").json?["runs"]?.arrayValue ?? []
         let batchRun = try #require(batchRuns.first?["id"]?.stringValue)
-        #expect(try await restarted.run(batchRun)["output"]?.arrayValue?.compactMap(\.int64Value) == [0, 1, 2, 3])
+        #expect(try await restarted.runJSON(batchRun)["output"]?.arrayValue?.compactMap(\.int64Value) == [0, 1, 2, 3])
         await worker.shutdown()
         await coordinator.process.stop()
     }

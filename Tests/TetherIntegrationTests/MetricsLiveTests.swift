@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import Tether
+import TetherClient
 import TetherCoordinator
 import TetherEngine
 import TetherProtocol

@@ -2,6 +2,7 @@ import Foundation
 import NIOHTTP1
 import Testing
 import Tether
+import TetherClient
 import TetherEngine
 
 @testable import TetherCoordinator

@@ -113,7 +113,7 @@ struct WorkerCrashTests {
         }
         #expect(reconnected)
         try await Task.sleep(for: .milliseconds(500))
-        let after = try await client.run(runId)
+        let after = try await client.runJSON(runId)
         #expect(after["output"]?["ranOn"]?.stringValue == other, "the late result did not replace the output")
         #expect(after["steps"]?.arrayValue?.first?["attempts"]?.int64Value == 1)
         print("SIGSTOP of \(busy) mid-step: completed on \(other) \(elapsed) after the freeze (heartbeat 400 ms, 3 missed = 1.2 s)")

@@ -1,4 +1,5 @@
 import Testing
+import TetherEngine
 import TetherProtocol
 
 @Suite("Reconnect backoff")

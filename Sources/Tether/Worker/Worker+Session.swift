@@ -298,5 +298,5 @@ extension Worker {
 
 /// The version of this SDK.
 public enum TetherSDK {
-    public static let version = "0.1.0"
+    public static let version = TetherVersion.current
 }

@@ -167,14 +167,16 @@ extension Components {
             case draining = "draining"
             case _internal = "internal"
         }
+        /// An event's data: a JSON object of at most 512 KiB as compact JSON (over that: 413). Absent or null means {}.
+        ///
+        /// - Remark: Generated from `#/components/schemas/EventData`.
+        public typealias EventData = TetherEngine.JSONValue
         /// One event. Other fields are ignored.
         ///
         /// - Remark: Generated from `#/components/schemas/EventInput`.
         public struct EventInput: Codable, Hashable, Sendable {
-            /// At most 512 KiB as compact JSON (over that: 413). Absent or null means {}.
-            ///
             /// - Remark: Generated from `#/components/schemas/EventInput/data`.
-            public var data: OpenAPIRuntime.OpenAPIObjectContainer?
+            public var data: Components.Schemas.EventData?
             /// 1-256 bytes. Makes sending idempotent; without it the coordinator assigns a ULID.
             ///
             /// - Remark: Generated from `#/components/schemas/EventInput/id`.
@@ -194,13 +196,13 @@ extension Components {
             /// Creates a new `EventInput`.
             ///
             /// - Parameters:
-            ///   - data: At most 512 KiB as compact JSON (over that: 413). Absent or null means {}.
+            ///   - data:
             ///   - id: 1-256 bytes. Makes sending idempotent; without it the coordinator assigns a ULID.
             ///   - name: 1-256 bytes; no whitespace, control characters or `*`.
             ///   - ts: Unix milliseconds, a whole number (not a fraction); default: when it was accepted.
             ///   - v: The sender's schema version; default empty.
             public init(
-                data: OpenAPIRuntime.OpenAPIObjectContainer? = nil,
+                data: Components.Schemas.EventData? = nil,
                 id: Swift.String? = nil,
                 name: Swift.String,
                 ts: Swift.Int? = nil,

@@ -96,20 +96,6 @@ struct APIRoutes: Sendable {
     }
 }
 
-/// The JSON encoder of the generated operations, for documents sent outside them (the status stream).
-enum APIEncoding {
-    static func encoder() -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let transcoder = APIDateTranscoder()
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(try transcoder.encode(date))
-        }
-        return encoder
-    }
-}
-
 /// Requires `Authorization: Bearer <api key>` on every `/v1` path, a known one or not, so an
 /// unknown path under `/v1` answers `401` before `404` and reveals nothing (`tether serve`);
 /// `/metrics` too unless `metricsPublic`.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Tether
+import TetherClient
 import TetherCoordinator
 
 /// The coordinator under test: `tether dev` (this same executable) as a child process on a

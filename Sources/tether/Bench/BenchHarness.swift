@@ -6,6 +6,7 @@ import NIOPosix
 import ServiceLifecycle
 import Synchronization
 import Tether
+import TetherClient
 
 /// The moving parts of one benchmark: the child coordinator, the workers, the recorder.
 final class BenchHarness: Sendable {

@@ -1,4 +1,5 @@
 import Testing
+import TetherAPI
 
 @testable import TetherCoordinator
 @testable import TetherEngine

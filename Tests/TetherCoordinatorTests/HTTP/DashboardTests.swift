@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Hummingbird
 import Testing
+import TetherAPI
 import TetherTestSupport
 
 @testable import TetherCoordinator

@@ -62,6 +62,7 @@ struct OpenAPIDocumentTests {
             #expect(Self.validator.schemaProblems(schema, path: location) == [])
         }
         #expect(Self.document["openapi"] == "3.1.0")
+        #expect(Self.document["info"]?["version"]?.stringValue == TetherVersion.current)
     }
 
     @Test("every operation has an id, a summary and described responses; every error answer uses the envelope")

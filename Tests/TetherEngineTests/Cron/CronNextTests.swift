@@ -112,7 +112,7 @@ struct CronNextTests {
             "*/7 * * * *", "0,30 9-17 * * 1-5", "15 */5 1,15,31 * *", "0 0 * * 0", "45 23 28-31 * *",
             "0 12 13 * 5", "*/20 3 */3 * *", "0 0 29 * *", "10 10 * 2,3 SAT",
         ]
-        var random = SplitMix64(state: 99)
+        var random = SplitMix64(seed: 99)
         for expression in expressions {
             let schedule = try CronSchedule(parsing: expression)
             for _ in 0..<3 {

@@ -2,19 +2,6 @@ import Testing
 
 @testable import TetherEngine
 
-/// A small deterministic generator so that a failure reproduces.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 @Suite("Expression fuzzing")
 struct ExpressionFuzzTests {
     static let alphabet = [
@@ -32,7 +19,7 @@ struct ExpressionFuzzTests {
 
     @Test("parses and evaluates 5,000 random token strings without crashing")
     func randomTokenStrings() {
-        var random = SplitMix64(state: 0x7E7E_7E7E)
+        var random = SplitMix64(seed: 0x7E7E_7E7E)
         var parsed = 0
         for _ in 0..<5_000 {
             let count = Int.random(in: 1...24, using: &random)
@@ -45,7 +32,7 @@ struct ExpressionFuzzTests {
 
     @Test("parses 2,000 random well-formed expressions and evaluates them")
     func randomWellFormed() throws {
-        var random = SplitMix64(state: 2_024)
+        var random = SplitMix64(seed: 2_024)
         for _ in 0..<2_000 {
             let source = Self.wellFormed(depth: 0, using: &random)
             let expression = try Expression(parsing: source)
@@ -77,7 +64,7 @@ struct ExpressionFuzzTests {
 
     @Test("survives random characters and deep random nesting")
     func randomCharacters() {
-        var random = SplitMix64(state: 42)
+        var random = SplitMix64(seed: 42)
         let characters = Array("ea.[]()0123456789-+!=<>&|'\"\\ u{}é\n")
         var parsed = 0
         for _ in 0..<2_000 {

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import Tether
+import TetherClient
 import TetherCoordinator
 import TetherProtocol
 

@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 @testable import Tether
+import TetherClient
 import TetherCoordinator
 import TetherEngine
 import TetherProtocol
@@ -148,7 +149,7 @@ func eventually(timeout: Duration = .seconds(60), _ condition: () async throws -
 
 extension TetherClient {
     /// `GET /v1/runs/{id}` as JSON.
-    func run(_ id: String) async throws -> JSONValue {
+    func runJSON(_ id: String) async throws -> JSONValue {
         let response = try await request(.GET, "/v1/runs/\(id)")
         try response.throwIfError()
         return response.json ?? .null
@@ -160,7 +161,7 @@ extension TetherClient {
         let ended: Set<String> = ["completed", "failed", "cancelled"]
         _ = try await eventually(timeout: timeout) {
             for id in ids where finished[id] == nil {
-                let run = try await self.run(id)
+                let run = try await self.runJSON(id)
                 if let status = run["status"]?.stringValue, ended.contains(status) {
                     finished[id] = run
                 } else {

@@ -1,5 +1,6 @@
 import Foundation
 import Tether
+import TetherClient
 import TetherEngine
 
 /// Many SDK workers in this process (one connection each), for tests of what the coordinator

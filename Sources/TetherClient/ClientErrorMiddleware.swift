@@ -1,0 +1,71 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import NIOCore
+import OpenAPIRuntime
+import Synchronization
+import TetherEngine
+
+/// Adds the API key to every request, and turns every error answer into a `TetherError` with
+/// the API's code, so each typed method returns its success or throws one error type.
+struct ClientErrorMiddleware: ClientMiddleware {
+    let apiKey: String?
+
+    func intercept(
+        _ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String,
+        next: @Sendable (HTTPRequest, HTTPBody?, URL) async throws -> (HTTPResponse, HTTPBody?)
+    ) async throws -> (HTTPResponse, HTTPBody?) {
+        var request = request
+        if let apiKey { request.headerFields[.authorization] = "Bearer \(apiKey)" }
+        let (response, responseBody) = try await next(request, body, baseURL)
+        guard response.status.code >= 400 else { return (response, responseBody) }
+        var bytes: [UInt8] = []
+        if let responseBody { bytes = try await [UInt8](collecting: responseBody, upTo: 1024 * 1024) }
+        let document = try? JSONValue(parsing: bytes)
+        if let error = document?["error"], let code = error["code"]?.stringValue {
+            throw TetherError(ErrorCode(code), "\(error["message"]?.stringValue ?? "") (HTTP \(response.status.code))")
+        }
+        throw TetherError(
+            .unavailable,
+            "HTTP \(response.status.code) without the API's error body: \(String(decoding: bytes.prefix(200), as: UTF8.self))")
+    }
+
+    /// A failure to reach the coordinator or to hear back in time.
+    static func transportError(_ error: HTTPClientError, url: String) -> TetherError {
+        if error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+            return TetherError(.timeout, "the coordinator at \(url) did not answer in time (\(error))")
+        }
+        return TetherError(.unavailable, "cannot reach the coordinator at \(url): \(error)")
+    }
+}
+
+extension TetherClient {
+    /// Runs a generated call, rethrowing the `TetherError` inside the generated client's
+    /// `ClientError`, or one for a transport failure.
+    func call<Output>(_ body: () async throws -> Output) async throws -> Output {
+        do {
+            return try await body()
+        } catch let error as ClientError {
+            switch error.underlyingError {
+            case let tether as TetherError: throw tether
+            case let transport as HTTPClientError: throw ClientErrorMiddleware.transportError(transport, url: url.absoluteString)
+            default: throw TetherError(.unavailable, "\(error.causeDescription): \(error.underlyingError)")
+            }
+        }
+    }
+
+    /// The HTTP client for a CA file (nil: the system's roots), one per process: an
+    /// AsyncHTTPClient client must be shut down before it is released, so these live as long as
+    /// the process, like `HTTPClient.shared`.
+    static func httpClient(caCertificateFile: String?, configuration: HTTPClient.Configuration) -> HTTPClient {
+        guard let caCertificateFile else { return HTTPClient.shared }
+        return clients.withLock { clients in
+            if let client = clients[caCertificateFile] { return client }
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            clients[caCertificateFile] = client
+            return client
+        }
+    }
+
+    private static let clients = Mutex<[String: HTTPClient]>([:])
+}
