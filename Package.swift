@@ -135,11 +135,27 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Starting child processes with posix_spawn, and reading their CPU and memory: for the
+        // bench and the tests that kill coordinators and workers; not in the server library.
+        .target(name: "TetherProcess"),
+        // `tether bench`: the load generator, in its own module beside the CLI.
+        .target(
+            name: "TetherBench",
+            dependencies: [
+                "Tether", "TetherClient", "TetherCoordinator", "TetherEngine", "TetherProcess",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "tether",
             dependencies: [
                 "TetherCoordinator",
                 "TetherClient",
+                "TetherBench",
                 "Tether",
                 "TetherProtocol",
                 "TetherEngine",
@@ -236,6 +252,7 @@ let package = Package(
             dependencies: [
                 "TetherCoordinator",
                 "TetherClient",
+                "TetherProcess",
                 "Tether",
                 "TetherStore",
                 "TetherProtocol",

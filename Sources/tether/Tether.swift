@@ -1,4 +1,5 @@
 import ArgumentParser
+import TetherBench
 import TetherEngine
 
 @main

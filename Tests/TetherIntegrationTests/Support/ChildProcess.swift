@@ -1,4 +1,5 @@
 import Foundation
+import TetherProcess
 import NIOCore
 import NIOPosix
 import Tether

@@ -9,8 +9,10 @@ import Tether
 /// `tether bench`: the load generator. Starts a `tether dev` coordinator as a child process
 /// (so its CPU and memory are measured alone), connects in-process workers over TLS, drives
 /// a scenario and prints one JSON object.
-struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct BenchCommand: AsyncParsableCommand {
+    package init() {}
+
+    package static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure throughput and latency; prints one JSON object (progress on stderr).",
         subcommands: [Chain.self, Fanout.self, Latency.self, Open.self, Connections.self, Reconnect.self])
@@ -134,4 +136,11 @@ struct BenchCommand: AsyncParsableCommand {
             print(result)
         }
     }
+}
+
+/// A bench that could not run (the coordinator did not start, a wait timed out): printed as
+/// `Error: …`, exit status 1.
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TetherProcess
 import Tether
 import TetherClient
 import TetherCoordinator
@@ -54,7 +55,7 @@ final class BenchCoordinator: @unchecked Sendable {  // `process` changes only i
 
     private static func waitUntilUp(_ process: SpawnedProcess, client: TetherClient) async throws {
         try await waitUntil("the coordinator to start") {
-            guard process.isRunning else { throw CLIError("the coordinator exited with status \(process.terminationStatus)") }
+            guard process.isRunning else { throw BenchError("the coordinator exited with status \(process.terminationStatus)") }
             return (try? await client.request(.GET, "/healthz").status) == 200
         }
     }

@@ -172,7 +172,7 @@ func waitUntil(
         if try await condition() { return }
         try await Task.sleep(for: interval)
     }
-    throw CLIError("timed out waiting for \(what)")
+    throw BenchError("timed out waiting for \(what)")
 }
 
 /// A TCP port that was free a moment ago.
