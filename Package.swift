@@ -105,6 +105,16 @@ let package = Package(
                 // Each coordinator's own registry; CoreMetrics only through it (no global MetricsSystem).
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
+            // The dashboard page, embedded in the binary (HTTP/Dashboard/Dashboard.swift).
+            resources: [
+                .embedInCode("HTTP/Dashboard/Resources/index.html"),
+                .embedInCode("HTTP/Dashboard/Resources/dashboard.css"),
+                .embedInCode("HTTP/Dashboard/Resources/core.js"),
+                .embedInCode("HTTP/Dashboard/Resources/charts.js"),
+                .embedInCode("HTTP/Dashboard/Resources/workers.js"),
+                .embedInCode("HTTP/Dashboard/Resources/runs.js"),
+                .embedInCode("HTTP/Dashboard/Resources/main.js"),
             ]
         ),
         // The typed HTTP client: the generated client over AsyncHTTPClient.

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 # The HTTP API's description is valid, and what the server serves is exactly it.
 ./scripts/check-openapi.sh
+# The dashboard's files parse and fit together.
+./scripts/lint-dashboard.sh
 swift build --build-tests
 log="$(mktemp -t tether-test.XXXXXX.log)"
 # The same hash seed in every process: the seeded simulation replays a seed exactly.

@@ -7,10 +7,13 @@ import NIOCore
 ///
 /// It reads only the public API: the status stream `GET /v1/status/stream` (read with `fetch()`
 /// so it can send an API key, polling `GET /v1/status` when streaming fails), `/v1/workers` for
-/// the capacity history, `/v1/functions`, `/v1/runs` and `/v1/runs/{id}`. The page is assembled
-/// from `Dashboard+Markup.swift`, `Dashboard+Style.swift` and the `Dashboard+Script*.swift`
-/// parts; the Content-Security-Policy allows exactly its one inline style and one inline script
-/// by their SHA-256 hashes, and nothing from another origin.
+/// the capacity history, `/v1/functions`, `/v1/runs` and `/v1/runs/{id}`.
+///
+/// The page is real files in `Resources/`, embedded in the binary (SwiftPM `embedInCode`):
+/// `index.html` with `{{style}}` and `{{script}}` where `dashboard.css` and the scripts
+/// (`core.js`, `charts.js`, `workers.js`, `runs.js`, `main.js`, in that order) go. The
+/// Content-Security-Policy allows exactly that one inline style and one inline script, by the
+/// SHA-256 hashes computed from them when the page is first built, and nothing from another origin.
 enum Dashboard {
     static func response() -> Response {
         Response(
@@ -25,8 +28,29 @@ enum Dashboard {
             body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
     }
 
-    /// The page's one script: its parts in order.
-    static let script = [scriptCore, scriptCharts, scriptWorkers, scriptRuns, scriptMain].joined(separator: "\n")
+    /// A resource file as text, without the file's final newline.
+    static func file(_ bytes: [UInt8]) -> String {
+        var text = String(decoding: bytes, as: UTF8.self)
+        if text.hasSuffix("\n") { text.removeLast() }
+        return text
+    }
+
+    /// The page's one style sheet.
+    static let style = file(PackageResources.dashboard_css)
+
+    /// The page's one script: its files in order.
+    static let script = [
+        PackageResources.core_js, PackageResources.charts_js, PackageResources.workers_js, PackageResources.runs_js,
+        PackageResources.main_js,
+    ].map(file).joined(separator: "\n")
+
+    /// The page skeleton (`index.html`); the script fills it in.
+    static let template = String(decoding: PackageResources.index_html, as: UTF8.self)
+
+    /// The skeleton with a style and a script in place.
+    static func markup(style: String, script: String) -> String {
+        template.replacingOccurrences(of: "{{style}}", with: style).replacingOccurrences(of: "{{script}}", with: script)
+    }
 
     /// The whole page.
     static let html = markup(style: style, script: script)
