@@ -19,6 +19,10 @@ swift test --skip-build --no-parallel "$@" 2>&1 | tee "$log" || status=$?
 if [ "$status" -eq 0 ] && [ "$#" -eq 0 ]; then
     ./scripts/schemathesis.sh 2>&1 | tee -a "$log" || status=$?
 fi
+# The dashboard in headless Chromium shows what the API says (all tests only).
+if [ "$status" -eq 0 ] && [ "$#" -eq 0 ]; then
+    ./scripts/dashboard-browser-test.sh 2>&1 | tee -a "$log" || status=$?
+fi
 if [ "$status" -ne 0 ]; then
     echo
     echo "=== failures (full log: $log) ==="
