@@ -49,14 +49,30 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
 }
 
 /// An expected operating error with a stable code, a message for humans and an optional cause.
+///
+/// The code and the message are what a client sees; the cause (a store error, a socket error)
+/// is for the log, and is left out of both `description` and equality, so an answer never
+/// carries a file path or an internal error by accident.
 public struct TetherError: Error, Sendable, CustomStringConvertible, Equatable {
     public var code: ErrorCode
     public var message: String
+    /// The lower-level error this one stands for, if any.
+    public var cause: (any Error & Sendable)?
 
-    public init(_ code: ErrorCode, _ message: String) {
+    public init(_ code: ErrorCode, _ message: String, cause: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message
+        self.cause = cause
     }
 
     public var description: String { "\(code): \(message)" }
+
+    /// The description with the cause, for logs.
+    public var logDescription: String {
+        cause.map { "\(description) (cause: \($0))" } ?? description
+    }
+
+    public static func == (lhs: TetherError, rhs: TetherError) -> Bool {
+        lhs.code == rhs.code && lhs.message == rhs.message
+    }
 }

@@ -4,39 +4,48 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import OpenAPIRuntime
+import TetherAPI
 import TetherEngine
 import TetherStore
+
+/// The codes an HTTP answer can carry: exactly `ErrorCode` of `openapi.yaml`, generated from it,
+/// so the server cannot send a code the document does not list.
+typealias APIErrorCode = Components.Schemas.ErrorCode
 
 /// An HTTP API error, rendered as `{"error":{"code":"…","message":"…"}}` (contract).
 struct APIError: HTTPResponseError {
     var status: HTTPResponse.Status
-    var code: ErrorCode
+    var code: APIErrorCode
     var message: String
     /// Headers the answer carries besides its JSON body (`Allow` of a `405`).
     var headers: HTTPFields = [:]
 
-    init(_ status: HTTPResponse.Status, _ code: ErrorCode, _ message: String, headers: HTTPFields = [:]) {
+    init(_ status: HTTPResponse.Status, _ code: APIErrorCode, _ message: String, headers: HTTPFields = [:]) {
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers
     }
 
+    /// The one mapping from the engine's errors to HTTP answers. An engine code the HTTP API does
+    /// not list (a wire or run code reaching a route by mistake) is `500 internal`, never a new code.
     init(_ error: TetherError) {
-        self.init(Self.status(for: error.code), error.code, error.message)
+        let (status, code) = Self.answer(for: error.code)
+        self.init(status, code, code == ._internal ? "internal error; the coordinator's log has the details" : error.message)
     }
 
-    static func status(for code: ErrorCode) -> HTTPResponse.Status {
+    static func answer(for code: ErrorCode) -> (HTTPResponse.Status, APIErrorCode) {
         switch code {
-        case .invalidInput, .invalidJSON, .invalidConfig: .badRequest
-        case .unauthenticated: .unauthorized
-        case .notFound, .functionNotFound: .notFound
-        case .conflict: .conflict
-        case .methodNotAllowed: .methodNotAllowed
-        case .payloadTooLarge: .contentTooLarge
-        case .overloaded: .tooManyRequests
-        case .storageUnavailable, .draining: .serviceUnavailable
-        default: .internalServerError
+        case .invalidInput, .invalidConfig: (.badRequest, .invalid_input)
+        case .invalidJSON: (.badRequest, .invalid_json)
+        case .unauthenticated: (.unauthorized, .unauthenticated)
+        case .notFound, .functionNotFound: (.notFound, .not_found)
+        case .conflict: (.conflict, .conflict)
+        case .methodNotAllowed: (.methodNotAllowed, .method_not_allowed)
+        case .payloadTooLarge: (.contentTooLarge, .payload_too_large)
+        case .storageUnavailable: (.serviceUnavailable, .storage_unavailable)
+        case .draining: (.serviceUnavailable, .draining)
+        default: (.internalServerError, ._internal)
         }
     }
 
@@ -88,8 +97,11 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     /// What to log of an error: for a generated operation's `ServerError`, only the error inside
     /// it, since its description holds the whole request, headers (the API key) included.
     static func loggable(_ error: any Error) -> String {
-        guard let error = error as? ServerError else { return "\(error)" }
-        return "\(error.operationID): \(loggable(error.underlyingError))"
+        switch error {
+        case let error as ServerError: "\(error.operationID): \(loggable(error.underlyingError))"
+        case let error as TetherError: error.logDescription
+        default: "\(error)"
+        }
     }
 
     /// The answer to an error a route threw.
@@ -101,22 +113,22 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return APIError(error)
         case let error as StoreError:
             return APIError(
-                .serviceUnavailable, .storageUnavailable,
+                .serviceUnavailable, .storage_unavailable,
                 "the coordinator's store failed (\(error.code)); the coordinator's log has the details")
         case let error as ServerError:
             return apiError(for: error, maxRequestBodyBytes: maxRequestBodyBytes)
         case let error as HTTPParserError:
             // The body broke HTTP's framing while it was read (a malformed or oversized chunk size).
-            return APIError(.badRequest, .invalidInput, "malformed HTTP request body: \(error)")
+            return APIError(.badRequest, .invalid_input, "malformed HTTP request body: \(error)")
         case is NIOTooManyBytesError:
             return APIError(
-                .contentTooLarge, .payloadTooLarge, "the request body is over the limit of \(maxRequestBodyBytes) bytes")
+                .contentTooLarge, .payload_too_large, "the request body is over the limit of \(maxRequestBodyBytes) bytes")
         case let error as HTTPError:
             return APIError(error.status, code(for: error.status), error.body ?? error.status.reasonPhrase)
         case let error as any HTTPResponseError:
             return APIError(error.status, code(for: error.status), error.status.reasonPhrase)
         default:
-            return APIError(.internalServerError, .internalError, "internal error; the coordinator's log has the details")
+            return APIError(.internalServerError, ._internal, "internal error; the coordinator's log has the details")
         }
     }
 
@@ -130,12 +142,12 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return apiError(for: underlying, maxRequestBodyBytes: maxRequestBodyBytes)
         case let decoding as DecodingError:
             // `EventBodyMiddleware` has already refused a body that is not JSON.
-            return APIError(.badRequest, .invalidInput, "the request does not fit the API: \(Self.describe(decoding))")
+            return APIError(.badRequest, .invalid_input, "the request does not fit the API: \(Self.describe(decoding))")
         default:
             guard (400..<500).contains(error.httpStatus.code) else {
-                return APIError(.internalServerError, .internalError, "internal error; the coordinator's log has the details")
+                return APIError(.internalServerError, ._internal, "internal error; the coordinator's log has the details")
             }
-            return APIError(.badRequest, .invalidInput, "\(error.causeDescription): \(underlying)")
+            return APIError(.badRequest, .invalid_input, "\(error.causeDescription): \(underlying)")
         }
     }
 
@@ -154,14 +166,15 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    /// The code of an error the server framework raised with this status.
-    static func code(for status: HTTPResponse.Status) -> ErrorCode {
+    /// The code of an error the server framework raised with this status: one of the document's
+    /// codes, never one made from the number.
+    static func code(for status: HTTPResponse.Status) -> APIErrorCode {
         switch status {
-        case .notFound: .notFound
-        case .contentTooLarge: .payloadTooLarge
-        case .badRequest: .invalidInput
+        case .notFound: .not_found
+        case .methodNotAllowed: .method_not_allowed
+        case .contentTooLarge, .requestHeaderFieldsTooLarge, .uriTooLong: .payload_too_large
         case .unauthorized: .unauthenticated
-        default: ErrorCode(rawValue: "http_\(status.code)")
+        default: status.code < 500 ? .invalid_input : ._internal
         }
     }
 }

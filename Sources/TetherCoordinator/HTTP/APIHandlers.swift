@@ -27,7 +27,7 @@ struct APIHandlers: APIProtocol {
     /// message); the generated decoding only confirmed the shape.
     func sendEvents(_ input: Operations.sendEvents.Input) async throws -> Operations.sendEvents.Output {
         guard let events = EventBodyMiddleware.parsedEvents else {
-            throw APIError(.internalServerError, .internalError, "the event body was not parsed")
+            throw APIError(.internalServerError, ._internal, "the event body was not parsed")
         }
         // Ids sent before: first the recent ones in memory, then the store (outside the loop).
         let withIds = events.compactMap(\.id)
@@ -66,10 +66,10 @@ struct APIHandlers: APIProtocol {
         let status = query.status.flatMap { RunStatus(rawValue: $0.rawValue) }
         let limit = query.limit ?? 50
         guard (1...1_000).contains(limit) else {
-            throw APIError(.badRequest, .invalidInput, "limit must be an integer between 1 and 1000")
+            throw APIError(.badRequest, .invalid_input, "limit must be an integer between 1 and 1000")
         }
         if let cursor = query.cursor, !IDGenerator.isValid(cursor) {
-            throw APIError(.badRequest, .invalidInput, "cursor must be the 'next' value of an earlier page (a run id)")
+            throw APIError(.badRequest, .invalid_input, "cursor must be the 'next' value of an earlier page (a run id)")
         }
         let store = self.store
         // A dispatched run is `running` in memory but still `queued` in the store until its
@@ -111,7 +111,7 @@ struct APIHandlers: APIProtocol {
     func storedRun(_ id: String) async throws -> RunRecord {
         let store = self.store
         guard let run = try await threadPool.runIfActive({ try store.run(id: id) }) else {
-            throw APIError(.notFound, .notFound, "no run with id '\(id)'")
+            throw APIError(.notFound, .not_found, "no run with id '\(id)'")
         }
         return run
     }
@@ -185,7 +185,7 @@ struct APIHandlers: APIProtocol {
         var window = Coordinator.defaultReconnectWindowMilliseconds
         if case .json(let body)? = input.body, let milliseconds = body.reconnectWithinMs {
             guard (100...600_000).contains(milliseconds) else {
-                throw APIError(.badRequest, .invalidInput, "reconnectWithinMs must be an integer between 100 and 600000")
+                throw APIError(.badRequest, .invalid_input, "reconnectWithinMs must be an integer between 100 and 600000")
             }
             window = UInt32(milliseconds)
         }

@@ -86,7 +86,7 @@ struct APIRoutes: Sendable {
         if let failure {
             // Open to anyone: the code only; the coordinator logged the whole error when it failed.
             throw APIError(
-                .serviceUnavailable, .storageUnavailable,
+                .serviceUnavailable, .storage_unavailable,
                 "the store failed (\(failure.code)); restart the coordinator once the cause is fixed (see its log)")
         }
         if draining {

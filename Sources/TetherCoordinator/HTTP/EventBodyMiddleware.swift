@@ -60,7 +60,7 @@ struct EventBodyMiddleware: ServerMiddleware {
         do {
             _ = try JSONValue(parsing: bytes)
         } catch {
-            throw APIError(.badRequest, .invalidJSON, "the body is not valid JSON: \(error.message)")
+            throw APIError(.badRequest, .invalid_json, "the body is not valid JSON: \(error.message)")
         }
         return try await next(request, HTTPBody(bytes), metadata)
     }
@@ -68,7 +68,7 @@ struct EventBodyMiddleware: ServerMiddleware {
     /// The whole body, or `413 payload_too_large` as soon as it is known to be over `limit`.
     static func collect(_ body: HTTPBody, upTo limit: Int) async throws -> [UInt8] {
         func tooLarge() -> APIError {
-            APIError(.contentTooLarge, .payloadTooLarge, "the request body is over the limit of \(limit) bytes")
+            APIError(.contentTooLarge, .payload_too_large, "the request body is over the limit of \(limit) bytes")
         }
         if case .known(let length) = body.length, length > limit { throw tooLarge() }
         var bytes: [UInt8] = []
@@ -88,16 +88,16 @@ struct EventBodyMiddleware: ServerMiddleware {
             let name = String(parts[0]).removingPercentEncoding ?? String(parts[0])
             let value = parts.count > 1 ? parts[1] : ""
             if value.isEmpty {
-                throw APIError(.badRequest, .invalidInput, "query parameter '\(name)' is empty; leave it out instead")
+                throw APIError(.badRequest, .invalid_input, "query parameter '\(name)' is empty; leave it out instead")
             }
             if integers.contains(name), !value.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) {
-                throw APIError(.badRequest, .invalidInput, "query parameter '\(name)' must be a whole number (digits only)")
+                throw APIError(.badRequest, .invalid_input, "query parameter '\(name)' must be a whole number (digits only)")
             }
             if let allowed = enums[name] {
                 let text = String(value).removingPercentEncoding ?? String(value)
                 guard allowed.contains(text) else {
                     throw APIError(
-                        .badRequest, .invalidInput,
+                        .badRequest, .invalid_input,
                         "unknown \(name) '\(text)'; expected one of \(allowed.joined(separator: ", "))")
                 }
             }

@@ -16,18 +16,18 @@ package enum EventParsing {
         do {
             document = try JSONValue(parsing: body)
         } catch {
-            throw APIError(.badRequest, .invalidJSON, "the body is not valid JSON: \(error.message)")
+            throw APIError(.badRequest, .invalid_json, "the body is not valid JSON: \(error.message)")
         }
         switch document {
         case .object:
             return [try parseEvent(document, index: nil, limits: limits)]
         case .array(let items):
             guard !items.isEmpty else {
-                throw APIError(.badRequest, .invalidInput, "the event array is empty")
+                throw APIError(.badRequest, .invalid_input, "the event array is empty")
             }
             guard items.count <= maxEventsPerRequest else {
                 throw APIError(
-                    .contentTooLarge, .payloadTooLarge,
+                    .contentTooLarge, .payload_too_large,
                     "at most \(maxEventsPerRequest) events per request, got \(items.count)")
             }
             var events: [IncomingEvent] = []
@@ -37,14 +37,14 @@ package enum EventParsing {
             }
             return events
         default:
-            throw APIError(.badRequest, .invalidInput, "the body must be an event object or an array of events")
+            throw APIError(.badRequest, .invalid_input, "the body must be an event object or an array of events")
         }
     }
 
     static func parseEvent(_ value: JSONValue, index: Int?, limits: Limits) throws(APIError) -> IncomingEvent {
         let label = index.map { "event \($0)" } ?? "the event"
         func invalid(_ message: String) -> APIError {
-            APIError(.badRequest, .invalidInput, "\(label): \(message)")
+            APIError(.badRequest, .invalid_input, "\(label): \(message)")
         }
         guard let object = value.objectValue else { throw invalid("must be a JSON object") }
         guard let nameValue = object["name"], !nameValue.isNull else { throw invalid("missing \"name\"") }
@@ -59,7 +59,7 @@ package enum EventParsing {
         }
         if data.count > limits.maxEventBytes {
             throw APIError(
-                .contentTooLarge, .payloadTooLarge,
+                .contentTooLarge, .payload_too_large,
                 "\(label): data is \(data.count) bytes, over the limit of \(limits.maxEventBytes)")
         }
 

@@ -41,7 +41,7 @@ struct MethodMiddleware<Context: RequestContext>: RouterMiddleware {
             guard !allowed.isEmpty else { throw error }
             let allow = (allowed.contains("GET") ? allowed.union(["HEAD"]) : allowed).sorted().joined(separator: ", ")
             throw APIError(
-                .methodNotAllowed, .methodNotAllowed, "\(request.method) is not served at \(request.uri.path); use \(allow)",
+                .methodNotAllowed, .method_not_allowed, "\(request.method) is not served at \(request.uri.path); use \(allow)",
                 headers: [.allow: allow])
         }
     }

@@ -209,7 +209,11 @@ final class CoordinatorRuntime: @unchecked Sendable {
                 self.metrics.eventsAccepted.increment(by: Int64(stored))
                 completion(.success(receipts))
             case .failure(let error):
-                completion(.failure(TetherError(.storageUnavailable, "the events could not be stored: \(error)")))
+                completion(
+                    .failure(
+                        TetherError(
+                            .storageUnavailable, "the events could not be stored (\(error.code)); the coordinator's log has the details",
+                            cause: error)))
             }
         }
     }
@@ -238,7 +242,12 @@ final class CoordinatorRuntime: @unchecked Sendable {
             return
         }
         perform(effects) { result in
-            completion(result.map { run }.mapError { TetherError(.storageUnavailable, "the cancellation could not be stored: \($0)") })
+            completion(
+                result.map { run }.mapError {
+                    TetherError(
+                        .storageUnavailable, "the cancellation could not be stored (\($0.code)); the coordinator's log has the details",
+                        cause: $0)
+                })
         }
     }
 
@@ -358,7 +367,10 @@ final class CoordinatorRuntime: @unchecked Sendable {
 
     /// The error for work refused after a store failure, or nil while the store is healthy.
     private var storageUnavailable: TetherError? {
-        storageFailure.map { TetherError(.storageUnavailable, "the coordinator cannot write to its store: \($0)") }
+        storageFailure.map {
+            TetherError(
+                .storageUnavailable, "the coordinator cannot write to its store (\($0.code)); its log has the details", cause: $0)
+        }
     }
 
     private func armRetryTimer() {

@@ -30,11 +30,11 @@ struct EventParsingTests {
     func badTimestamp(_ ts: String) throws {
         let error = try #require(Self.error(#"{"name":"x","data":{},"ts":\#(ts)}"#), "ts \(ts) was accepted")
         #expect(error.status == .badRequest)
-        #expect(error.code == .invalidInput)
+        #expect(error.code == .invalid_input)
         #expect(error.message.contains("\"ts\""), "\(error.message)")
         // In a batch, the message names the event.
         let batched = try #require(Self.error(#"[{"name":"x"},{"name":"y","ts":\#(ts)}]"#))
-        #expect(batched.code == .invalidInput)
+        #expect(batched.code == .invalid_input)
         #expect(batched.message.hasPrefix("event 1: "), "\(batched.message)")
     }
 
@@ -43,7 +43,7 @@ struct EventParsingTests {
         for ts in ["1e400", "-1e400", "1.8e308"] {
             let error = try #require(Self.error(#"{"name":"x","ts":\#(ts)}"#))
             #expect(error.status == .badRequest)
-            #expect(error.code == .invalidJSON, "\(error.message)")
+            #expect(error.code == .invalid_json, "\(error.message)")
         }
     }
 

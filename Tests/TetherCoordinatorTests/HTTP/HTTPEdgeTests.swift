@@ -35,7 +35,7 @@ struct HTTPEdgeTests {
                 try EventBodyMiddleware.checkQuery(path, integers: ["limit"], enums: ["status": ["queued", "running"]])
                 return nil
             } catch {
-                #expect(error.code == .invalidInput)
+                #expect(error.code == .invalid_input)
                 return error.message
             }
         }
@@ -96,7 +96,7 @@ struct HTTPEdgeTests {
         #expect(!logged.contains("secret-key"))
         #expect(logged.hasPrefix("sendEvents: "))
         let answer = APIErrorMiddleware<BasicRequestContext>.apiError(for: error, maxRequestBodyBytes: 1)
-        #expect(answer.code == .storageUnavailable)
+        #expect(answer.code == .storage_unavailable)
     }
 
     @Test("every engine status, step kind and flow outcome has its value in the generated types")
@@ -116,5 +116,31 @@ struct HTTPEdgeTests {
             let reason = rendered.skipped?.first?.reason.rawValue ?? rendered.deferred?.first?.reason.rawValue
             #expect(reason == kind.rawValue, "\(kind)")
         }
+    }
+
+    @Test("one mapping to HTTP: engine codes the API lists keep theirs, others are 500 internal; no code made from a status")
+    func errorMapping() {
+        let listed = APIError(TetherError(.invalidConfig, "bad trigger"))
+        #expect(listed.status == .badRequest && listed.code == .invalid_input && listed.message == "bad trigger")
+        let draining = APIError(TetherError(.draining, "stopping"))
+        #expect(draining.status == .serviceUnavailable && draining.code == .draining)
+        let stray = APIError(TetherError(.stepFailed, "a run's code has no place in an HTTP answer"))
+        #expect(stray.status == .internalServerError && stray.code == ._internal)
+        #expect(!stray.message.contains("run's code"))
+        typealias Middleware = APIErrorMiddleware<BasicRequestContext>
+        let statuses: [HTTPResponse.Status] = [
+            .badRequest, .unauthorized, .notFound, .methodNotAllowed, .contentTooLarge, .uriTooLong,
+            .requestHeaderFieldsTooLarge, .unsupportedMediaType, .requestTimeout, .internalServerError, .badGateway,
+        ]
+        for status in statuses {
+            let code = Middleware.code(for: status)
+            #expect(APIErrorCode(rawValue: code.rawValue) != nil)
+            #expect((status.code >= 500) == (code == ._internal), "\(status)")
+        }
+        // A store failure keeps its cause for the log, out of the answer.
+        let failure = TetherError(.storageUnavailable, "could not store", cause: StoreError.closed("/secret/path"))
+        #expect(!failure.description.contains("/secret/path"))
+        #expect(Middleware.loggable(failure).contains("/secret/path"))
+        #expect(!APIError(failure).message.contains("/secret/path"))
     }
 }

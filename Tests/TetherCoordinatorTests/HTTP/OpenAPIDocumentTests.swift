@@ -175,10 +175,10 @@ struct OpenAPIDocumentTests {
         let store = APIErrorMiddleware<BasicRequestContext>.apiError(
             for: StoreError.closed("the database"), maxRequestBodyBytes: 1)
         #expect(store.status == .serviceUnavailable)
-        #expect(store.code == .storageUnavailable)
+        #expect(store.code == .storage_unavailable)
         let other = APIErrorMiddleware<BasicRequestContext>.apiError(for: Surprise(), maxRequestBodyBytes: 1)
         #expect(other.status == .internalServerError)
-        #expect(other.code == .internalError)
+        #expect(other.code == ._internal)
         let codes = Self.document["components"]?["schemas"]?["ErrorCode"]?["enum"]?.arrayValue ?? []
         #expect(codes.contains("storage_unavailable") && codes.contains("internal"))
         #expect(Self.document["paths"]?["/v1/runs/{id}"]?["get"]?["responses"]?["503"] != nil)
