@@ -131,6 +131,7 @@ public final class Coordinator: Service, Sendable {
         state.withLock { $0.routes = routes }
         let app = Application(
             router: router,
+            server: HTTPEdgeChannel.builder(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.httpPort), serverName: "tether"),
             onServerRunning: { [self] channel in
                 let port = channel.localAddress?.port ?? configuration.httpPort

@@ -136,6 +136,21 @@ struct BadInputTests {
             #expect(answer.hasPrefix("HTTP/1.1 400"), "\(size): \(answer.prefix(200))")
             #expect(answer.contains(#""code":"invalid_input""#), "\(size): \(answer.prefix(400))")
         }
+        // Requests the HTTP decoder cannot parse get the JSON body too, then the connection closes.
+        let manyHeaders = (0..<10_000).map { "X-H\($0): v\r\n" }.joined()
+        for request in [
+            "FOO /healthz HTTP/1.1\r\nHost: x\r\n\r\n", "GET /\(String(repeating: "a", count: 100_000)) HTTP/1.1\r\n\r\n",
+            "GET /healthz HTTP/1.1\r\nHost: x\r\n\(manyHeaders)\r\n",
+        ] {
+            let answer = try await rawHTTP(port: port, request)
+            #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer.prefix(200))")
+            #expect(answer.contains(#""code":"invalid_input""#), "\(answer.prefix(300))")
+        }
+        // HTTP/1.0 without keep-alive: one answer, then the connection closes (a second request
+        // on it is not read).
+        let old = try await rawHTTP(port: port, "GET /healthz HTTP/1.0\r\n\r\nGET /healthz HTTP/1.0\r\n\r\n")
+        #expect(old.hasPrefix("HTTP/1.1 200"), "\(old.prefix(200))")
+        #expect(old.components(separatedBy: "HTTP/1.1 ").count == 2, "exactly one answer: \(old)")
         #expect(try await client.request(.GET, "/healthz").status == 200)
         await coordinator.shutdown()
     }
