@@ -24,7 +24,7 @@ struct APIHandlers: APIProtocol {
 
     /// `POST /v1/events`. The events were parsed from the raw body by ``EventBodyMiddleware``
     /// (duplicate keys refused, integers exact, every rule of docs/api.md checked with its own
-    /// message); the generated decoding only confirmed the shape.
+    /// message); `input.body` is only a placeholder and is not read.
     func sendEvents(_ input: Operations.sendEvents.Input) async throws -> Operations.sendEvents.Output {
         guard let events = EventBodyMiddleware.parsedEvents else {
             throw APIError(.internalServerError, ._internal, "the event body was not parsed")
