@@ -147,7 +147,13 @@ let package = Package(
         ),
         // Starting child processes with posix_spawn, and reading their CPU and memory: for the
         // bench and the tests that kill coordinators and workers; not in the server library.
-        .target(name: "TetherProcess"),
+        .target(
+            name: "TetherProcess",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         // `tether bench`: the load generator, in its own module beside the CLI.
         .target(
             name: "TetherBench",

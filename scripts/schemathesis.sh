@@ -5,15 +5,11 @@
 # `POST /v1/admin/drain` is left out: it stops the coordinator. `tether dev` is not run: it has
 # no API keys, so every check that a missing key is refused would fail there by design.
 #
-# Needs a built `tether` (swift build); schemathesis goes into the venv in .build-venv (PyPI).
+# Needs a built `tether` (swift build); schemathesis goes into the scripts' venv (scripts/venv.sh).
 # TETHER_SCHEMATHESIS_EXAMPLES sets the examples per operation (default 30).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=.build-venv
-if [ ! -x "$venv/bin/schemathesis" ]; then
-    python3 -m venv "$venv" 2>/dev/null || { apt-get install -y -qq python3-venv >/dev/null && python3 -m venv "$venv"; }
-    "$venv/bin/pip" install -q schemathesis
-fi
+venv="$(./scripts/venv.sh schemathesis)"
 bin="$(swift build --show-bin-path)/tether"
 examples="${TETHER_SCHEMATHESIS_EXAMPLES:-30}"
 work="$(mktemp -d -t tether-schemathesis.XXXXXX)"

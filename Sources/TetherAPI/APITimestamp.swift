@@ -1,14 +1,16 @@
 import Foundation
 import OpenAPIRuntime
+import TetherEngine
 
 /// The API's times: RFC 3339 in UTC with exactly three fractional digits
 /// (`2026-11-23T11:07:00.123Z`), which is what the coordinator stores (Unix milliseconds).
 public enum APITimestamp {
     /// `2026-11-23T11:07:00.123Z` for a time in Unix milliseconds (0 and later).
     public static func format(milliseconds: Int64) -> String {
-        let days = floorDivide(milliseconds, 86_400_000)
+        let milliseconds = Int(milliseconds)
+        let days = CivilTime.floorDivide(milliseconds, 86_400_000)
         let inDay = milliseconds - days * 86_400_000
-        let (year, month, day) = civil(fromDays: days)
+        let (year, month, day) = CivilTime.date(days: days)
         let hour = inDay / 3_600_000
         let minute = inDay / 60_000 % 60
         let second = inDay / 1_000 % 60
@@ -65,40 +67,13 @@ public enum APITimestamp {
             return nil
         }
         guard index == bytes.count else { return nil }
-        let days = days(fromCivil: year, month, day)
+        let days = Int64(CivilTime.days(year: Int(year), month: Int(month), day: Int(day)))
         return days * 86_400_000 + hour * 3_600_000 + minute * 60_000 + min(second, 59) * 1_000 + millis - offset
     }
 
-    private static func pad(_ value: Int64, _ width: Int) -> String {
+    private static func pad(_ value: Int, _ width: Int) -> String {
         let text = String(value)
         return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
-    }
-
-    private static func floorDivide(_ a: Int64, _ b: Int64) -> Int64 {
-        a >= 0 ? a / b : (a - b + 1) / b
-    }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-    private static func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = floorDivide(y, 400)
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    /// The date of a day since 1970-01-01 (`civil_from_days`).
-    private static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = floorDivide(z, 146_097)
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
 

@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
 import Logging
-import NIOCore
-import NIOPosix
 import ServiceLifecycle
 import Synchronization
 import Tether
@@ -173,13 +171,4 @@ func waitUntil(
         try await Task.sleep(for: interval)
     }
     throw BenchError("timed out waiting for \(what)")
-}
-
-/// A TCP port that was free a moment ago.
-func freePort() async throws -> Int {
-    let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-        .bind(host: "127.0.0.1", port: 0).get()
-    let port = channel.localAddress?.port ?? 0
-    try await channel.close()
-    return port
 }

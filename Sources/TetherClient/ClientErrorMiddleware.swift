@@ -21,13 +21,18 @@ struct ClientErrorMiddleware: ClientMiddleware {
         guard response.status.code >= 400 else { return (response, responseBody) }
         var bytes: [UInt8] = []
         if let responseBody { bytes = try await [UInt8](collecting: responseBody, upTo: 1024 * 1024) }
-        let document = try? JSONValue(parsing: bytes)
-        if let error = document?["error"], let code = error["code"]?.stringValue {
-            throw TetherError(ErrorCode(code), "\(error["message"]?.stringValue ?? "") (HTTP \(response.status.code))")
+        throw Self.apiError(status: response.status.code, body: bytes)
+    }
+
+    /// The error an answer with status 400 or more stands for: the API's code and message from
+    /// its `{"error":{"code","message"}}` body, or `unavailable` when the body is not that (a
+    /// proxy's error page, say).
+    static func apiError(status: Int, body: [UInt8]) -> TetherError {
+        if let error = (try? JSONValue(parsing: body))?["error"], let code = error["code"]?.stringValue {
+            return TetherError(ErrorCode(code), "\(error["message"]?.stringValue ?? "") (HTTP \(status))")
         }
-        throw TetherError(
-            .unavailable,
-            "HTTP \(response.status.code) without the API's error body: \(String(decoding: bytes.prefix(200), as: UTF8.self))")
+        return TetherError(
+            .unavailable, "HTTP \(status) without the API's error body: \(String(decoding: body.prefix(200), as: UTF8.self))")
     }
 
     /// A failure to reach the coordinator or to hear back in time.

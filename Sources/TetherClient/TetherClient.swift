@@ -197,9 +197,6 @@ extension TetherClient.Response {
     /// Throws the API's error (`{"error":{"code","message"}}`) for a 4xx/5xx status.
     public func throwIfError() throws(TetherError) {
         guard status >= 400 else { return }
-        if let error = json?["error"], let code = error["code"]?.stringValue {
-            throw TetherError(ErrorCode(code), "\(error["message"]?.stringValue ?? "") (HTTP \(status))")
-        }
-        throw TetherError(.unavailable, "HTTP \(status) without the API's error body: \(text.prefix(200))")
+        throw ClientErrorMiddleware.apiError(status: status, body: body)
     }
 }

@@ -31,9 +31,9 @@ func printJSON(_ value: some Encodable) throws {
     print(String(decoding: try TetherClient.encode(value), as: UTF8.self))
 }
 
-/// `2026-11-23T11:07:00.123Z`, or `-` for null.
+/// `2026-11-23T11:07:00.123Z`, as the API sends it, or `-` for null.
 func time(_ value: Nullable<Date>) -> String {
-    value.value.map { APITimestamp.format(milliseconds: Int64(($0.timeIntervalSince1970 * 1_000).rounded())) } ?? "-"
+    value.value.flatMap { try? APIDateTranscoder().encode($0) } ?? "-"
 }
 
 /// An error of a command that ran (not a usage error): printed as `Error: …`, exit status 1.

@@ -1,4 +1,5 @@
 import Foundation
+import TetherProcess
 import Synchronization
 import Testing
 import TetherEngine

@@ -1,4 +1,5 @@
 import Foundation
+import TetherProcess
 import Testing
 import Tether
 import TetherEngine

@@ -27,11 +27,14 @@ struct APIError: HTTPResponseError {
         self.headers = headers
     }
 
+    /// The message of every `500 internal`: what went wrong is in the log, not in the answer.
+    static let internalMessage = "internal error; the coordinator's log has the details"
+
     /// The one mapping from the engine's errors to HTTP answers. An engine code the HTTP API does
     /// not list (a wire or run code reaching a route by mistake) is `500 internal`, never a new code.
     init(_ error: TetherError) {
         let (status, code) = Self.answer(for: error.code)
-        self.init(status, code, code == ._internal ? "internal error; the coordinator's log has the details" : error.message)
+        self.init(status, code, code == ._internal ? Self.internalMessage : error.message)
     }
 
     static func answer(for code: ErrorCode) -> (HTTPResponse.Status, APIErrorCode) {
@@ -128,27 +131,23 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case let error as any HTTPResponseError:
             return APIError(error.status, code(for: error.status), error.status.reasonPhrase)
         default:
-            return APIError(.internalServerError, ._internal, "internal error; the coordinator's log has the details")
+            return APIError(.internalServerError, ._internal, APIError.internalMessage)
         }
     }
 
-    /// The answer to an error of a generated operation: the handler's own error when it threw
-    /// one, else the request did not fit `openapi.yaml` (a missing or mistyped parameter or body
-    /// field: `400 invalid_input`).
+    /// The answer to an error of a generated operation: the answer to the error inside it (what
+    /// the handler or a middleware threw), unless the runtime refused a request that does not fit
+    /// `openapi.yaml` (a missing or mistyped parameter or body field): `400 invalid_input`.
     static func apiError(for error: ServerError, maxRequestBodyBytes: Int) -> APIError {
-        let underlying = error.underlyingError
-        switch underlying {
-        case is APIError, is TetherError, is StoreError, is NIOTooManyBytesError, is HTTPParserError:
-            return apiError(for: underlying, maxRequestBodyBytes: maxRequestBodyBytes)
-        case let decoding as DecodingError:
+        if let decoding = error.underlyingError as? DecodingError {
             // `EventBodyMiddleware` has already refused a body that is not JSON.
             return APIError(.badRequest, .invalid_input, "the request does not fit the API: \(Self.describe(decoding))")
-        default:
-            guard (400..<500).contains(error.httpStatus.code) else {
-                return APIError(.internalServerError, ._internal, "internal error; the coordinator's log has the details")
-            }
-            return APIError(.badRequest, .invalid_input, "\(error.causeDescription): \(underlying)")
         }
+        let answer = apiError(for: error.underlyingError, maxRequestBodyBytes: maxRequestBodyBytes)
+        if answer.code == ._internal, (400..<500).contains(error.httpStatus.code) {
+            return APIError(.badRequest, .invalid_input, "\(error.causeDescription): \(error.underlyingError)")
+        }
+        return answer
     }
 
     /// A decoding error as `field.path: what was wrong`.

@@ -54,16 +54,15 @@ struct CoordinatorEngine: Sendable {
 /// How long workers get to reconnect when the coordinator stops: the default on SIGTERM, or
 /// what `POST /v1/admin/drain` asked for. Set before graceful shutdown starts.
 final class ReconnectWindow: Sendable {
-    private let milliseconds = Mutex<UInt32>(Coordinator.defaultReconnectWindowMilliseconds)
-    private let requested = Mutex(false)
+    /// The window a drain request asked for, if one did.
+    private let requested = Mutex<UInt32?>(nil)
 
-    var value: UInt32 { milliseconds.withLock { $0 } }
+    var value: UInt32 { requested.withLock { $0 } ?? Coordinator.defaultReconnectWindowMilliseconds }
     /// Whether a drain was asked for over HTTP (for the log).
-    var wasRequested: Bool { requested.withLock { $0 } }
+    var wasRequested: Bool { requested.withLock { $0 } != nil }
 
     func request(_ window: UInt32) {
-        milliseconds.withLock { $0 = window }
-        requested.withLock { $0 = true }
+        requested.withLock { $0 = window }
     }
 }
 

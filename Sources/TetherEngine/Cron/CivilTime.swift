@@ -1,12 +1,13 @@
 /// Proleptic Gregorian calendar arithmetic on civil (wall-clock) dates, without Foundation.
 ///
 /// Days count from 1970-01-01; the algorithms are Howard Hinnant's `days_from_civil` and
-/// `civil_from_days`, exact for every year an `Int` can hold.
-enum CivilTime {
+/// `civil_from_days`, exact for every year an `Int` can hold. Cron schedules use it, and the HTTP
+/// API's timestamps (`TetherAPI.APITimestamp`).
+package enum CivilTime {
     static let minutesPerDay = 1_440
 
     /// Days from 1970-01-01 to `year-month-day`; a `day` past the month's end counts on into the next month.
-    static func days(year: Int, month: Int, day: Int) -> Int {
+    package static func days(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = floorDivide(y, 400)
         let yearOfEra = y - era * 400
@@ -17,7 +18,7 @@ enum CivilTime {
     }
 
     /// The civil date `days` after 1970-01-01.
-    static func date(days: Int) -> (year: Int, month: Int, day: Int) {
+    package static func date(days: Int) -> (year: Int, month: Int, day: Int) {
         let z = days + 719_468
         let era = floorDivide(z, 146_097)
         let dayOfEra = z - era * 146_097
@@ -46,7 +47,7 @@ enum CivilTime {
         }
     }
 
-    static func floorDivide(_ value: Int, _ divisor: Int) -> Int {
+    package static func floorDivide(_ value: Int, _ divisor: Int) -> Int {
         let quotient = value / divisor
         return (value % divisor != 0 && (value < 0) != (divisor < 0)) ? quotient - 1 : quotient
     }

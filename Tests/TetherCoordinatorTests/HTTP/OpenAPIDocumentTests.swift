@@ -11,13 +11,11 @@ import TetherTestSupport
 struct OpenAPIDocumentTests {
     static let document = try! JSONValue(parsing: OpenAPIDocument.json)
     static let validator = JSONSchemaValidator(root: document)
+    static let contract = OpenAPIContract(document: document)
 
     /// A response object, or the one `#/components/responses/<name>` it refers to.
     static func resolve(_ response: JSONValue) -> JSONValue {
-        guard let reference = response["$ref"]?.stringValue,
-            let name = reference.split(separator: "/").last.map(String.init)
-        else { return response }
-        return document["components"]?["responses"]?[name] ?? .null
+        contract.resolve(response)
     }
 
     /// A generated API value as the JSON a client reads.
@@ -182,5 +180,22 @@ struct OpenAPIDocumentTests {
         let codes = Self.document["components"]?["schemas"]?["ErrorCode"]?["enum"]?.arrayValue ?? []
         #expect(codes.contains("storage_unavailable") && codes.contains("internal"))
         #expect(Self.document["paths"]?["/v1/runs/{id}"]?["get"]?["responses"]?["503"] != nil)
+    }
+
+    @Test("an answer that differs from the document in status, content type, body or error code has a problem")
+    func answerProblems() {
+        func problems(_ status: Int, _ contentType: String, _ body: String, _ method: String = "GET") -> [String] {
+            Self.contract.answerProblems(
+                method, "/v1/runs/{id}", status: status, contentType: contentType, body: Array(body.utf8))
+        }
+        let json = "application/json; charset=utf-8"
+        let notFound = #"{"error":{"code":"not_found","message":"no run"}}"#
+        #expect(problems(404, json, notFound) == [])
+        #expect(problems(418, json, notFound).count == 1, "an undocumented status")
+        #expect(problems(404, "text/html", notFound).count == 1, "an undeclared content type")
+        #expect(problems(404, json, "not json").count == 1, "a body that is not JSON")
+        #expect(problems(404, json, #"{"error":{"code":"conflict","message":"x"}}"#).count == 1, "an unlisted code")
+        #expect(problems(404, json, #"{"error":{"code":"not_found"}}"#).count == 1, "a body off its schema")
+        #expect(problems(404, json, notFound, "DELETE").count == 1, "an undocumented operation")
     }
 }

@@ -1,7 +1,5 @@
 import Foundation
 import TetherProcess
-import NIOCore
-import NIOPosix
 import Tether
 import TetherClient
 import TetherCoordinator
@@ -56,15 +54,6 @@ final class ChildProcess: Sendable {
 struct TestFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
-}
-
-/// A TCP port that was free a moment ago.
-func freePort() async throws -> Int {
-    let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-        .bind(host: "127.0.0.1", port: 0).get()
-    let port = channel.localAddress?.port ?? 0
-    try await channel.close()
-    return port
 }
 
 /// A `tether dev` coordinator in a child process.

@@ -9,37 +9,24 @@ import TetherTestSupport
 /// documented for the operation, the content type must be one it declares, and a JSON body
 /// must validate against the declared schema. Remembers what it saw, for a coverage check.
 final class OpenAPIConformance {
-    let document: JSONValue
-    let validator: JSONSchemaValidator
+    let contract: OpenAPIContract
+    var document: JSONValue { contract.document }
+    var validator: JSONSchemaValidator { contract.validator }
     /// `METHOD /path/template status` of every answer checked.
     private(set) var seen: Set<String> = []
 
     init(document: JSONValue) {
-        self.document = document
-        validator = JSONSchemaValidator(root: document)
+        contract = OpenAPIContract(document: document)
     }
 
     /// The response object the document declares, or nil.
     func declaredResponse(_ method: String, _ template: String, _ status: Int) -> JSONValue? {
-        guard let response = document["paths"]?[template]?[method.lowercased()]?["responses"]?[String(status)] else {
-            return nil
-        }
-        guard let reference = response["$ref"]?.stringValue, let name = reference.split(separator: "/").last else {
-            return response
-        }
-        return document["components"]?["responses"]?[String(name)]
+        contract.response(method, template, status)
     }
 
     /// `METHOD /path` of every operation the document describes.
     static func operations(in document: JSONValue) -> Set<RegisteredRoute> {
-        let methods: Set<String> = ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
-        var operations: Set<RegisteredRoute> = []
-        for (path, item) in document["paths"]?.objectValue ?? [:] {
-            for method in (item.objectValue ?? [:]).keys where methods.contains(method) {
-                operations.insert(RegisteredRoute(method: method.uppercased(), path: path))
-            }
-        }
-        return operations
+        Set(OpenAPIContract(document: document).operations.map { RegisteredRoute(method: $0.method, path: $0.path) })
     }
 
     /// Checks one answer to `method template` (e.g. `GET /v1/runs/{id}`): that it has
@@ -51,30 +38,9 @@ final class OpenAPIConformance {
         let label = "\(method) \(template) \(exchange.status)"
         #expect(exchange.status == status, "\(label): \(exchange.text.prefix(300))", sourceLocation: sourceLocation)
         seen.insert(label)
-        guard let response = declaredResponse(method, template, exchange.status) else {
-            Issue.record("\(label): this status is not in the document", sourceLocation: sourceLocation)
-            return
-        }
-        let mediaType = Self.mediaType(exchange.contentType)
-        let content = response["content"]?.objectValue ?? [:]
-        guard let media = content.first(where: { Self.mediaType($0.key) == mediaType })?.value else {
-            Issue.record(
-                "\(label): content type '\(exchange.contentType)' is not one of \(content.keys.sorted())",
-                sourceLocation: sourceLocation)
-            return
-        }
-        guard mediaType == "application/json" else { return }
-        guard let body = try? JSONValue(parsing: exchange.body) else {
-            Issue.record("\(label): the body is not JSON: \(exchange.text.prefix(300))", sourceLocation: sourceLocation)
-            return
-        }
-        validate(body, against: media["schema"] ?? .null, label, sourceLocation: sourceLocation)
-        if exchange.status >= 400 {
-            // The error code is one the document lists for this answer.
-            let listed = (response["x-error-codes"]?.arrayValue ?? []).compactMap(\.stringValue)
-            let code = body["error"]?["code"]?.stringValue ?? ""
-            #expect(listed.contains(code), "\(label): code '\(code)' is not one of \(listed)", sourceLocation: sourceLocation)
-        }
+        let problems = contract.answerProblems(
+            method, template, status: exchange.status, contentType: exchange.contentType, body: exchange.body)
+        #expect(problems == [], sourceLocation: sourceLocation)
     }
 
     /// The problems of a request body under the operation's declared JSON request schema.
@@ -93,11 +59,6 @@ final class OpenAPIConformance {
     ) {
         let problems = validator.problems(value, against: schema)
         #expect(problems == [], "\(label): \(value.description.prefix(600))", sourceLocation: sourceLocation)
-    }
-
-    /// `text/plain` of `text/plain; version=0.0.4; charset=utf-8`.
-    static func mediaType(_ contentType: String) -> String {
-        String(contentType.split(separator: ";").first ?? "").trimmingCharacters(in: .whitespaces).lowercased()
     }
 
     /// `METHOD /path` of every operation in the document, with the statuses it declares.
