@@ -6,7 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=Sources/TetherCoordinator/HTTP/Dashboard/Resources
-command -v node >/dev/null || { echo "lint-dashboard: node not found (apt-get install -y nodejs)" >&2; exit 1; }
+if ! command -v node >/dev/null; then
+    [ "$(id -u)" = 0 ] || { echo "lint-dashboard: node not found (apt-get install -y nodejs)" >&2; exit 1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs >/dev/null
+fi
 joined="$(mktemp -t tether-dashboard.XXXXXX.js)"
 trap 'rm -f "$joined"' EXIT
 for file in core charts workers runs main; do
