@@ -41,6 +41,16 @@ public struct Limits: Sendable, Equatable {
     /// Largest total event data of one batch (`batchEvents`): a batch that would grow past it
     /// starts its run first.
     public var maxBatchBytes: Int = 8 * 1024 * 1024
+    /// Most runs not ended (queued, running, sleeping, waiting) before `POST /v1/events` answers
+    /// `429 overloaded`: every active run is held in memory. Runs started by steps, crons and
+    /// batches are never refused, so the count may pass it a little.
+    public var maxActiveRuns: Int = 250_000
+    /// Most `POST /v1/events` requests in progress at once (waiting for the scheduler or for
+    /// their write to be durable); more are answered `429 overloaded` at once.
+    public var maxPendingEventRequests: Int = 1_024
+    /// Most bytes of changes handed to the store and not yet durable. Past it, `POST /v1/events`
+    /// answers `429 overloaded` and no step is dispatched until half of them are durable.
+    public var maxUncommittedWriteBytes: Int = 64 * 1024 * 1024
 
     public init() {}
 

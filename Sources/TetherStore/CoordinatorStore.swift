@@ -140,8 +140,12 @@ public final class CoordinatorStore: Sendable {
     }
 
     /// Makes `mutations` durable with group commit; `completion` runs on the writer thread.
-    public func commit(_ mutations: [StoreMutation], completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
-        writer.submit(Self.batch(for: mutations), completion: completion)
+    /// Returns the key and value bytes queued, for a caller that bounds what is not yet durable.
+    @discardableResult
+    public func commit(_ mutations: [StoreMutation], completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) -> Int {
+        let batch = Self.batch(for: mutations)
+        writer.submit(batch, completion: completion)
+        return batch.byteCount
     }
 
     private static func serialize(_ message: some SwiftProtobuf.Message) -> [UInt8] {

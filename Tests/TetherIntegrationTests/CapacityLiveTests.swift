@@ -86,6 +86,8 @@ struct CapacityLiveTests {
         #expect(await eventually { gate.totalRunning == 2 })
         try await Task.sleep(for: .milliseconds(200))
         #expect(gate.peak["w"] == 2)
+        // The status is a snapshot at most 250 ms old.
+        #expect(try await eventually { try await client.request(.GET, "/v1/status").json?["queue"]?["depth"]?.int64Value == 10 })
         let status = try await client.request(.GET, "/v1/status").json
         #expect(status?["queue"]?["depth"]?.int64Value == 10)
         #expect(status?["capacity"]?["inFlight"]?.int64Value == 2)
@@ -95,7 +97,7 @@ struct CapacityLiveTests {
         #expect(await eventually { gate.totalRunning == 4 })
         try await Task.sleep(for: .milliseconds(200))
         #expect(gate.peak["w"] == 4)
-        #expect(try await Self.statusWorker(client, "w")?["capacity"]?.int64Value == 4)
+        #expect(try await eventually { try await Self.statusWorker(client, "w")?["capacity"]?.int64Value == 4 })
 
         // Down to 1: the four running finish, then one at a time.
         worker.worker.setCapacity(1)

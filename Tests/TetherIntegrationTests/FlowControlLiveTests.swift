@@ -236,7 +236,7 @@ struct FlowControlLiveTests {
         let fullRun = try #require(Self.runs(full).first)
         let lone = try await Self.send(client, "job/batched", [TenantJob(tenant: "a", n: 7)])
         #expect(Self.runs(lone).isEmpty)
-        #expect(try await Self.functionStatus(client, "shop:batched")?["batched"]?.int64Value == 1)
+        #expect(try await eventually { try await Self.functionStatus(client, "shop:batched")?["batched"]?.int64Value == 1 })
         let done = try await client.waitForRuns([fullRun])
         #expect(done[fullRun]?["output"]?.arrayValue?.compactMap(\.int64Value) == [0, 1, 2])
         let timedOut = try await eventually {

@@ -88,6 +88,8 @@ struct MetricsLiveTests {
         }
         #expect(full)
         runIds += try await client.send("metrics/steady", data: ["n": 2]).runIds
+        // Gauges come from the scheduler's status snapshot, at most 250 ms old.
+        #expect(try await eventually { try await Self.scrape(client)["tether_runs_active"] == 3 })
         text = try await Self.scrape(client)
         #expect(text[#"tether_queue_depth{function="metrics:steady"}"#] == 1)
         #expect((text[#"tether_queue_oldest_age_seconds{function="metrics:steady"}"#] ?? -1) >= 0)
@@ -105,6 +107,7 @@ struct MetricsLiveTests {
         // Per run, the worker reported: hold, one request each (the step, then the function
         // returned); steady, `a` then `b` with the return; flaky, a retried attempt then the
         // step with the return; doomed, the step failing for good then the function throwing it.
+        #expect(try await eventually { try await Self.scrape(client)["tether_runs_active"] == 0 })
         text = try await Self.scrape(client)
         let outcomes: [String: Double] = [
             "completed": 1, "planned": 0, "run_completed": 4, "retried": 1, "failed": 1, "run_failed": 1,

@@ -56,6 +56,8 @@ final class Simulation {
         case restartWorker(worker: Int)
         case unfreeze(worker: Int)
         case restartCoordinator
+        /// The store caught up after a stall: dispatch goes on.
+        case releaseDispatch
         case fault
         case heal
     }
@@ -365,6 +367,9 @@ final class Simulation {
             trace("w\(index) unfrozen after \(frozen) ms")
         case .restartCoordinator:
             if core == nil { try startCoordinator() }
+        case .releaseDispatch:
+            trace("store caught up: dispatch resumed")
+            command(.holdDispatch(false))
         case .fault:
             guard !healed else { return }
             fault()
@@ -480,7 +485,8 @@ final class Simulation {
 
     private func fault() {
         let index = random.int(0...(workers.count - 1))
-        let kinds = ["killWorker", "breakConnection", "freezeWorker", "crashCoordinator", "duplicateResult", "forgedResult", "clockJump"]
+        let kinds = ["killWorker", "breakConnection", "freezeWorker", "crashCoordinator", "duplicateResult", "forgedResult", "clockJump", "storeBehind",
+        ]
         let kind = kinds[random.int(0...(kinds.count - 1))]
         report.faults[kind, default: 0] += 1
         switch kind {
@@ -530,6 +536,12 @@ final class Simulation {
                     connection: connection,
                     .result(requestId: "forged-\(forged)", runId: runId, outcome: .runCompleted(lastStep: nil, output: Array("\"forged\"".utf8)))),
                 on: connection)
+        case "storeBehind":
+            // The store falls behind (a slow disk): the runtime holds dispatch until it catches up.
+            guard core != nil, core?.dispatchHeld == false else { return }
+            trace("store behind: dispatch held")
+            command(.holdDispatch(true))
+            schedule(.releaseDispatch, in: random.ms(100...5_000))
         default:  // clockJump
             let jump = random.ms(1_000...30_000)
             trace("coordinator clock jumps \(jump) ms")

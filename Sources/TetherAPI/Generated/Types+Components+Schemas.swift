@@ -165,6 +165,7 @@ extension Components {
             case payload_too_large = "payload_too_large"
             case storage_unavailable = "storage_unavailable"
             case draining = "draining"
+            case overloaded = "overloaded"
             case _internal = "internal"
         }
         /// An event's data: a JSON object of at most 512 KiB as compact JSON (over that: 413). Absent or null means {}.

@@ -35,7 +35,14 @@ struct APIError: HTTPResponseError {
     init(_ error: TetherError) {
         let (status, code) = Self.answer(for: error.code)
         self.init(status, code, code == ._internal ? Self.internalMessage : error.message)
+        if code == .overloaded {
+            headers[.retryAfter] = "\(Self.overloadedRetryAfterSeconds)"
+        }
     }
+
+    /// The `Retry-After` of a `429 overloaded`, in seconds: a bound is reached for a moment
+    /// (requests in progress, the store's backlog), not for long.
+    static let overloadedRetryAfterSeconds = 1
 
     static func answer(for code: ErrorCode) -> (HTTPResponse.Status, APIErrorCode) {
         switch code {
@@ -48,6 +55,7 @@ struct APIError: HTTPResponseError {
         case .payloadTooLarge: (.contentTooLarge, .payload_too_large)
         case .storageUnavailable: (.serviceUnavailable, .storage_unavailable)
         case .draining: (.serviceUnavailable, .draining)
+        case .overloaded: (.tooManyRequests, .overloaded)
         default: (.internalServerError, ._internal)
         }
     }

@@ -152,8 +152,8 @@ struct APIHandlers: APIProtocol {
 
     /// The `GET /v1/status` document, also what `/v1/status/stream` sends.
     func statusDocument() async throws -> Schemas.Status {
-        let runtime = self.runtime
-        let (snapshot, failure) = try await runtime.loop.submit { (runtime.status(), runtime.storageFailure) }.get()
+        let snapshot = try await runtime.snapshot().status
+        let failure = runtime.health.storageFailure
         let available = snapshot.workers.reduce(0) { $0 + ($1.status == "ready" ? max(0, $1.capacity - $1.inFlight) : 0) }
         return Schemas.Status(
             capacity: .init(available: available, inFlight: snapshot.inFlight, total: snapshot.capacityTotal),
@@ -170,8 +170,8 @@ struct APIHandlers: APIProtocol {
     /// `GET /v1/workers`: every connected worker as in `/v1/status`, plus the functions it registered
     /// and its recent capacity and in-flight samples (oldest first).
     func listWorkers(_ input: Operations.listWorkers.Input) async throws -> Operations.listWorkers.Output {
-        let runtime = self.runtime
-        let (snapshot, history) = try await runtime.loop.submit { (runtime.status(), runtime.workerHistory) }.get()
+        let current = try await runtime.snapshot()
+        let (snapshot, history) = (current.status, current.workerHistory)
         let workers = snapshot.workers.map { APIRendering.workerDetail($0, history: history.history(of: $0.instanceId)) }
         return .ok(.init(body: .json(.init(sampleIntervalMs: Int(history.intervalMilliseconds), workers: workers))))
     }
@@ -189,19 +189,13 @@ struct APIHandlers: APIProtocol {
             }
             window = UInt32(milliseconds)
         }
-        let runtime = self.runtime
-        let alreadyDraining = try await runtime.loop.submit { () -> Bool in
-            if runtime.draining || runtime.drainRequested { return true }
-            runtime.drainRequested = true
-            return false
-        }.get()
-        guard !alreadyDraining else {
+        guard runtime.requestDrain() else {
             throw APIError(.conflict, .draining, "the coordinator is already draining")
         }
         // Give this response time to leave before the HTTP server stops.
         let requestDrain = self.requestDrain
         let reconnectWindow = window
-        runtime.loop.scheduleTask(in: .milliseconds(100)) { requestDrain(reconnectWindow) }
+        _ = runtime.loop.scheduleTask(in: .milliseconds(100)) { requestDrain(reconnectWindow) }
         return .accepted(.init(body: .json(.init(reconnectWithinMs: Int(window), status: .draining))))
     }
 }

@@ -25,7 +25,7 @@ struct APIRoutes: Sendable {
         router.get("/v1/status/stream") { _, _ in statusStream() }
         try handlers.registerHandlers(
             on: router, serverURL: URL(string: "/")!, configuration: .tether,
-            middlewares: [EventBodyMiddleware(limits: configuration.limits)])
+            middlewares: [EventAdmissionMiddleware(runtime: runtime), EventBodyMiddleware(limits: configuration.limits)])
     }
 
     /// `openapi.yaml` as JSON, as `scripts/generate-openapi.sh` wrote it beside the generated code.
@@ -47,8 +47,7 @@ struct APIRoutes: Sendable {
             var last = Data()
             var quietTicks = 0
             while !Task.isCancelled {
-                let draining = try await routes.runtime.loop.submit { routes.runtime.draining }.get()
-                if draining { break }
+                if routes.runtime.health.draining { break }
                 let document = try encoder.encode(try await routes.handlers.statusDocument())
                 if document != last {
                     var event = Array("data: ".utf8)
@@ -78,18 +77,15 @@ struct APIRoutes: Sendable {
     static let statusStreamIntervalMilliseconds = 250
 
     func ready() async throws -> Response {
-        let runtime = self.runtime
         // Not ready from the moment a drain is asked for (`POST /v1/admin/drain`), not only once it runs.
-        let (failure, draining) = try await runtime.loop.submit {
-            (runtime.storageFailure, runtime.draining || runtime.drainRequested)
-        }.get()
-        if let failure {
+        let health = runtime.health
+        if let failure = health.storageFailure {
             // Open to anyone: the code only; the coordinator logged the whole error when it failed.
             throw APIError(
                 .serviceUnavailable, .storage_unavailable,
                 "the store failed (\(failure.code)); restart the coordinator once the cause is fixed (see its log)")
         }
-        if draining {
+        if health.isDrainingOrRequested {
             throw APIError(.serviceUnavailable, .draining, "the coordinator is shutting down")
         }
         return JSONResponse.make(["status": "ready"])

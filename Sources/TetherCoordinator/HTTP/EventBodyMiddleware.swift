@@ -111,3 +111,18 @@ struct EventBodyMiddleware: ServerMiddleware {
         }
     }
 }
+
+/// Admits `POST /v1/events` before its body is read: at most `maxPendingEventRequests` are in
+/// progress at once, and more are answered `429 overloaded` with a `Retry-After` at once, so a
+/// flood of requests holds memory only for those admitted (docs/operations.md, "Backpressure").
+struct EventAdmissionMiddleware: ServerMiddleware {
+    let runtime: CoordinatorRuntime
+
+    func intercept(
+        _ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
+        next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
+    ) async throws -> (HTTPResponse, HTTPBody?) {
+        guard operationID == "sendEvents" else { return try await next(request, body, metadata) }
+        return try await runtime.admitEventRequest { try await next(request, body, metadata) }
+    }
+}

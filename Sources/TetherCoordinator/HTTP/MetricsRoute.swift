@@ -21,15 +21,13 @@ struct MetricsRoute: Sendable {
     }
 
     func scrape() async throws -> Response {
-        let runtime = self.runtime
-        let (status, apps, failure) = try await runtime.loop.submit {
-            (runtime.status(), Set(runtime.functionDefinitions().map(\.0.app)), runtime.storageFailure)
-        }.get()
+        let snapshot = try await runtime.snapshot()
         let handshakes = limiter.statistics
         let scrape = CoordinatorMetrics.Scrape(
-            status: status, functionApps: apps, storeHealthy: failure == nil, store: runtime.store.writer.statistics,
+            status: snapshot.status, functionApps: snapshot.functionApps, storeHealthy: runtime.health.storageFailure == nil, store: runtime.store.writer.statistics,
             handshakesInProgress: handshakes.inProgress, handshakesQueued: handshakes.queued,
-            handshakesAwaitingClientHello: limiter.preHandshake.count)
+            handshakesAwaitingClientHello: limiter.preHandshake.count, dispatchHeld: snapshot.dispatchHeld,
+            uncommittedBytes: snapshot.uncommittedBytes)
         return Self.response(runtime.metrics.render(scrape))
     }
 

@@ -13,6 +13,8 @@ extension CoordinatorMetrics {
         var handshakesInProgress: Int
         var handshakesQueued: Int
         var handshakesAwaitingClientHello: Int
+        var dispatchHeld = false
+        var uncommittedBytes = 0
     }
 
     /// The Prometheus text for `GET /metrics`: the registry's counters and histograms, then
@@ -54,6 +56,8 @@ extension CoordinatorMetrics {
         for function in status.functions { writer.sample(.stepsRunning, [function.id], function.running) }
         writer.header(.runsActive)
         writer.sample(.runsActive, [], status.activeRuns)
+        writer.header(.dispatchHeld)
+        writer.sample(.dispatchHeld, [], scrape.dispatchHeld ? 1 : 0)
         writer.header(.handshakesInProgress)
         writer.sample(.handshakesInProgress, [], scrape.handshakesInProgress)
         writer.header(.handshakesQueued)
@@ -76,6 +80,8 @@ extension CoordinatorMetrics {
             .storeCommitBatches, upperBounds: store.batchesPerCommit.upperBounds.map { Double($0) },
             cumulativeCounts: store.batchesPerCommit.cumulativeCounts, count: store.batchesPerCommit.count,
             sum: Double(store.batchesPerCommit.sum))
+        writer.header(.uncommittedWrites)
+        writer.sample(.uncommittedWrites, [], scrape.uncommittedBytes)
         writer.header(.storeCommitFailures)
         writer.sample(.storeCommitFailures, [], store.failedCommits)
         writer.header(.storeWrittenBytes)

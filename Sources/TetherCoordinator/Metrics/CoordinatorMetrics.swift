@@ -34,8 +34,19 @@ extension MetricFamily {
     static let eventsAccepted = MetricFamily(
         .counter, "tether_events_accepted_total",
         "Events accepted by POST /v1/events (new ids; duplicates not counted).")
+    static let statusSnapshots = MetricFamily(
+        .counter, "tether_scheduler_status_snapshots_total",
+        "Status snapshots the scheduler built for /v1/status, its stream, /v1/workers and /metrics (at most 4 a second).")
+    static let overloaded = MetricFamily(
+        .counter, "tether_overloaded_total", labels: ["reason"],
+        "Requests answered 429 overloaded, by the bound that was reached.")
 
     // Read from the scheduler and the store at scrape time.
+    static let dispatchHeld = MetricFamily(
+        .gauge, "tether_dispatch_held",
+        "1 while no step is dispatched because the store is behind (too many changes not yet durable).")
+    static let uncommittedWrites = MetricFamily(
+        .gauge, "tether_store_uncommitted_bytes", "Bytes of changes handed to the store and not yet durable.")
     static let workersConnected = MetricFamily(
         .gauge, "tether_workers_connected", labels: ["app"], "Registered worker connections, by app.")
     static let capacitySlots = MetricFamily(
@@ -76,11 +87,12 @@ extension MetricFamily {
     /// Every family, in the order of docs/operations.md.
     static let all: [MetricFamily] = [
         .workersConnected, .capacitySlots, .capacityInUseSlots, .queueDepth, .queueOldestAge, .stepsRunning,
-        .runsActive,
+        .runsActive, .dispatchHeld,
         .dispatchLatency, .stepsDispatched, .stepResults, .runsCreated, .runsFinished, .leaseExpiries, .resultsRefused, .eventsAccepted,
+        .statusSnapshots, .overloaded,
         .handshakesAccepted, .handshakesRejected, .handshakesInProgress, .handshakesQueued,
         .handshakesAwaitingClientHello, .storeHealthy, .storeCommitLatency,
-        .storeCommitBatches, .storeCommitFailures, .storeWrittenBytes,
+        .storeCommitBatches, .uncommittedWrites, .storeCommitFailures, .storeWrittenBytes,
     ]
 }
 
@@ -97,6 +109,8 @@ final class CoordinatorMetrics: Sendable {
     let leaseExpiries: Counter
     let handshakesAccepted: Counter
     let eventsAccepted: Counter
+    let statusSnapshots: Counter
+    private let overloaded: [OverloadReason: Counter]
     private let stepResults: [StepResultOutcome: Counter]
     private let resultsRefused: [RefusedResult.Reason: Counter]
     /// Counters labelled by function, made on first use.
@@ -126,6 +140,13 @@ final class CoordinatorMetrics: Sendable {
         leaseExpiries = registry.makeCounter(descriptor: MetricFamily.leaseExpiries.descriptor)
         handshakesAccepted = registry.makeCounter(descriptor: MetricFamily.handshakesAccepted.descriptor)
         eventsAccepted = registry.makeCounter(descriptor: MetricFamily.eventsAccepted.descriptor)
+        statusSnapshots = registry.makeCounter(descriptor: MetricFamily.statusSnapshots.descriptor)
+        var overloaded: [OverloadReason: Counter] = [:]
+        for reason in OverloadReason.allCases {
+            overloaded[reason] = registry.makeCounter(
+                descriptor: MetricFamily.overloaded.descriptor, labels: [("reason", reason.rawValue)])
+        }
+        self.overloaded = overloaded
         var stepResults: [StepResultOutcome: Counter] = [:]
         for outcome in StepResultOutcome.allCases {
             stepResults[outcome] = registry.makeCounter(
@@ -156,6 +177,11 @@ final class CoordinatorMetrics: Sendable {
     /// Leases that ran out in a tick (on a connected worker, or waiting for one to resume them).
     func recordLeaseExpiries(_ count: Int) {
         if count > 0 { leaseExpiries.increment(by: Int64(count)) }
+    }
+
+    /// A request answered `429 overloaded`.
+    func recordOverloaded(_ reason: OverloadReason) {
+        overloaded[reason]?.increment()
     }
 
     /// A step result refused because its sender does not hold the lease.
@@ -216,4 +242,14 @@ final class CoordinatorMetrics: Sendable {
         }
         for counter in counters { counter.increment() }
     }
+}
+
+/// Which bound made the coordinator answer `429 overloaded` (docs/operations.md, "Backpressure").
+enum OverloadReason: String, CaseIterable, Sendable {
+    /// `maxPendingEventRequests` requests were in progress.
+    case pendingRequests = "pending_requests"
+    /// The store was behind by more than `maxUncommittedWriteBytes`.
+    case uncommittedWrites = "uncommitted_writes"
+    /// `maxActiveRuns` runs were active.
+    case activeRuns = "active_runs"
 }

@@ -2,16 +2,22 @@ import DequeModule
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 import TetherEngine
 import TetherProtocol
 import TetherStore
 
 /// Owns the scheduler (``CoordinatorCore``) and carries out its effects.
 ///
-/// Every method that reads or changes the scheduler must run on ``loop``: the state is
-/// confined to that event loop, so commands apply one at a time without locks. Writes go
-/// to the group-commit writer; the messages of a command go out only after its writes (and
-/// every earlier write) are durable, so no worker ever sees state the store could lose.
+/// The scheduler's state is confined to ``loop``, a one-thread event loop of its own (no worker
+/// connection or HTTP request runs on it), so commands apply one at a time without locks. Every
+/// method marked "on `loop`" checks that it runs there. Writes go to the group-commit writer;
+/// the messages of a command go out only after its writes (and every earlier write) are
+/// durable, so no worker ever sees state the store could lose.
+///
+/// Readers outside the loop (`/v1/status`, its stream, `/metrics`, `/readyz`) never walk the
+/// scheduler's state themselves: they read ``snapshot()``, built at most once per
+/// ``snapshotInterval`` however many read it, and ``health``, kept current by the loop.
 final class CoordinatorRuntime: @unchecked Sendable {
     let loop: any EventLoop
     let store: CoordinatorStore
@@ -24,22 +30,66 @@ final class CoordinatorRuntime: @unchecked Sendable {
     private var connections: [String: WorkerConnection] = [:]
     private var submittedWrites: UInt64 = 0
     private var committedWrites: UInt64 = 0
+    /// Key and value bytes handed to the store and not yet durable (see ``Limits/maxUncommittedWriteBytes``).
+    private var uncommittedBytes = 0
+    /// `POST /v1/events` requests in progress (any thread; see ``Limits/maxPendingEventRequests``).
+    private let eventRequests = Atomic<Int>(0)
     private var pending: Deque<PendingEffects> = []
-    private(set) var storageFailure: StoreError?
+    private var storageFailure: StoreError?
     private var periodicTick: RepeatedTask?
     private var retryTimer: Scheduled<Void>?
     private var retryTimerDeadline: Int64 = .max
-    private(set) var draining = false
-    /// A drain was asked for over HTTP and is about to start (the 202 leaves first); a second
-    /// request in that window gets 409 like one after it started. Only on `loop`.
-    var drainRequested = false
+    private var draining = false
     /// Capacity and in-flight samples per worker instance (`GET /v1/workers`).
-    private(set) var workerHistory: WorkerHistory
+    private var workerHistory: WorkerHistory
+    /// What readers on other threads see; written on `loop` (the drain flag also by ``requestDrain()``).
+    private let shared = Mutex(Shared())
     /// At most one log line per second about refused results: a hostile client cannot flood the log.
     private var refusedResultLog = RateLimitedLog(intervalMilliseconds: 1_000)
 
+    /// The state readers on other threads may see, behind one lock.
+    private struct Shared {
+        var health = Health()
+        var snapshot: StatusSnapshot?
+    }
+
+    /// Whether the coordinator takes work: read by `/readyz`, `/v1/status` and the status stream.
+    struct Health: Sendable, Equatable {
+        /// The store write that failed, after which nothing more is accepted.
+        var storageFailure: StoreError?
+        /// Workers were told to go (shutdown or drain).
+        var draining = false
+        /// A drain was asked for over HTTP and is about to start (the 202 leaves first); a second
+        /// request in that window gets 409 like one after it started.
+        var drainRequested = false
+
+        /// Not ready from the moment a drain is asked for, not only once it runs.
+        var isDrainingOrRequested: Bool { draining || drainRequested }
+    }
+
+    /// The scheduler as `/v1/status`, `/v1/workers` and `/metrics` show it, built on `loop` at
+    /// one moment.
+    struct StatusSnapshot: Sendable {
+        var status: SchedulerStatus
+        /// The apps of every function ever registered (`/metrics` labels them even with no worker).
+        var functionApps: Set<String>
+        var workerHistory: WorkerHistory
+        /// Dispatch is held and events refused until the store catches up.
+        var dispatchHeld: Bool
+        /// Bytes of changes handed to the store and not yet durable.
+        var uncommittedBytes: Int
+        /// When it was built (monotonic), to decide whether it is fresh enough.
+        var builtAt: NIODeadline
+    }
+
+    /// How old a status snapshot may be before a reader asks for a new one: the scheduler builds
+    /// at most one per interval, however many scrapes, status calls and streams read it.
+    static let snapshotInterval = TimeAmount.milliseconds(250)
+
     private struct PendingEffects {
         var sequence: UInt64
+        /// Bytes this entry queued in the store (0 for one that waits for earlier writes only).
+        var bytes = 0
         var effects: Effects
         var onCommitted: ((Result<Void, StoreError>) -> Void)?
     }
@@ -75,6 +125,7 @@ final class CoordinatorRuntime: @unchecked Sendable {
         let done = loop.makePromise(of: Void.self)
         loop.execute {
             self.draining = true
+            self.shared.withLock { $0.health.draining = true }
             self.periodicTick?.cancel()
             self.retryTimer?.cancel()
             var frame = Tether_V1_Frame()
@@ -198,9 +249,23 @@ final class CoordinatorRuntime: @unchecked Sendable {
             completion(.failure(error))
             return
         }
+        if core.dispatchHeld {
+            metrics.recordOverloaded(.uncommittedWrites)
+            completion(
+                .failure(
+                    TetherError(
+                        .overloaded,
+                        "the store is behind (\(uncommittedBytes) bytes of changes not yet durable); send again after a moment")))
+            return
+        }
         let effects = core.apply(.ingest(events, known: known), now: configuration.clock())
+        if case .rejected(let error) = effects.reply {
+            metrics.recordOverloaded(.activeRuns)
+            completion(.failure(error))
+            return
+        }
         guard case .receipts(let receipts) = effects.reply else {
-            preconditionFailure("ingest answers with receipts")
+            preconditionFailure("ingest answers with receipts or a refusal")
         }
         let stored = effects.writes.reduce(0) { if case .putEvent = $1 { $0 + 1 } else { $0 } }
         perform(effects) { result in
@@ -218,8 +283,22 @@ final class CoordinatorRuntime: @unchecked Sendable {
         }
     }
 
-    /// Ids among `ids` already accepted recently (in memory).
+    /// Counts a `POST /v1/events` request in for as long as `body` runs (any thread), or refuses
+    /// it with `overloaded` at once when ``Limits/maxPendingEventRequests`` are in progress.
+    func admitEventRequest<T>(_ body: () async throws -> T) async throws -> T {
+        let limit = configuration.limits.maxPendingEventRequests
+        let inProgress = eventRequests.wrappingAdd(1, ordering: .relaxed).newValue
+        defer { eventRequests.wrappingSubtract(1, ordering: .relaxed) }
+        guard inProgress <= limit else {
+            metrics.recordOverloaded(.pendingRequests)
+            throw TetherError(.overloaded, "\(limit) event requests are in progress, the coordinator's limit; send again after a moment")
+        }
+        return try await body()
+    }
+
+    /// Ids among `ids` already accepted recently (in memory). On `loop`.
     func recentEvents(_ ids: [String]) -> [String: [String]] {
+        loop.preconditionInEventLoop()
         let now = configuration.clock()
         var found: [String: [String]] = [:]
         for id in ids {
@@ -253,32 +332,86 @@ final class CoordinatorRuntime: @unchecked Sendable {
 
     // MARK: Reading
 
-    func status() -> SchedulerStatus {
+    /// Whether the coordinator takes work (any thread).
+    var health: Health { shared.withLock { $0.health } }
+
+    /// Marks a drain as asked for (any thread); false when one already was, or one runs.
+    func requestDrain() -> Bool {
+        shared.withLock { shared in
+            guard !shared.health.isDrainingOrRequested else { return false }
+            shared.health.drainRequested = true
+            return true
+        }
+    }
+
+    /// The scheduler's status, at most ``snapshotInterval`` old (any thread). The scheduler builds
+    /// a new one only when the last is older than that, so any number of readers cost it at most
+    /// one status walk per interval.
+    func snapshot() async throws -> StatusSnapshot {
+        if let current = shared.withLock({ $0.snapshot }), NIODeadline.now() - current.builtAt < Self.snapshotInterval {
+            return current
+        }
+        return try await loop.submit { self.freshSnapshot() }.get()
+    }
+
+    /// The published snapshot if fresh (another reader may have asked first), else a new one. On `loop`.
+    private func freshSnapshot() -> StatusSnapshot {
         loop.preconditionInEventLoop()
-        return core.status(now: configuration.clock())
+        let now = NIODeadline.now()
+        if let current = shared.withLock({ $0.snapshot }), now - current.builtAt < Self.snapshotInterval {
+            return current
+        }
+        var status = core.status(now: configuration.clock())
+        for index in status.workers.indices {
+            guard let at = connections[status.workers[index].connectionId]?.lastHeartbeat.load(ordering: .relaxed) else { continue }
+            status.workers[index].lastHeartbeatAtMilliseconds = max(status.workers[index].lastHeartbeatAtMilliseconds, at)
+        }
+        let snapshot = StatusSnapshot(
+            status: status, functionApps: Set(core.functionDefinitions.map(\.app)),
+            workerHistory: workerHistory, dispatchHeld: core.dispatchHeld, uncommittedBytes: uncommittedBytes, builtAt: now)
+        shared.withLock { $0.snapshot = snapshot }
+        metrics.statusSnapshots.increment()
+        return snapshot
     }
 
-    /// The in-memory state of an active run (fresher than the store), if it is active.
+    /// The in-memory state of an active run (fresher than the store), if it is active. On `loop`.
     func activeRun(id: String) -> RunRecord? {
-        core.runs[id]
+        loop.preconditionInEventLoop()
+        return core.runs[id]
     }
 
+    /// Every function ever registered, with the connections serving it now. On `loop`.
     func functionDefinitions() -> [(FunctionDefinition, Set<String>)] {
-        core.functionDefinitions.map { ($0, core.connections(ofFunction: $0.id)) }
+        loop.preconditionInEventLoop()
+        return core.functionDefinitions.map { ($0, core.connections(ofFunction: $0.id)) }
     }
 
+    /// The worker instance behind a connection. On `loop`.
     func instanceId(ofConnection id: String) -> String? {
-        core.workers[id]?.registration.instanceId
+        loop.preconditionInEventLoop()
+        return core.workers[id]?.registration.instanceId
     }
 
     // MARK: Effects
 
     private func tick() {
         let now = configuration.clock()
+        refreshLiveness(now: now)
         let effects = core.apply(.tick, now: now)
         metrics.recordLeaseExpiries(effects.expiredLeases)
         perform(effects)
         workerHistory.sampleIfDue(core.workers.values, now: now)
+    }
+
+    /// Tells the scheduler about connections it would take as silent but that had heartbeats
+    /// their connection answered itself (an idle worker's, see ``WorkerConnection/lastHeartbeat``).
+    private func refreshLiveness(now: Int64) {
+        var heard: [String: Int64] = [:]
+        for connectionId in core.silentConnections(now: now) {
+            guard let at = connections[connectionId]?.lastHeartbeat.load(ordering: .relaxed), at > 0 else { continue }
+            heard[connectionId] = at
+        }
+        if !heard.isEmpty { _ = core.apply(.alive(heard), now: now) }
     }
 
     /// Carries out `effects`: writes first, then (once they and all earlier writes are
@@ -288,8 +421,13 @@ final class CoordinatorRuntime: @unchecked Sendable {
             submittedWrites += 1
             let sequence = submittedWrites
             pending.append(PendingEffects(sequence: sequence, effects: effects, onCommitted: onCommitted))
-            store.commit(effects.writes) { result in
+            let bytes = store.commit(effects.writes) { result in
                 self.loop.execute { self.writesCommitted(sequence: sequence, result: result) }
+            }
+            pending[pending.count - 1].bytes = bytes
+            uncommittedBytes += bytes
+            if !core.dispatchHeld && uncommittedBytes > configuration.limits.maxUncommittedWriteBytes {
+                holdDispatch(true)
             }
         } else if committedWrites == submittedWrites {
             deliver(effects)
@@ -307,6 +445,7 @@ final class CoordinatorRuntime: @unchecked Sendable {
         }
         while let head = pending.first, head.sequence <= sequence {
             pending.removeFirst()
+            uncommittedBytes -= head.bytes
             if let storageFailure {
                 head.onCommitted?(.failure(storageFailure))
             } else {
@@ -314,19 +453,34 @@ final class CoordinatorRuntime: @unchecked Sendable {
                 head.onCommitted?(.success(()))
             }
         }
+        if core.dispatchHeld && uncommittedBytes <= configuration.limits.maxUncommittedWriteBytes / 2 {
+            holdDispatch(false)
+        }
     }
 
+    /// Holds dispatch while the store is behind (more than ``Limits/maxUncommittedWriteBytes``
+    /// not yet durable), and lets it go once half of that is durable: workers finish what they
+    /// hold and get nothing new meanwhile, and events are answered `429 overloaded`.
+    private func holdDispatch(_ held: Bool) {
+        logger.warning(
+            held ? "store is behind: dispatch held, events refused" : "store caught up: dispatch resumed",
+            metadata: ["uncommittedBytes": "\(uncommittedBytes)"])
+        perform(core.apply(.holdDispatch(held), now: configuration.clock()))
+    }
+
+    /// Hands each connection its messages; the frames (a step request carries the run's event
+    /// and every memoized output: up to tens of MiB) are built on the connection's own loop.
     private func deliver(_ effects: Effects) {
         metrics.observe(effects, leaseDurationMilliseconds: Int64(configuration.timing.leaseDurationMilliseconds))
         if effects.messages.count == 1, let message = effects.messages.first {
-            connections[message.connectionId]?.send([frame(for: message)])
+            connections[message.connectionId]?.send([message])
         } else if !effects.messages.isEmpty {
-            var byConnection: [String: [Tether_V1_Frame]] = [:]
+            var byConnection: [String: [OutboundMessage]] = [:]
             for message in effects.messages {
-                byConnection[message.connectionId, default: []].append(frame(for: message))
+                byConnection[message.connectionId, default: []].append(message)
             }
-            for (connectionId, frames) in byConnection {
-                connections[connectionId]?.send(frames)
+            for (connectionId, messages) in byConnection {
+                connections[connectionId]?.send(messages)
             }
         }
         for close in effects.closes {
@@ -335,25 +489,12 @@ final class CoordinatorRuntime: @unchecked Sendable {
         }
     }
 
-    private func frame(for message: OutboundMessage) -> Tether_V1_Frame {
-        var frame = Tether_V1_Frame()
-        switch message {
-        case .dispatch(let dispatch):
-            frame.stepRequest = Tether_V1_StepRequest(dispatch)
-        case .resultAck(_, let requestId, let accepted):
-            frame.stepResultAck = .with {
-                $0.requestID = requestId
-                $0.accepted = accepted
-            }
-        }
-        return frame
-    }
-
     /// A write failed (disk full, I/O error): acknowledged state is safe, but memory is ahead
     /// of the store. Stop taking work and tell workers to come back later; a restart rebuilds
     /// from what is durable.
     private func enterStorageFailure(_ error: StoreError) {
         storageFailure = error
+        shared.withLock { $0.health.storageFailure = error }
         logger.critical(
             "store write failed; the coordinator stops accepting work until restarted",
             metadata: ["error": "\(error)", "data": "\(configuration.dataDirectory)"])

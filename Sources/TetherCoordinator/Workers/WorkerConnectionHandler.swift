@@ -20,6 +20,10 @@ final class WorkerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     private let logger: Logger
     private var machine = StateMachine()
     private var handshakeTimeout: Scheduled<Void>?
+    /// The runtime's handle to this connection, once the Hello is accepted.
+    private var connection: WorkerConnection?
+    /// The in-flight list of the last heartbeat passed to the scheduler.
+    private var lastForwardedInFlight: [String] = []
 
     init(runtime: CoordinatorRuntime, limiter: HandshakeLimiter, ticket: HandshakeTicket, connectionId: String, logger: Logger) {
         self.runtime = runtime
@@ -99,7 +103,8 @@ final class WorkerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         let connectionId = self.connectionId
         switch frame.kind {
         case .heartbeat(let heartbeat):
-            let deadline = runtime.configuration.clock() + Int64(runtime.configuration.timing.leaseDurationMilliseconds)
+            let now = runtime.configuration.clock()
+            let deadline = now + Int64(runtime.configuration.timing.leaseDurationMilliseconds)
             context.writeAndFlush(
                 wrapOutboundOut(
                     .with {
@@ -108,8 +113,15 @@ final class WorkerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
                             $0.leaseDeadlineUnixMs = deadline
                         }
                     }), promise: nil)
+            connection?.lastHeartbeat.store(now, ordering: .relaxed)
+            // An idle worker's heartbeat (nothing in flight now or at the last one passed on)
+            // changes nothing but its time: it stays here. Leases to renew, or a list that
+            // changed, go to the scheduler.
+            let inFlight = heartbeat.inFlightRequestIds
+            if inFlight.isEmpty && lastForwardedInFlight.isEmpty { return }
+            lastForwardedInFlight = inFlight
             runtime.loop.execute {
-                runtime.heartbeat(connectionId: connectionId, inFlight: heartbeat.inFlightRequestIds)
+                runtime.heartbeat(connectionId: connectionId, inFlight: inFlight)
             }
         case .stepResult(let result):
             // Converted (outputs parsed as JSON: up to 4 MiB) here, on the connection's loop,
@@ -167,6 +179,7 @@ final class WorkerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
             })
         machine.helloAccepted()
         let connection = WorkerConnection(id: connectionId, instanceId: hello.instanceID, channel: context.channel)
+        self.connection = connection
         let runtime = self.runtime
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         runtime.loop.execute {

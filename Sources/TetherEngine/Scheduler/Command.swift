@@ -8,6 +8,10 @@ public enum Command: Sendable {
     case register(WorkerRegistration)
     /// A Heartbeat listing the requests the worker is running.
     case heartbeat(connectionId: String, inFlight: [String])
+    /// Connections heard from since the scheduler last knew, with when (Unix milliseconds): the
+    /// heartbeats of an idle worker (nothing in flight, nothing changed), which its connection
+    /// answers itself. They keep the connection from being taken as silent and change nothing else.
+    case alive([String: Int64])
     /// The worker's capacity changed (CapacityUpdate).
     case updateCapacity(connectionId: String, capacity: Int)
     /// The worker takes no new steps (it is shutting down) and finishes what it holds.
@@ -19,19 +23,24 @@ public enum Command: Sendable {
     /// A step result, already converted (outputs checked) by the connection.
     case result(connectionId: String, requestId: String, runId: String, outcome: StepOutcome)
     /// Events to accept; `known` are ids the store already holds, with the runs they started.
-    /// Replies with ``Effects/Reply/receipts(_:)``.
+    /// Replies with ``Effects/Reply/receipts(_:)``, or ``Effects/Reply/rejected(_:)`` with
+    /// `overloaded` (nothing accepted) when ``Limits/maxActiveRuns`` runs are active.
     case ingest([IncomingEvent], known: [String: KnownEvent])
     /// Cancel an active run. Replies with ``Effects/Reply/cancelled(_:)``, or nothing when the
     /// run is not active here (unknown or ended: the caller looks in the store).
     case cancel(runId: String)
     /// Time passed: fire due timers, expire leases, close silent connections.
     case tick
+    /// Stop dispatching steps (`true`: the store is behind, see ``Limits/maxUncommittedWriteBytes``)
+    /// or start again (`false`, which dispatches what waited). Results, events and timers go on.
+    case holdDispatch(Bool)
 
     /// A short name, for logs and the simulation's traces.
     public var name: String {
         switch self {
         case .register: "register"
         case .heartbeat: "heartbeat"
+        case .alive: "alive"
         case .updateCapacity: "updateCapacity"
         case .pause: "pause"
         case .disconnect: "disconnect"
@@ -40,6 +49,7 @@ public enum Command: Sendable {
         case .ingest: "ingest"
         case .cancel: "cancel"
         case .tick: "tick"
+        case .holdDispatch: "holdDispatch"
         }
     }
 }
@@ -62,6 +72,9 @@ extension CoordinatorCore {
             }
         case .heartbeat(let connectionId, let inFlight):
             effects = applyHeartbeat(connectionId: connectionId, inFlight: inFlight, now: now)
+        case .alive(let heard):
+            applyAlive(heard)
+            effects = Effects()
         case .updateCapacity(let connectionId, let capacity):
             effects = applyCapacity(connectionId: connectionId, capacity: capacity, now: now)
         case .pause(let connectionId):
@@ -78,6 +91,8 @@ extension CoordinatorCore {
             effects = applyCancel(runId: runId, now: now)
         case .tick:
             effects = applyTick(now: now)
+        case .holdDispatch(let held):
+            effects = applyHoldDispatch(held, now: now)
         }
         if configuration.checksInvariants {
             let problems = invariantViolations()

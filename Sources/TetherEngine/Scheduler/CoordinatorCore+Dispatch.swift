@@ -38,6 +38,7 @@ extension CoordinatorCore {
     /// its lanes (fairness keys). A lane whose key is at its concurrency limit, or a function
     /// at a function-wide limit, is parked until one of its steps ends.
     mutating func pump(now: Int64, into effects: inout Effects) {
+        guard !dispatchHeld else { return }
         var blocked: [String] = []
         while let functionId = ready.nextFunction() {
             if let full = fullFunctionWideLimit(functionId) {
@@ -68,6 +69,15 @@ extension CoordinatorCore {
             ready.revisit(functionId)
         }
         for functionId in blocked { ready.postpone(functionId) }
+    }
+
+    /// Holds dispatch, or lets it go on (dispatching what is ready at once).
+    mutating func applyHoldDispatch(_ held: Bool, now: Int64) -> Effects {
+        var effects = Effects()
+        guard held != dispatchHeld else { return effects }
+        dispatchHeld = held
+        if !held { pump(now: now, into: &effects) }
+        return effects
     }
 
     mutating func dispatch(_ item: WorkItem, to connectionId: String, now: Int64, into effects: inout Effects) {

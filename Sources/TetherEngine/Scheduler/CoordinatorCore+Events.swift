@@ -15,6 +15,14 @@ extension CoordinatorCore {
     /// after it, the event is accepted as new under a fresh id (the old one keeps its id).
     mutating func applyIngest(_ incoming: [IncomingEvent], known: [String: KnownEvent], now: Int64) -> Effects {
         var effects = Effects()
+        let limit = configuration.limits.maxActiveRuns
+        guard runs.count < limit else {
+            effects.reply = .rejected(
+                TetherError(
+                    .overloaded,
+                    "the coordinator holds \(runs.count) active runs, its limit of \(limit); send again once some have ended"))
+            return effects
+        }
         var receipts: [EventReceipt] = []
         receipts.reserveCapacity(incoming.count)
         for var event in incoming {

@@ -13,8 +13,7 @@ extension CoordinatorCore {
 
         let timing = configuration.timing
         let silence = Int64(timing.heartbeatIntervalMilliseconds * timing.missedHeartbeatsBeforeDead)
-        let dead = workers.values.filter { now - $0.lastHeartbeatAtMilliseconds > silence }.map(\.connectionId)
-        for connectionId in dead.sorted() {
+        for connectionId in silentConnections(now: now).sorted() {
             effects.closes.append(
                 ConnectionClose(
                     connectionId: connectionId, code: .heartbeatTimeout,

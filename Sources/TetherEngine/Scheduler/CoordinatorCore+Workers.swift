@@ -124,6 +124,22 @@ extension CoordinatorCore {
         return effects
     }
 
+    /// Connections heard from at the given times: nothing changes but when they were last heard.
+    mutating func applyAlive(_ heard: [String: Int64]) {
+        for (connectionId, at) in heard where workers[connectionId] != nil {
+            workers[connectionId]!.lastHeartbeatAtMilliseconds = max(workers[connectionId]!.lastHeartbeatAtMilliseconds, at)
+        }
+    }
+
+    /// Connections silent for longer than `missedHeartbeatsBeforeDead` heartbeat intervals at
+    /// `now`, as far as the scheduler knows: the next tick closes them unless ``Command/alive(_:)``
+    /// says they were heard from.
+    public func silentConnections(now: Int64) -> [String] {
+        let timing = configuration.timing
+        let silence = Int64(timing.heartbeatIntervalMilliseconds * timing.missedHeartbeatsBeforeDead)
+        return workers.values.filter { now - $0.lastHeartbeatAtMilliseconds > silence }.map(\.connectionId)
+    }
+
     /// The worker changed its advertised capacity.
     mutating func applyCapacity(connectionId: String, capacity: Int, now: Int64) -> Effects {
         var effects = Effects()

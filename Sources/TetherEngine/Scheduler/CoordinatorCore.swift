@@ -87,6 +87,8 @@ public struct CoordinatorCore: Sendable {
     var cron = CronTable()
     var ids: IDGenerator
     var random: SplitMix64
+    /// No step goes out while true (``Command/holdDispatch(_:)``).
+    public internal(set) var dispatchHeld = false
 
     public init(configuration: Configuration = Configuration(), seed: UInt64? = nil) {
         self.configuration = configuration

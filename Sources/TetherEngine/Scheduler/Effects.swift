@@ -88,7 +88,8 @@ public struct Effects: Sendable, Equatable {
     /// A command's answer to its sender.
     public enum Reply: Sendable, Equatable {
         case none
-        /// The command was refused and changed nothing (an invalid registration).
+        /// The command was refused and changed nothing: an invalid registration, or events
+        /// past ``Limits/maxActiveRuns`` (`overloaded`).
         case rejected(TetherError)
         /// One receipt per ingested event, in order.
         case receipts([EventReceipt])
