@@ -152,7 +152,12 @@ struct APIHandlers: APIProtocol {
 
     /// The `GET /v1/status` document, also what `/v1/status/stream` sends.
     func statusDocument() async throws -> Schemas.Status {
-        let snapshot = try await runtime.snapshot().status
+        statusDocument(of: try await runtime.snapshot())
+    }
+
+    /// The `GET /v1/status` document of one snapshot, with the health and handshakes of now.
+    func statusDocument(of current: CoordinatorRuntime.StatusSnapshot) -> Schemas.Status {
+        let snapshot = current.status
         let failure = runtime.health.storageFailure
         let available = snapshot.workers.reduce(0) { $0 + ($1.status == "ready" ? max(0, $1.capacity - $1.inFlight) : 0) }
         return Schemas.Status(

@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import OpenAPIHummingbird
 import OpenAPIRuntime
+import Synchronization
 import TetherAPI
 import TetherEngine
 import TetherStore
@@ -13,6 +14,17 @@ import TetherStore
 /// `/openapi.json` and the Server-Sent Events of `/v1/status/stream`.
 struct APIRoutes: Sendable {
     let handlers: APIHandlers
+    /// The last status document the stream encoded, shared by every stream: one encoding per
+    /// snapshot, however many clients follow it.
+    private let streamDocument = StreamDocument()
+
+    private final class StreamDocument: Sendable {
+        let last = Mutex<(builtAt: NIODeadline, bytes: Data)?>(nil)
+    }
+
+    init(handlers: APIHandlers) {
+        self.handlers = handlers
+    }
 
     var runtime: CoordinatorRuntime { handlers.runtime }
     var configuration: CoordinatorConfiguration { handlers.configuration }
@@ -43,12 +55,11 @@ struct APIRoutes: Sendable {
         let routes = self
         let interval = Int64(Self.statusStreamIntervalMilliseconds)
         let body = ResponseBody { writer in
-            let encoder = APIEncoding.encoder()
             var last = Data()
             var quietTicks = 0
             while !Task.isCancelled {
                 if routes.runtime.health.draining { break }
-                let document = try encoder.encode(try await routes.handlers.statusDocument())
+                let document = try await routes.encodedStatus()
                 if document != last {
                     var event = Array("data: ".utf8)
                     event.append(contentsOf: document)
@@ -71,6 +82,17 @@ struct APIRoutes: Sendable {
             status: .ok,
             headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-cache"],
             body: body)
+    }
+
+    /// The status document of the current snapshot, encoded once for every stream.
+    func encodedStatus() async throws -> Data {
+        let snapshot = try await runtime.snapshot()
+        if let cached = streamDocument.last.withLock({ $0 }), cached.builtAt == snapshot.builtAt {
+            return cached.bytes
+        }
+        let bytes = try APIEncoding.encoder().encode(handlers.statusDocument(of: snapshot))
+        streamDocument.last.withLock { $0 = (snapshot.builtAt, bytes) }
+        return bytes
     }
 
     /// Shortest time between two events of the status stream (4 per second at most).
