@@ -53,6 +53,11 @@ struct WorkerListener {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            // Idle workers send a heartbeat of a few dozen bytes every few seconds: start each
+            // connection's receive buffer small (NIO's default is 2 KiB, held per connection),
+            // and let it grow to 64 KiB for step results.
+            .childChannelOption(
+                .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65_536))
             // The HandshakeGate reads the ClientHello itself, then nothing more (so TLS does not
             // start) until the limiter grants a slot.
             .childChannelOption(.autoRead, value: false)
