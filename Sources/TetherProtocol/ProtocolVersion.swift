@@ -6,7 +6,16 @@ public enum ProtocolVersion {
     /// Incompatible changes bump the major version.
     public static let major: UInt32 = 1
     /// Compatible additions bump the minor version.
-    public static let minor: UInt32 = 0
+    ///
+    /// - 1: the coordinator may leave an idle heartbeat unanswered when it answered the one
+    ///   before (``sparseIdleAcks``).
+    public static let minor: UInt32 = 1
+
+    /// The first minor version whose workers accept sparse heartbeat acks: an idle heartbeat
+    /// (no request in flight, now or at the previous one) is answered only when the previous
+    /// heartbeat was not, so the worker still hears from the coordinator at least every other
+    /// heartbeat, well within its silence limit of three intervals.
+    public static let sparseIdleAcks: UInt32 = 1
 
     /// Whether a peer announcing `major` can talk to this build.
     public static func isSupported(major: UInt32) -> Bool {

@@ -24,6 +24,10 @@ final class WorkerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     private var connection: WorkerConnection?
     /// The in-flight list of the last heartbeat passed to the scheduler.
     private var lastForwardedInFlight: [String] = []
+    /// The worker accepts sparse acks of idle heartbeats (protocol minor 1 or later).
+    private var sparseIdleAcks = false
+    /// Whether the last heartbeat got a HeartbeatAck.
+    private var lastHeartbeatAcked = false
 
     init(runtime: CoordinatorRuntime, limiter: HandshakeLimiter, ticket: HandshakeTicket, connectionId: String, logger: Logger) {
         self.runtime = runtime
@@ -104,21 +108,30 @@ final class WorkerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         switch frame.kind {
         case .heartbeat(let heartbeat):
             let now = runtime.configuration.clock()
-            let deadline = now + Int64(runtime.configuration.timing.leaseDurationMilliseconds)
-            context.writeAndFlush(
-                wrapOutboundOut(
-                    .with {
-                        $0.heartbeatAck = .with {
-                            $0.sequence = heartbeat.sequence
-                            $0.leaseDeadlineUnixMs = deadline
-                        }
-                    }), promise: nil)
-            connection?.lastHeartbeat.store(now, ordering: .relaxed)
-            // An idle worker's heartbeat (nothing in flight now or at the last one passed on)
-            // changes nothing but its time: it stays here. Leases to renew, or a list that
-            // changed, go to the scheduler.
             let inFlight = heartbeat.inFlightRequestIds
-            if inFlight.isEmpty && lastForwardedInFlight.isEmpty { return }
+            // An idle heartbeat: nothing in flight now or at the last one passed on.
+            let idle = inFlight.isEmpty && lastForwardedInFlight.isEmpty
+            // Writing the ack is most of what an idle heartbeat costs the coordinator (a TLS
+            // record, a send, the peer's wake-up): a worker that accepts it gets one for every
+            // other idle heartbeat only, which still keeps it well within its silence limit.
+            if idle && sparseIdleAcks && lastHeartbeatAcked {
+                lastHeartbeatAcked = false
+            } else {
+                let deadline = now + Int64(runtime.configuration.timing.leaseDurationMilliseconds)
+                context.writeAndFlush(
+                    wrapOutboundOut(
+                        .with {
+                            $0.heartbeatAck = .with {
+                                $0.sequence = heartbeat.sequence
+                                $0.leaseDeadlineUnixMs = deadline
+                            }
+                        }), promise: nil)
+                lastHeartbeatAcked = true
+            }
+            connection?.lastHeartbeat.store(now, ordering: .relaxed)
+            // An idle heartbeat changes nothing but the connection's time: it stays here.
+            // Leases to renew, or a list that changed, go to the scheduler.
+            if idle { return }
             lastForwardedInFlight = inFlight
             runtime.loop.execute {
                 runtime.heartbeat(connectionId: connectionId, inFlight: inFlight)
@@ -180,6 +193,7 @@ final class WorkerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         machine.helloAccepted()
         let connection = WorkerConnection(id: connectionId, instanceId: hello.instanceID, channel: context.channel)
         self.connection = connection
+        sparseIdleAcks = hello.protocolMinor >= ProtocolVersion.sparseIdleAcks
         let runtime = self.runtime
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         runtime.loop.execute {
