@@ -1,11 +1,12 @@
 import NIOCore
 import SwiftProtobuf
+import TetherEngine
 
 extension ByteBuffer {
     /// Writes `frame` as a length-prefixed frame (4-byte big-endian length, then the bytes).
     ///
     /// - Returns: The number of bytes written, the prefix included.
-    /// - Throws: A SwiftProtobuf encoding error, or ``ProtocolError`` with code `frame_too_large`
+    /// - Throws: A SwiftProtobuf encoding error, or ``TetherError`` with code `frame_too_large`
     ///   if the frame does not fit a 4-byte length.
     @discardableResult
     public mutating func writeFrame(_ frame: Tether_V1_Frame) throws -> Int {
@@ -13,9 +14,9 @@ extension ByteBuffer {
         // one memcpy into the buffer is all this costs beyond that.
         let bytes: [UInt8] = try frame.serializedBytes()
         guard let length = UInt32(exactly: bytes.count) else {
-            throw ProtocolError(
-                code: .frameTooLarge,
-                message: "frame of \(bytes.count) bytes does not fit the 4-byte length prefix"
+            throw TetherError(
+                .frameTooLarge,
+                "frame of \(bytes.count) bytes does not fit the 4-byte length prefix"
             )
         }
         self.reserveCapacity(minimumWritableBytes: FrameDecoder.lengthFieldBytes + bytes.count)

@@ -70,11 +70,11 @@ extension StepOutcome {
     /// into a non-retriable `invalid_output` failure of that step; a function output that is
     /// not turns it into a non-retriable `invalid_output` failure with an empty step id, which
     /// fails the run.
-    public init(_ result: Tether_V1_StepResult) throws(ProtocolError) {
+    public init(_ result: Tether_V1_StepResult) throws(TetherError) {
         switch result.outcome {
         case .stepCompleted(let completed):
             guard !completed.stepID.isEmpty else {
-                throw ProtocolError(code: .protocolError, message: "step_completed without a step id")
+                throw TetherError(.protocolError, "step_completed without a step id")
             }
             if let invalid = Self.invalidOutput(of: completed) {
                 self = invalid
@@ -110,19 +110,19 @@ extension StepOutcome {
                     startedAtMilliseconds: failed.startedAtUnixMs, endedAtMilliseconds: failed.endedAtUnixMs))
         case .stepsPlanned(let planned):
             guard !planned.ops.isEmpty || planned.hasExecuted else {
-                throw ProtocolError(
-                    code: .protocolError, message: "steps_planned with no ops and no executed step reports no progress")
+                throw TetherError(
+                    .protocolError, "steps_planned with no ops and no executed step reports no progress")
             }
             var steps: [PlannedStep] = []
             steps.reserveCapacity(planned.ops.count)
             for op in planned.ops {
                 guard !op.stepID.isEmpty else {
-                    throw ProtocolError(code: .protocolError, message: "steps_planned with an empty step id")
+                    throw TetherError(.protocolError, "steps_planned with an empty step id")
                 }
                 steps.append(PlannedStep(stepId: op.stepID, operation: try PlannedOperation(op)))
             }
             if planned.hasExecuted, planned.executed.stepID.isEmpty {
-                throw ProtocolError(code: .protocolError, message: "steps_planned executed a step without an id")
+                throw TetherError(.protocolError, "steps_planned executed a step without an id")
             }
             if planned.hasExecuted, let invalid = Self.invalidOutput(of: planned.executed) {
                 self = invalid
@@ -130,7 +130,7 @@ extension StepOutcome {
             }
             self = .stepsPlanned(executed: planned.hasExecuted ? StepCompletion(planned.executed) : nil, steps: steps)
         case nil:
-            throw ProtocolError(code: .protocolError, message: "step result \(result.requestID) has no outcome")
+            throw TetherError(.protocolError, "step result \(result.requestID) has no outcome")
         }
     }
 
@@ -161,7 +161,7 @@ extension StepOutcome {
 
 extension PlannedOperation {
     /// The scheduler's view of one planned step; throws `protocol_error` for an op without a kind.
-    public init(_ op: Tether_V1_StepOp) throws(ProtocolError) {
+    public init(_ op: Tether_V1_StepOp) throws(TetherError) {
         switch op.op {
         case .run:
             self = .run
@@ -180,7 +180,7 @@ extension PlannedOperation {
         case .invoke(let invoke):
             self = .invoke(functionId: invoke.functionID, data: Array(invoke.data))
         case nil:
-            throw ProtocolError(code: .protocolError, message: "step op '\(op.stepID)' has no operation")
+            throw TetherError(.protocolError, "step op '\(op.stepID)' has no operation")
         }
     }
 }

@@ -7,7 +7,7 @@ import TetherEngine
 ///
 /// Each frame is a 4-byte big-endian length followed by that many bytes of a serialized
 /// `tether.v1.Frame`. A declared length over `maxFrameBytes` is rejected as soon as the
-/// length is read, before any of the body is buffered, with a ``ProtocolError`` whose code is
+/// length is read, before any of the body is buffered, with a ``TetherError`` whose code is
 /// `frame_too_large`; a body that does not parse is rejected with `malformed_frame`.
 /// Unknown fields are skipped, so newer peers may add fields. A zero-length frame decodes to
 /// an empty `Frame` (`kind == nil`); what to do with it is the application's choice.
@@ -52,17 +52,17 @@ public struct FrameDecoder: ByteToMessageDecoder {
     /// Leaves `buffer` untouched and returns `nil` when more bytes are needed. Usable
     /// without a channel, for example to parse frames recorded in a file.
     ///
-    /// - Throws: ``ProtocolError`` with code `frame_too_large` or `malformed_frame`.
-    public func decodeFrame(from buffer: inout ByteBuffer) throws(ProtocolError) -> Tether_V1_Frame? {
+    /// - Throws: ``TetherError`` with code `frame_too_large` or `malformed_frame`.
+    public func decodeFrame(from buffer: inout ByteBuffer) throws(TetherError) -> Tether_V1_Frame? {
         guard let declared = buffer.getInteger(at: buffer.readerIndex, endianness: .big, as: UInt32.self) else {
             return nil
         }
         // UInt32 always fits in Int on the 64-bit platforms we support.
         let length = Int(declared)
         guard length <= self.maxFrameBytes else {
-            throw ProtocolError(
-                code: .frameTooLarge,
-                message: "frame of \(length) bytes exceeds the maximum of \(self.maxFrameBytes) bytes"
+            throw TetherError(
+                .frameTooLarge,
+                "frame of \(length) bytes exceeds the maximum of \(self.maxFrameBytes) bytes"
             )
         }
         guard buffer.readableBytes >= Self.lengthFieldBytes + length else {
@@ -73,9 +73,9 @@ public struct FrameDecoder: ByteToMessageDecoder {
         do {
             return try Self.parse(body)
         } catch {
-            throw ProtocolError(
-                code: .malformedFrame,
-                message: "frame of \(length) bytes is not a valid tether.v1.Frame: \(error)"
+            throw TetherError(
+                .malformedFrame,
+                "frame of \(length) bytes is not a valid tether.v1.Frame: \(error)"
             )
         }
     }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TetherEngine
 
 /// The shared secret a worker proves it holds during the handshake.
 ///
@@ -16,11 +17,11 @@ public struct SigningKey: Sendable, Equatable, CustomStringConvertible {
     let bytes: [UInt8]
 
     /// Creates a key from exactly ``byteCount`` secret bytes.
-    public init(bytes: [UInt8]) throws(ProtocolError) {
+    public init(bytes: [UInt8]) throws(TetherError) {
         guard bytes.count == Self.byteCount else {
-            throw ProtocolError(
-                code: .invalidInput,
-                message: "a signing key is \(Self.byteCount) bytes, got \(bytes.count)"
+            throw TetherError(
+                .invalidInput,
+                "a signing key is \(Self.byteCount) bytes, got \(bytes.count)"
             )
         }
         self.bytes = bytes
@@ -35,18 +36,18 @@ public struct SigningKey: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses the text form `tsk_` + 64 hex digits; surrounding whitespace and newlines are ignored.
     ///
-    /// - Throws: ``ProtocolError`` with code `invalid_input` and a message giving the expected format.
-    public init(parsing text: String) throws(ProtocolError) {
+    /// - Throws: ``TetherError`` with code `invalid_input` and a message giving the expected format.
+    public init(parsing text: String) throws(TetherError) {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         let expected = "expected \(Self.prefix) followed by \(Self.byteCount * 2) hex digits (create one with `tether keys generate`)"
         guard trimmed.hasPrefix(Self.prefix) else {
-            throw ProtocolError(code: .invalidInput, message: "invalid signing key: \(expected)")
+            throw TetherError(.invalidInput, "invalid signing key: \(expected)")
         }
         let hex = trimmed.utf8.dropFirst(Self.prefix.utf8.count)
         guard hex.count == Self.byteCount * 2 else {
-            throw ProtocolError(
-                code: .invalidInput,
-                message: "invalid signing key: \(expected), got \(hex.count) characters after the prefix"
+            throw TetherError(
+                .invalidInput,
+                "invalid signing key: \(expected), got \(hex.count) characters after the prefix"
             )
         }
         var bytes: [UInt8] = []
@@ -54,7 +55,7 @@ public struct SigningKey: Sendable, Equatable, CustomStringConvertible {
         var high: UInt8? = nil
         for character in hex {
             guard let nibble = Self.nibble(character) else {
-                throw ProtocolError(code: .invalidInput, message: "invalid signing key: \(expected), found a non-hex character")
+                throw TetherError(.invalidInput, "invalid signing key: \(expected), found a non-hex character")
             }
             if let h = high {
                 bytes.append(h << 4 | nibble)
@@ -68,19 +69,19 @@ public struct SigningKey: Sendable, Equatable, CustomStringConvertible {
 
     /// Reads a key file holding the text form (a trailing newline is fine).
     ///
-    /// - Throws: ``ProtocolError`` with code `invalid_input` naming the path when the file cannot be
+    /// - Throws: ``TetherError`` with code `invalid_input` naming the path when the file cannot be
     ///   read or does not hold a key.
     public init(contentsOfFile path: String) throws {
         let contents: String
         do {
             contents = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw ProtocolError(code: .invalidInput, message: "cannot read signing key file \(path): \(Self.reason(error))")
+            throw TetherError(.invalidInput, "cannot read signing key file \(path): \(Self.reason(error))")
         }
         do {
             try self.init(parsing: contents)
         } catch {
-            throw ProtocolError(code: error.code, message: "\(path): \(error.message)")
+            throw TetherError(error.code, "\(path): \(error.message)")
         }
     }
 

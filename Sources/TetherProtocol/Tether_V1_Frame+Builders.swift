@@ -12,8 +12,8 @@ extension Tether_V1_Frame {
         return frame
     }
 
-    /// An `ErrorFrame` carrying a ``ProtocolError``'s code and message.
-    public static func error(_ error: ProtocolError) -> Tether_V1_Frame {
+    /// An `ErrorFrame` carrying a ``TetherError``'s code and message.
+    public static func error(_ error: TetherError) -> Tether_V1_Frame {
         .error(code: error.code, message: error.message)
     }
 

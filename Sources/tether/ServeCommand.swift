@@ -95,7 +95,7 @@ struct ServeCommand: AsyncParsableCommand {
             keyTexts.append(contentsOf: fromEnv.split(separator: ",").map(String.init))
         }
         let keys = try keyTexts.map { text in
-            do { return try SigningKey(parsing: text) } catch let error as ProtocolError {
+            do { return try SigningKey(parsing: text) } catch let error as TetherError {
                 throw ValidationError("signing key: \(error.message)")
             }
         }

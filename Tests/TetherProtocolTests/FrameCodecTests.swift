@@ -62,7 +62,7 @@ struct FrameCodecTests {
     @Test("a declared length over the maximum fails at once, before any body arrives")
     func oversizedDeclaredLength() throws {
         let channel = try self.makeChannel(maxFrameBytes: 1_024)
-        let error = #expect(throws: ProtocolError.self) {
+        let error = #expect(throws: TetherError.self) {
             try channel.writeInbound(Frames.raw(length: 1_025))
         }
         #expect(error?.code == .frameTooLarge)
@@ -77,7 +77,7 @@ struct FrameCodecTests {
         #expect(exact.readableBytes == 0)
 
         var tooBig = try Frames.encoded(Frames.hello)
-        let error = #expect(throws: ProtocolError.self) {
+        let error = #expect(throws: TetherError.self) {
             _ = try FrameDecoder(maxFrameBytes: body.count - 1).decodeFrame(from: &tooBig)
         }
         #expect(error?.code == .frameTooLarge)
@@ -86,13 +86,13 @@ struct FrameCodecTests {
         var fourMiB = Frames.raw(length: UInt32(4 * 1024 * 1024))
         #expect(try FrameDecoder().decodeFrame(from: &fourMiB) == nil)
         var overFourMiB = Frames.raw(length: UInt32(4 * 1024 * 1024 + 1))
-        #expect(throws: ProtocolError.self) { _ = try FrameDecoder().decodeFrame(from: &overFourMiB) }
+        #expect(throws: TetherError.self) { _ = try FrameDecoder().decodeFrame(from: &overFourMiB) }
     }
 
     @Test("an HTTP request on the worker port reads as a huge length: frame_too_large")
     func httpRequest() throws {
         let channel = try self.makeChannel()
-        let error = #expect(throws: ProtocolError.self) {
+        let error = #expect(throws: TetherError.self) {
             try channel.writeInbound(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"))
         }
         #expect(error?.code == .frameTooLarge)
@@ -110,7 +110,7 @@ struct FrameCodecTests {
     )
     func malformedBody(body: [UInt8]) throws {
         let channel = try self.makeChannel()
-        let error = #expect(throws: ProtocolError.self) {
+        let error = #expect(throws: TetherError.self) {
             try channel.writeInbound(Frames.raw(length: UInt32(body.count), body: body))
         }
         #expect(error?.code == .malformedFrame)
@@ -143,7 +143,7 @@ struct FrameCodecTests {
 
     @Test("frame builders fill in the right kind")
     func builders() {
-        let error = Tether_V1_Frame.error(ProtocolError(code: .frameTooLarge, message: "too big"))
+        let error = Tether_V1_Frame.error(TetherError(.frameTooLarge, "too big"))
         #expect(error.error.code == "frame_too_large")
         #expect(error.error.message == "too big")
         let challenge = Tether_V1_Frame.challenge(nonce: [1, 2, 3], coordinatorVersion: "0.1.0")

@@ -41,7 +41,7 @@ struct SigningKeyTests {
         ]
     )
     func rejects(text: String) {
-        let error = #expect(throws: ProtocolError.self) { try SigningKey(parsing: text) }
+        let error = #expect(throws: TetherError.self) { try SigningKey(parsing: text) }
         #expect(error?.code == .invalidInput)
         #expect(error?.message.contains("tsk_") == true)
         #expect(error?.message.contains("64 hex digits") == true)
@@ -49,7 +49,7 @@ struct SigningKeyTests {
 
     @Test("raw bytes must be 32")
     func rawBytes() {
-        #expect(throws: ProtocolError.self) { try SigningKey(bytes: [1, 2, 3]) }
+        #expect(throws: TetherError.self) { try SigningKey(bytes: [1, 2, 3]) }
     }
 
     @Test("description shows a fingerprint, never the secret")
@@ -74,11 +74,11 @@ struct SigningKeyTests {
         #expect(try SigningKey(contentsOfFile: path) == SigningKey(bytes: Self.sampleBytes))
 
         let missing = directory.appendingPathComponent("missing").path
-        let error = #expect(throws: ProtocolError.self) { try SigningKey(contentsOfFile: missing) }
+        let error = #expect(throws: TetherError.self) { try SigningKey(contentsOfFile: missing) }
         #expect(error?.message.contains(missing) == true)
 
         try "not a key".write(toFile: path, atomically: true, encoding: .utf8)
-        let parseError = #expect(throws: ProtocolError.self) { try SigningKey(contentsOfFile: path) }
+        let parseError = #expect(throws: TetherError.self) { try SigningKey(contentsOfFile: path) }
         #expect(parseError?.code == .invalidInput)
         #expect(parseError?.message.contains(path) == true)
     }

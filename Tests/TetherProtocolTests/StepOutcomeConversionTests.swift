@@ -185,7 +185,7 @@ struct StepOutcomeConversionTests {
         #expect {
             _ = try StepOutcome(Self.stepsPlanned(executed: nil, ops: []))
         } throws: { error in
-            guard let error = error as? ProtocolError else { return false }
+            guard let error = error as? TetherError else { return false }
             return error.code == .protocolError && error.message.contains("steps_planned")
         }
         // Either one alone is progress.
@@ -208,13 +208,13 @@ struct StepOutcomeConversionTests {
 
     @Test("protocol errors come before output checks")
     func protocolErrorsFirst() {
-        #expect(throws: ProtocolError.self) { try StepOutcome(Self.stepCompleted("", Array("{{{".utf8))) }
+        #expect(throws: TetherError.self) { try StepOutcome(Self.stepCompleted("", Array("{{{".utf8))) }
         var badOp = Self.sleepOp
         badOp.stepID = ""
-        #expect(throws: ProtocolError.self) {
+        #expect(throws: TetherError.self) {
             try StepOutcome(Self.stepsPlanned(executed: Self.completed("a", Array("{{{".utf8)), ops: [badOp]))
         }
-        #expect(throws: ProtocolError.self) { try StepOutcome(Tether_V1_StepResult()) }
+        #expect(throws: TetherError.self) { try StepOutcome(Tether_V1_StepResult()) }
     }
 
     @Test("through the scheduler: an invalid function output fails the run with invalid_output, not completed")

@@ -240,7 +240,7 @@ final class WorkerConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let error = error as? ProtocolError {
+        if let error = error as? TetherError {
             logger.warning(
                 "protocol error from worker", metadata: ["code": "\(error.code)", "error": "\(LogText.escaped(error.message, max: 512))"])
             fail(context: context, code: error.code, message: error.message, reject: false)

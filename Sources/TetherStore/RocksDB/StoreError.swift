@@ -1,15 +1,15 @@
 /// An error from the storage layer, with a stable code and a message for humans.
 ///
-/// Codes are part of the contract (they reach the HTTP API and the logs); see ``Code``.
-/// Every RocksDB error string is converted with ``init(rocksDBStatus:)``.
+/// Codes are part of the contract (they reach the HTTP API's messages and the logs): a closed
+/// set, ``Code``. Every RocksDB error string is converted with ``init(rocksDBStatus:)``.
 public struct StoreError: Error, Sendable, CustomStringConvertible, Equatable {
-    /// The stable code, one of the strings in ``Code``.
-    public var code: String
+    /// The stable code.
+    public var code: Code
     /// What happened, for humans; for RocksDB errors, RocksDB's own status text.
     public var message: String
 
     /// Creates an error with a code and a message.
-    public init(code: String, message: String) {
+    public init(code: Code, message: String) {
         self.code = code
         self.message = message
     }
@@ -17,24 +17,27 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, Equatable {
     /// The code and the message, as `code: message`.
     public var description: String { "\(code): \(message)" }
 
-    /// The stable codes a ``StoreError`` carries. Add new ones, never rename.
-    public enum Code {
+    /// The stable codes a ``StoreError`` carries, written as their raw values. Add new ones,
+    /// never rename.
+    public enum Code: String, Sendable, CaseIterable, CustomStringConvertible {
         /// A read or write failed at the file-system level.
-        public static let ioError = "io_error"
+        case ioError = "io_error"
         /// Stored data failed a checksum or could not be parsed.
-        public static let corruption = "corruption"
+        case corruption
         /// The disk is full (ENOSPC). Writes succeed again once space is freed and the
         /// database reopened (``RocksDB/reopen()``).
-        public static let noSpace = "no_space"
+        case noSpace = "no_space"
         /// RocksDB rejected an argument or an option (including an unsupported compression).
-        public static let invalidArgument = "invalid_argument"
+        case invalidArgument = "invalid_argument"
         /// The database or the writer was closed before or during the call.
-        public static let closed = "closed"
+        case closed
         /// The data directory is locked by another process (or another open handle), or
         /// RocksDB asked to retry.
-        public static let busy = "busy"
+        case busy
         /// Anything else.
-        public static let unknown = "unknown"
+        case unknown
+
+        public var description: String { rawValue }
     }
 
     /// The error every call on a closed ``RocksDB`` or ``GroupCommitWriter`` throws.
@@ -53,7 +56,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, Equatable {
         }
     }
 
-    static func classify(_ status: String) -> String {
+    static func classify(_ status: String) -> Code {
         let lowered = status.lowercased()
         if lowered.contains("no space left on device") || status.contains("ENOSPC") {
             return Code.noSpace

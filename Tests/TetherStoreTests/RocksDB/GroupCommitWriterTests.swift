@@ -175,12 +175,12 @@ import Testing
             let results = outcome.snapshot
             #expect(results.count == 1)
             if case .failure(let error) = results.first {
-                #expect(error.code == "closed")
+                #expect(error.code.rawValue == "closed")
             } else {
                 Issue.record("submit after shutdown succeeded")
             }
             let error = await #expect(throws: StoreError.self) { try await writer.write(Self.batch("after")) }
-            #expect(error?.code == "closed")
+            #expect(error?.code.rawValue == "closed")
             #expect(try db.get(bytes("before")) == bytes("v"))
             #expect(try db.get(bytes("after")) == nil)
         }
@@ -196,10 +196,10 @@ import Testing
                 // Submitted while the failing commit runs: they share the next commit.
                 for index in 0..<10 {
                     writer.submit(Self.batch("late/\(index)")) { result in
-                        if case .failure(let error) = result { outcomes.append(error.code) }
+                        if case .failure(let error) = result { outcomes.append(error.code.rawValue) }
                     }
                 }
-                if case .failure(let error) = result { outcomes.append(error.code) }
+                if case .failure(let error) = result { outcomes.append(error.code.rawValue) }
             }
             #expect(outcomes.wait(forCount: 11) == Array(repeating: "closed", count: 11))
             let statistics = writer.statistics
@@ -209,7 +209,7 @@ import Testing
 
             // Still running: a later submission is processed (and fails the same way).
             let error = await #expect(throws: StoreError.self) { try await writer.write(Self.batch("later")) }
-            #expect(error?.code == "closed")
+            #expect(error?.code.rawValue == "closed")
         }
     }
 

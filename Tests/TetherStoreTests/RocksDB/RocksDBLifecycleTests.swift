@@ -26,7 +26,7 @@ import Testing
             let db = try RocksDB(path: path)
             db.close()
             let error = #expect(throws: StoreError.self) { try db.reopen() }
-            #expect(error?.code == "closed")
+            #expect(error?.code.rawValue == "closed")
         }
     }
 
@@ -110,7 +110,7 @@ import Testing
                 let db = try RocksDB(path: path, options: options)
                 defer { db.close() }
                 let error = #expect(throws: StoreError.self) { try db.put([1], [1], sync: true) }
-                #expect(error?.code == "no_space")
+                #expect(error?.code.rawValue == "no_space")
                 #expect(error?.message.contains("writes resume once space is freed") == true)
                 #expect(try db.get([1]) == nil)
 
@@ -119,11 +119,11 @@ import Testing
                 let first = await #expect(throws: StoreError.self) {
                     try await writer.write(GroupCommitWriterTests.batch("a"))
                 }
-                #expect(first?.code == "no_space")
+                #expect(first?.code.rawValue == "no_space")
                 let second = await #expect(throws: StoreError.self) {
                     try await writer.write(GroupCommitWriterTests.batch("b"))
                 }
-                #expect(second?.code == "no_space")
+                #expect(second?.code.rawValue == "no_space")
                 #expect(writer.statistics.failedCommits == 2)
             }
             options.minFreeDiskBytes = 0
@@ -140,10 +140,10 @@ import Testing
             defer { db.close() }
             try db.put([1], [1], sync: false)
             // What a failed WAL write leaves behind (a real one needs a full disk).
-            db.lifecycle.withLock { $0.writeFailure = StoreError(code: "io_error", message: "injected") }
+            db.lifecycle.withLock { $0.writeFailure = StoreError(code: .ioError, message: "injected") }
 
             let error = #expect(throws: StoreError.self) { try db.put([2], [2], sync: true) }
-            #expect(error?.code == "io_error")
+            #expect(error?.code.rawValue == "io_error")
             #expect(try db.get([1]) == [1])  // reads still work
 
             try db.reopen()

@@ -6,7 +6,7 @@ import Testing
 /// Expects `call` to throw a ``StoreError`` with code `closed`.
 func expectClosed(sourceLocation: SourceLocation = #_sourceLocation, _ call: () throws -> Void) {
     let error = #expect(throws: StoreError.self, sourceLocation: sourceLocation) { try call() }
-    #expect(error?.code == "closed", sourceLocation: sourceLocation)
+    #expect(error?.code.rawValue == "closed", sourceLocation: sourceLocation)
 }
 
 @Suite struct RocksDBTests {
@@ -106,7 +106,7 @@ func expectClosed(sourceLocation: SourceLocation = #_sourceLocation, _ call: () 
             let db = try RocksDB(path: path)
             defer { db.close() }
             let error = #expect(throws: StoreError.self) { try RocksDB(path: path) }
-            #expect(error?.code == "busy")
+            #expect(error?.code.rawValue == "busy")
             #expect(error?.message.contains("in use by another process") == true)
 
             // Closing releases the lock.
@@ -123,11 +123,11 @@ func expectClosed(sourceLocation: SourceLocation = #_sourceLocation, _ call: () 
             // An empty directory holds no database.
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             let empty = #expect(throws: StoreError.self) { try RocksDB(path: path, options: options) }
-            #expect(empty?.code == "invalid_argument")
+            #expect(empty?.code.rawValue == "invalid_argument")
             #expect(empty?.message.contains("does not exist") == true)
             // Nor does a missing one, whose parent RocksDB cannot create.
             let missing = #expect(throws: StoreError.self) { try RocksDB(path: path + "/a/b", options: options) }
-            #expect(missing?.code == "io_error")
+            #expect(missing?.code.rawValue == "io_error")
         }
     }
 
@@ -169,7 +169,7 @@ func expectClosed(sourceLocation: SourceLocation = #_sourceLocation, _ call: () 
                             _ = try db.get(bytes("\(thread)/\(index % 100)"))
                             _ = try db.scan(prefix: bytes("\(thread)/"), limit: 5)
                         } catch {
-                            outcome = (error as? StoreError)?.code ?? "\(error)"
+                            outcome = (error as? StoreError)?.code.rawValue ?? "\(error)"
                             break
                         }
                         if index == 50 { warmedUp.append(thread) }
@@ -201,7 +201,7 @@ func expectClosed(sourceLocation: SourceLocation = #_sourceLocation, _ call: () 
             #expect(try copy.get(bytes("after")) == nil)
 
             let error = #expect(throws: StoreError.self) { try db.checkpoint(to: path + "/backups/one") }
-            #expect(error?.code == "invalid_argument")
+            #expect(error?.code.rawValue == "invalid_argument")
         }
     }
 

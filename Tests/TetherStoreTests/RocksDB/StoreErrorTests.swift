@@ -23,7 +23,7 @@ import Testing
     ])
     func classifiesRocksDBStatus(status: String, code: String) {
         let error = StoreError(rocksDBStatus: status)
-        #expect(error.code == code)
+        #expect(error.code.rawValue == code)
         #expect(error.message.contains(status))
     }
 
