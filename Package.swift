@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.20.0"),
         .package(url: "https://github.com/swift-server/swift-openapi-async-http-client.git", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.5.0"),
     ],
     targets: [
         // C shim over librocksdb-dev (RocksDB's C API).
@@ -105,6 +107,10 @@ let package = Package(
                 // Each coordinator's own registry; CoreMetrics only through it (no global MetricsSystem).
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                // `tether serve`'s file, flags and environment (ServeConfiguration.swift); FilePath
+                // names the file for it.
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             // The dashboard page, embedded in the binary (HTTP/Dashboard/Dashboard.swift).
             resources: [
@@ -143,6 +149,8 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // WorkerOptions reads its TETHER_* variables through it.
+                .product(name: "Configuration", package: "swift-configuration"),
             ]
         ),
         // Starting child processes with posix_spawn, and reading their CPU and memory: for the

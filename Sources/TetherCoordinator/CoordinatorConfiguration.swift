@@ -3,6 +3,10 @@ import TetherProtocol
 import TetherStore
 
 /// Everything a coordinator needs to start.
+///
+/// Its property defaults (with ``Limits`` and ``ProtocolTiming``) are the only copy of the
+/// coordinator's defaults: `tether dev` and `tether serve` change only what a flag, the file or
+/// the environment sets.
 public struct CoordinatorConfiguration: Sendable {
     /// Address the HTTP API and the worker port bind to.
     public var host: String = "127.0.0.1"
@@ -10,9 +14,9 @@ public struct CoordinatorConfiguration: Sendable {
     /// cron tick); it must advance at the real rate, since leases and heartbeats are measured with it.
     public var clock: @Sendable () -> Int64 = { WallClock.nowMilliseconds() }
     /// HTTP API and dashboard port; 0 picks a free port (tests).
-    public var httpPort: Int = 7420
+    public var httpPort: Int = DefaultPorts.http
     /// Worker (TLS) port; 0 picks a free port (tests).
-    public var workerPort: Int = 7421
+    public var workerPort: Int = DefaultPorts.worker
     /// Host the worker listener binds to; nil means `host`.
     public var workerHost: String?
     /// RocksDB directory.

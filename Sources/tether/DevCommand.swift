@@ -35,9 +35,9 @@ struct DevCommand: AsyncParsableCommand {
             dataDirectory: directory + "/db", signingKeys: [key], tlsCertificatePath: tls.serverCertificatePath,
             tlsPrivateKeyPath: tls.serverKeyPath)
         configuration.host = host
-        configuration.httpPort = server.httpPort ?? 7420
-        configuration.workerPort = server.workerPort ?? 7421
-        configuration.durability = server.durability ?? .strict
+        if let port = server.httpPort { configuration.httpPort = port }
+        if let port = server.workerPort { configuration.workerPort = port }
+        if let durability = server.durability { configuration.durability = durability }
         if let limit = server.maxConcurrentHandshakes { configuration.timing.maxConcurrentHandshakes = limit }
         configuration.checksInvariants = ProcessInfo.processInfo.environment["TETHER_CHECK_INVARIANTS"] == "1"
         let logger = CLILogging.makeLogger(label: "tether.dev")

@@ -1,4 +1,6 @@
 import ArgumentParser
+import TetherCoordinator
+import TetherProtocol
 import TetherStore
 
 /// Flags shared by `dev` and `serve` (docs/operations.md).
@@ -6,10 +8,10 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Address to bind the HTTP API and worker port to.")
     var host: String?
 
-    @Option(name: .customLong("http-port"), help: "HTTP API and dashboard port (default 7420).")
+    @Option(name: .customLong("http-port"), help: "HTTP API and dashboard port (default \(DefaultPorts.http)).")
     var httpPort: Int?
 
-    @Option(name: .customLong("worker-port"), help: "Worker TLS port (default 7421).")
+    @Option(name: .customLong("worker-port"), help: "Worker TLS port (default \(DefaultPorts.worker)).")
     var workerPort: Int?
 
     @Option(name: .customLong("data"), help: "Data directory.")
@@ -23,11 +25,15 @@ struct ServerOptions: ParsableArguments {
         help: "Most worker handshakes at once (default 256); more connections queue before TLS.")
     var maxConcurrentHandshakes: Int?
 
-    /// The values `maxConcurrentHandshakes` may take, as a flag or in the `serve` file.
-    static let handshakeLimits = 1...100_000
+    /// The flags as `tether serve` applies them over its file.
+    var flags: ServeFlags {
+        ServeFlags(
+            host: host, httpPort: httpPort, workerPort: workerPort, data: data, durability: durability,
+            maxConcurrentHandshakes: maxConcurrentHandshakes)
+    }
 
     func validate() throws {
-        if let limit = maxConcurrentHandshakes, !Self.handshakeLimits.contains(limit) {
+        if let limit = maxConcurrentHandshakes, !ServeFlags.handshakeLimits.contains(limit) {
             throw ValidationError("--max-concurrent-handshakes must be between 1 and 100000, got \(limit)")
         }
     }

@@ -136,6 +136,22 @@ struct CLITests {
         await server.stop()
     }
 
+    @Test("tether serve refuses a bad config file with exit status 64 and a message naming the key")
+    func serveRefusesBadConfig() async throws {
+        let directory = try TemporaryDirectory("tether-serve-bad")
+        for (config, message) in [
+            (#"{"data": "data", "htpPort": 1}"#, "unknown setting(s) htpPort"),
+            (#"{"data": "data", "tls": {"certificate": "c.pem", "privateKey": "k.pem", "chain": "x"}}"#, "unknown setting(s) tls.chain"),
+            (#"{"data": "data", "httpPort": "7420"}"#, "'httpPort'"),
+            (#"{"data": "data", "maxActiveRuns": 0}"#, "maxActiveRuns must be a positive integer, got 0"),
+        ] {
+            try config.write(toFile: directory.path + "/tether.json", atomically: true, encoding: .utf8)
+            let result = try await runCLI(["serve", "--config", directory.path + "/tether.json"], directory: directory)
+            #expect(result.status == 64, "\(result.output)")
+            #expect(result.output.contains(message), "\(result.output)")
+        }
+    }
+
     @Test("tether bench chain and latency run at tiny size and print their JSON")
     func benchSmoke() async throws {
         let directory = try TemporaryDirectory("tether-bench")

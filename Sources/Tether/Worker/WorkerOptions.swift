@@ -1,3 +1,4 @@
+import Configuration
 import Foundation
 import TetherEngine
 import TetherProtocol
@@ -29,16 +30,23 @@ public struct WorkerOptions: Sendable {
     /// How long to wait for TCP + TLS + the handshake.
     public var connectTimeout: Duration
 
-    /// Options from the environment (`TETHER_*`), with the defaults above.
+    /// Options from the environment (`TETHER_*`), with the defaults above. An empty variable
+    /// counts as unset; a `TETHER_MAX_CONCURRENCY` that is not an integer is ignored.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
-        coordinator = environment["TETHER_COORDINATOR"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1:7421"
-        signingKey = environment["TETHER_SIGNING_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        caFile = environment["TETHER_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        // Each option's variable is TETHER_ and its name in upper snake case (caFile: TETHER_CA_FILE).
+        let variables = ConfigReader(
+            provider: EnvironmentVariablesProvider(
+                environmentVariables: environment.filter { !$0.value.isEmpty },
+                secretsSpecifier: .specific(["TETHER_SIGNING_KEY"]))
+        ).scoped(to: "tether")
+        coordinator = variables.string(forKey: "coordinator", default: "127.0.0.1:\(DefaultPorts.worker)")
+        signingKey = variables.string(forKey: "signingKey", isSecret: true)
+        caFile = variables.string(forKey: "caFile")
         instanceId =
-            environment["TETHER_INSTANCE_ID"].flatMap { $0.isEmpty ? nil : $0 }
+            variables.string(forKey: "instanceId")
             ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
-        maxConcurrency = environment["TETHER_MAX_CONCURRENCY"].flatMap { Int($0) } ?? 10
-        appVersion = environment["TETHER_APP_VERSION"] ?? ""
+        maxConcurrency = variables.int(forKey: "maxConcurrency", default: 10)
+        appVersion = variables.string(forKey: "appVersion", default: "")
         labels = [:]
         shutdownGracePeriod = .seconds(30)
         serverHostname = nil
@@ -59,10 +67,10 @@ public struct WorkerOptions: Sendable {
             portText = text[text.index(after: colon)...]
         } else {
             host = Substring(text)
-            portText = "7421"
+            portText = "\(DefaultPorts.worker)"
         }
         guard !host.isEmpty, let port = Int(portText), (1...65_535).contains(port) else {
-            throw TetherError(.invalidConfig, "TETHER_COORDINATOR '\(coordinator)' must be host:port, e.g. 127.0.0.1:7421")
+            throw TetherError(.invalidConfig, "TETHER_COORDINATOR '\(coordinator)' must be host:port, e.g. 127.0.0.1:\(DefaultPorts.worker)")
         }
         return (String(host), port)
     }

@@ -1,0 +1,161 @@
+import Configuration
+import Foundation
+import SystemPackage
+import TetherProtocol
+import TetherStore
+
+/// The flags of `tether serve` that override its file; nil where a flag was not given.
+public struct ServeFlags: Sendable {
+    public var host: String?
+    public var httpPort: Int?
+    public var workerPort: Int?
+    /// Relative to the current directory, unlike `data` in the file.
+    public var data: String?
+    public var durability: Durability?
+    public var maxConcurrentHandshakes: Int?
+
+    /// The values `maxConcurrentHandshakes` may take, as a flag or in the file.
+    public static let handshakeLimits = 1...100_000
+
+    public init(
+        host: String? = nil, httpPort: Int? = nil, workerPort: Int? = nil, data: String? = nil,
+        durability: Durability? = nil, maxConcurrentHandshakes: Int? = nil
+    ) {
+        self.host = host
+        self.httpPort = httpPort
+        self.workerPort = workerPort
+        self.data = data
+        self.durability = durability
+        self.maxConcurrentHandshakes = maxConcurrentHandshakes
+    }
+}
+
+/// Bad input to `tether serve`: the message names the file and the key.
+public struct ServeConfigurationError: Error, CustomStringConvertible {
+    public let description: String
+
+    init(_ description: String) { self.description = description }
+}
+
+extension CoordinatorConfiguration {
+    /// The configuration `tether serve --config path` runs with (docs/operations.md): its flags
+    /// over its file, signing and API keys from the environment added to the file's. Every value
+    /// neither sets keeps this type's default, so the defaults live in one place.
+    ///
+    /// Throws ``ServeConfigurationError`` for a missing, unknown or invalid key, and the file
+    /// system's error for an unreadable key file.
+    public static func serve(
+        configFile path: String, flags: ServeFlags = ServeFlags(), environment: [String: String]
+    ) async throws -> CoordinatorConfiguration {
+        let file = try await readFile(path)
+        let unknown = file.keys.subtracting(ServeKeys.all)
+        guard unknown.isEmpty else {
+            throw ServeConfigurationError(
+                "\(path): unknown setting(s) \(unknown.sorted().joined(separator: ", ")); known: \(ServeKeys.all.sorted().joined(separator: ", "))")
+        }
+        let flagged = flagValues(flags)
+        let flagProvider = InMemoryProvider(
+            name: "flags",
+            values: Dictionary(uniqueKeysWithValues: flagged.map { (AbsoluteConfigKey(ConfigKey($0.key)), ConfigValue($0.value, isSecret: false)) }))
+        let settings = ServeSettings(
+            path: path, reader: ConfigReader(providers: [flagProvider, file.provider]),
+            present: file.keys.union(flagged.keys))
+        let variables = ConfigReader(
+            provider: EnvironmentVariablesProvider(
+                environmentVariables: environment, secretsSpecifier: .specific(["TETHER_SIGNING_KEY", "TETHER_API_KEYS"]))
+        ).scoped(to: "tether")
+
+        // The plain values first, so a bad one is reported before a missing key or key file.
+        let host = try settings.string(ServeKeys.host)
+        let durability = try settings.string(ServeKeys.durability).map { text in
+            guard let durability = Durability(rawValue: text) else {
+                throw ServeConfigurationError("\(path): durability must be strict or relaxed, got '\(text)'")
+            }
+            return durability
+        }
+        let metricsPublic = try settings.bool(ServeKeys.metricsPublic)
+        let integers = try ServeKeys.integers.compactMap { bound in
+            try settings.int(bound.key, in: bound.range).map { (bound.property, $0) }
+        }
+
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent()
+        func resolve(_ path: String) -> String {
+            path.hasPrefix("/") ? path : base.appendingPathComponent(path).standardizedFileURL.path
+        }
+
+        var keyTexts = try settings.strings(ServeKeys.signingKeys) ?? []
+        for keyFile in try settings.strings(ServeKeys.signingKeyFiles) ?? [] {
+            keyTexts.append(try String(contentsOfFile: resolve(keyFile), encoding: .utf8))
+        }
+        // TETHER_SIGNING_KEY: comma-separated, for rotation.
+        keyTexts.append(contentsOf: (variables.stringArray(forKey: "signingKey", isSecret: true) ?? []).filter { !$0.isEmpty })
+        let signingKeys = try keyTexts.map { text in
+            do { return try SigningKey(parsing: text) } catch let error as TetherError {
+                throw ServeConfigurationError("signing key: \(error.message)")
+            }
+        }
+        guard !signingKeys.isEmpty else {
+            throw ServeConfigurationError("no signing key: set signingKeyFiles in \(path) or TETHER_SIGNING_KEY (tether keys generate)")
+        }
+        var apiKeys = try settings.strings(ServeKeys.apiKeys) ?? []
+        for keyFile in try settings.strings(ServeKeys.apiKeyFiles) ?? [] {
+            apiKeys.append(try String(contentsOfFile: resolve(keyFile), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        // TETHER_API_KEYS: comma-separated, each trimmed by the provider.
+        apiKeys.append(contentsOf: variables.stringArray(forKey: "apiKeys", isSecret: true) ?? [])
+        apiKeys.removeAll { $0.isEmpty }
+        guard !apiKeys.isEmpty else {
+            throw ServeConfigurationError("no API key: `tether serve` requires apiKeys/apiKeyFiles in \(path) or TETHER_API_KEYS")
+        }
+        guard let certificate = try settings.string(ServeKeys.tlsCertificate),
+            let privateKey = try settings.string(ServeKeys.tlsPrivateKey)
+        else {
+            throw ServeConfigurationError("\(path): \"tls\" with \"certificate\" and \"privateKey\" is required (tether certs generate)")
+        }
+        let dataDirectory: String
+        if let flag = flags.data {
+            dataDirectory = URL(fileURLWithPath: flag).standardizedFileURL.path
+        } else if let data = try settings.string(ServeKeys.data) {
+            dataDirectory = resolve(data)
+        } else {
+            throw ServeConfigurationError("\(path): \"data\" (the data directory) is required")
+        }
+
+        var configuration = CoordinatorConfiguration(
+            dataDirectory: dataDirectory, signingKeys: signingKeys, tlsCertificatePath: resolve(certificate),
+            tlsPrivateKeyPath: resolve(privateKey))
+        configuration.apiKeys = apiKeys
+        if let host { configuration.host = host }
+        if let durability { configuration.durability = durability }
+        if let metricsPublic { configuration.metricsPublic = metricsPublic }
+        for (property, value) in integers { configuration[keyPath: property] = value }
+        configuration.checksInvariants = variables.string(forKey: "checkInvariants") == "1"
+        return configuration
+    }
+
+    private static func readFile(_ path: String) async throws -> (provider: FileProvider<ServeFileSnapshot>, keys: Set<String>) {
+        let provider: FileProvider<ServeFileSnapshot>
+        do {
+            provider = try await FileProvider(filePath: FilePath(path))
+        } catch let error as ServeFileSnapshot.ParseError {
+            throw ServeConfigurationError("\(path): invalid configuration: \(error.underlying)")
+        } catch {
+            throw ServeConfigurationError("cannot read \(path): \(error)")
+        }
+        guard let snapshot = provider.snapshot() as? ServeFileSnapshot else {
+            preconditionFailure("a FileProvider<ServeFileSnapshot> holds a ServeFileSnapshot")
+        }
+        return (provider, snapshot.keys)
+    }
+
+    /// The flags, under the file's key names (`data` is resolved apart, against the current directory).
+    private static func flagValues(_ flags: ServeFlags) -> [String: ConfigContent] {
+        var values: [String: ConfigContent] = [:]
+        values[ServeKeys.host] = flags.host.map { .string($0) }
+        values[ServeKeys.httpPort] = flags.httpPort.map { .int($0) }
+        values[ServeKeys.workerPort] = flags.workerPort.map { .int($0) }
+        values[ServeKeys.durability] = flags.durability.map { .string($0.rawValue) }
+        values[ServeKeys.maxConcurrentHandshakes] = flags.maxConcurrentHandshakes.map { .int($0) }
+        return values
+    }
+}

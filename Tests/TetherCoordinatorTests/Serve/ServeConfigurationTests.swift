@@ -1,0 +1,156 @@
+import Foundation
+import Testing
+import TetherCoordinator
+import TetherEngine
+import TetherProtocol
+import TetherStore
+
+@Suite("tether serve's file, flags and environment")
+struct ServeConfigurationTests {
+    static let key = SigningKey.generate().text
+
+    /// A directory holding `tether.json` with `settings` over a minimal valid file.
+    struct ConfigFile {
+        let directory: URL
+        var path: String { directory.appendingPathComponent("tether.json").path }
+
+        init(_ settings: String = "", minimal: Bool = true) throws {
+            directory = FileManager.default.temporaryDirectory.appendingPathComponent("tether-serve-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let base = #""data": "db", "tls": {"certificate": "tls/server.pem", "privateKey": "tls/server-key.pem"}, "signingKeys": ["\#(ServeConfigurationTests.key)"], "apiKeys": ["api-1"]"#
+            let body = [minimal ? base : "", settings].filter { !$0.isEmpty }.joined(separator: ", ")
+            try Data("{\(body)}".utf8).write(to: directory.appendingPathComponent("tether.json"))
+        }
+
+        func load(flags: ServeFlags = ServeFlags(), environment: [String: String] = [:]) async throws -> CoordinatorConfiguration {
+            try await CoordinatorConfiguration.serve(configFile: path, flags: flags, environment: environment)
+        }
+
+        func error(flags: ServeFlags = ServeFlags(), environment: [String: String] = [:]) async -> String {
+            do {
+                _ = try await load(flags: flags, environment: environment)
+                return "no error"
+            } catch {
+                return "\(error)"
+            }
+        }
+    }
+
+    @Test("defaults come from CoordinatorConfiguration, relative paths from the file's directory")
+    func defaults() async throws {
+        let file = try ConfigFile()
+        let configuration = try await file.load()
+        let defaults = CoordinatorConfiguration(dataDirectory: "", signingKeys: [], tlsCertificatePath: "", tlsPrivateKeyPath: "")
+        #expect(configuration.host == defaults.host)
+        #expect(configuration.httpPort == DefaultPorts.http)
+        #expect(configuration.workerPort == DefaultPorts.worker)
+        #expect(configuration.durability == .strict)
+        #expect(configuration.metricsPublic == false)
+        #expect(configuration.limits.maxActiveRuns == Limits.default.maxActiveRuns)
+        #expect(configuration.timing.maxConcurrentHandshakes == ProtocolTiming.default.maxConcurrentHandshakes)
+        #expect(configuration.preHandshakeTimeoutMilliseconds == defaults.preHandshakeTimeoutMilliseconds)
+        let directory = file.directory.standardizedFileURL.path
+        #expect(configuration.dataDirectory == directory + "/db")
+        #expect(configuration.tlsCertificatePath == directory + "/tls/server.pem")
+        #expect(configuration.apiKeys == ["api-1"])
+        #expect(configuration.signingKeys.count == 1)
+    }
+
+    @Test("every key of the file is read")
+    func everyKey() async throws {
+        let file = try ConfigFile(
+            #""host": "0.0.0.0", "httpPort": 8420, "workerPort": 8421, "durability": "relaxed", "metricsPublic": true, "maxConcurrentHandshakes": 64, "maxQueuedHandshakes": 100, "maxPreHandshakeConnections": 200, "preHandshakeTimeoutMilliseconds": 5000, "resumeGraceMilliseconds": 0, "maxActiveRuns": 1000, "maxPendingEventRequests": 16, "maxUncommittedWriteBytes": 1048576"#)
+        let configuration = try await file.load()
+        #expect(configuration.host == "0.0.0.0")
+        #expect(configuration.httpPort == 8420)
+        #expect(configuration.workerPort == 8421)
+        #expect(configuration.durability == .relaxed)
+        #expect(configuration.metricsPublic)
+        #expect(configuration.timing.maxConcurrentHandshakes == 64)
+        #expect(configuration.timing.maxQueuedHandshakes == 100)
+        #expect(configuration.timing.maxPreHandshakeConnections == 200)
+        #expect(configuration.preHandshakeTimeoutMilliseconds == 5000)
+        #expect(configuration.timing.resumeGraceMilliseconds == 0)
+        #expect(configuration.limits.maxActiveRuns == 1000)
+        #expect(configuration.limits.maxPendingEventRequests == 16)
+        #expect(configuration.limits.maxUncommittedWriteBytes == 1_048_576)
+    }
+
+    @Test("flags override the file; a relative --data is relative to the current directory")
+    func flagsOverride() async throws {
+        let file = try ConfigFile(#""host": "0.0.0.0", "httpPort": 8420, "durability": "relaxed", "maxConcurrentHandshakes": 64"#)
+        let configuration = try await file.load(
+            flags: ServeFlags(host: "127.0.0.2", httpPort: 9420, data: "here", durability: .strict, maxConcurrentHandshakes: 32))
+        #expect(configuration.host == "127.0.0.2")
+        #expect(configuration.httpPort == 9420)
+        #expect(configuration.durability == .strict)
+        #expect(configuration.timing.maxConcurrentHandshakes == 32)
+        #expect(configuration.dataDirectory == URL(fileURLWithPath: "here").standardizedFileURL.path)
+        // A flag also stands in for a file value of the wrong type.
+        let bad = try ConfigFile(#""httpPort": "x""#)
+        #expect(try await bad.load(flags: ServeFlags(httpPort: 9420)).httpPort == 9420)
+    }
+
+    @Test("TETHER_SIGNING_KEY and TETHER_API_KEYS add to the file's keys, comma-separated")
+    func environment() async throws {
+        let other = SigningKey.generate().text
+        let configuration = try await ConfigFile().load(environment: [
+            "TETHER_SIGNING_KEY": "\(other),", "TETHER_API_KEYS": " api-2 , ,api-3", "TETHER_CHECK_INVARIANTS": "1",
+        ])
+        #expect(configuration.signingKeys.count == 2)
+        #expect(configuration.apiKeys == ["api-1", "api-2", "api-3"])
+        #expect(configuration.checksInvariants)
+        let fromEnvironmentOnly = try ConfigFile(#""data": "db", "tls": {"certificate": "c.pem", "privateKey": "k.pem"}"#, minimal: false)
+        #expect(try await fromEnvironmentOnly.load(environment: ["TETHER_SIGNING_KEY": other, "TETHER_API_KEYS": "a"]).apiKeys == ["a"])
+        #expect(await fromEnvironmentOnly.error().contains("no signing key"))
+        #expect(await fromEnvironmentOnly.error(environment: ["TETHER_SIGNING_KEY": other]).contains("no API key"))
+    }
+
+    @Test("an unknown key is refused by name, at the top or nested")
+    func unknownKeys() async throws {
+        let top = try await ConfigFile(#""htpPort": 1, "extra": {"a": 1}"#).error()
+        #expect(top.contains("unknown setting(s) extra.a, htpPort"), "\(top)")
+        #expect(top.contains("known: apiKeyFiles"))
+        let nested = try await ConfigFile(#""data": "db", "tls": {"certificate": "c.pem", "privateKey": "k.pem", "chain": "x"}, "signingKeys": ["\#(Self.key)"], "apiKeys": ["a"]"#, minimal: false).error()
+        #expect(nested.contains("unknown setting(s) tls.chain"), "\(nested)")
+    }
+
+    @Test("a value of the wrong type names the key")
+    func wrongType() async throws {
+        for (settings, key) in [(#""httpPort": "7420""#, "httpPort"), (#""metricsPublic": "yes""#, "metricsPublic"), (#""host": 1"#, "host"), (#""apiKeyFiles": "k""#, "apiKeyFiles")] {
+            let message = try await ConfigFile(settings).error()
+            #expect(message.contains("'\(key)'"), "\(message)")
+            #expect(message.contains("tether.json: invalid configuration"), "\(message)")
+        }
+    }
+
+    @Test("out-of-range integers name the key; the backpressure bounds must be positive")
+    func ranges() async throws {
+        #expect(try await ConfigFile(#""maxConcurrentHandshakes": 0"#).error().contains("maxConcurrentHandshakes must be between 1 and 100000, got 0"))
+        #expect(try await ConfigFile(#""resumeGraceMilliseconds": -1"#).error().contains("resumeGraceMilliseconds must be between 0 and 600000, got -1"))
+        for key in ["maxActiveRuns", "maxPendingEventRequests", "maxUncommittedWriteBytes"] {
+            let message = try await ConfigFile(#""\#(key)": 0"#).error()
+            #expect(message.contains("\(key) must be a positive integer, got 0"), "\(message)")
+        }
+        #expect(try await ConfigFile(#""durability": "fast""#).error().contains("durability must be strict or relaxed, got 'fast'"))
+    }
+
+    @Test("missing data or tls, an unreadable file and invalid JSON are clear errors")
+    func missing() async throws {
+        let noData = try ConfigFile(#""tls": {"certificate": "c.pem", "privateKey": "k.pem"}, "signingKeys": ["\#(Self.key)"], "apiKeys": ["a"]"#, minimal: false)
+        #expect(await noData.error().contains("\"data\" (the data directory) is required"))
+        let noTLS = try ConfigFile(#""data": "db", "signingKeys": ["\#(Self.key)"], "apiKeys": ["a"]"#, minimal: false)
+        #expect(await noTLS.error().contains("\"tls\" with \"certificate\" and \"privateKey\" is required"))
+        do {
+            _ = try await CoordinatorConfiguration.serve(configFile: "/nonexistent/tether.json", environment: [:])
+            Issue.record("read a missing file")
+        } catch {
+            #expect("\(error)".hasPrefix("cannot read /nonexistent/tether.json"), "\(error)")
+        }
+        let file = try ConfigFile()
+        try Data("{\"host\": ".utf8).write(to: URL(fileURLWithPath: file.path))
+        #expect(await file.error().contains("tether.json: invalid configuration"))
+        let badKey = try ConfigFile(#""data": "db", "tls": {"certificate": "c.pem", "privateKey": "k.pem"}, "signingKeys": ["nope"], "apiKeys": ["a"]"#, minimal: false)
+        #expect(await badKey.error().contains("signing key: invalid signing key"))
+    }
+}
