@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import SystemPackage
+import TetherEngine
 import TetherProtocol
 import TetherStore
 
