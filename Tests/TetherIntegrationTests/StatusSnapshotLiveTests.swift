@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import TetherEngine
+import TetherTestSupport
 
 @testable import Tether
 import TetherClient
@@ -16,11 +17,7 @@ struct StatusSnapshotLiveTests {
     }
 
     static func snapshots(_ client: TetherClient) async throws -> Double {
-        let text = try await client.request(.GET, "/metrics").text
-        for line in text.split(separator: "\n") where line.hasPrefix("tether_scheduler_status_snapshots_total ") {
-            return Double(line.split(separator: " ").last ?? "") ?? -1
-        }
-        return -1
+        try await MetricsLiveTests.scrape(client)["tether_scheduler_status_snapshots_total"] ?? -1
     }
 
     @Test("10 status streams, a scrape a second and status calls at 10,000 queued runs and 2,000 workers: at most one snapshot per 250 ms")

@@ -348,19 +348,20 @@ final class CoordinatorRuntime: @unchecked Sendable {
     /// a new one only when the last is older than that, so any number of readers cost it at most
     /// one status walk per interval.
     func snapshot() async throws -> StatusSnapshot {
-        if let current = shared.withLock({ $0.snapshot }), NIODeadline.now() - current.builtAt < Self.snapshotInterval {
-            return current
-        }
+        if let current = publishedSnapshot(at: .now()) { return current }
         return try await loop.submit { self.freshSnapshot() }.get()
+    }
+
+    /// The published snapshot, if it is younger than ``snapshotInterval`` at `now`.
+    private func publishedSnapshot(at now: NIODeadline) -> StatusSnapshot? {
+        shared.withLock { $0.snapshot }.flatMap { now - $0.builtAt < Self.snapshotInterval ? $0 : nil }
     }
 
     /// The published snapshot if fresh (another reader may have asked first), else a new one. On `loop`.
     private func freshSnapshot() -> StatusSnapshot {
         loop.preconditionInEventLoop()
         let now = NIODeadline.now()
-        if let current = shared.withLock({ $0.snapshot }), now - current.builtAt < Self.snapshotInterval {
-            return current
-        }
+        if let current = publishedSnapshot(at: now) { return current }
         var status = core.status(now: configuration.clock())
         for index in status.workers.indices {
             guard let at = connections[status.workers[index].connectionId]?.lastHeartbeat.load(ordering: .relaxed) else { continue }

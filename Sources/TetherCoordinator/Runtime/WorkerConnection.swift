@@ -26,21 +26,22 @@ final class WorkerConnection: Sendable {
     func send(_ messages: [OutboundMessage]) {
         guard !messages.isEmpty else { return }
         let channel = self.channel
-        if channel.eventLoop.inEventLoop {
-            Self.write(messages.map { Self.frame(for: $0) }, to: channel)
-        } else {
-            channel.eventLoop.execute { Self.write(messages.map { Self.frame(for: $0) }, to: channel) }
-        }
+        onLoop { Self.write(messages.map { Self.frame(for: $0) }, to: channel) }
     }
 
     /// Sends frames built already (the Welcome), in order, with one flush.
     func send(_ frames: [Tether_V1_Frame]) {
         guard !frames.isEmpty else { return }
         let channel = self.channel
+        onLoop { Self.write(frames, to: channel) }
+    }
+
+    /// Runs `body` on the connection's loop: at once when already there.
+    private func onLoop(_ body: @escaping @Sendable () -> Void) {
         if channel.eventLoop.inEventLoop {
-            Self.write(frames, to: channel)
+            body()
         } else {
-            channel.eventLoop.execute { Self.write(frames, to: channel) }
+            channel.eventLoop.execute(body)
         }
     }
 

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Synchronization
 import Testing
+import TetherTestSupport
 
 @testable import TetherCoordinator
 @testable import TetherEngine
@@ -25,9 +26,7 @@ struct BackpressureRouteTests {
     }
 
     static func overloadedCount(_ client: any TestClientProtocol, reason: String) async throws -> Double? {
-        let text = try await client.request(.get, "/metrics").text
-        let prefix = #"tether_overloaded_total{reason="\#(reason)"} "#
-        return text.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap { Double($0.dropFirst(prefix.count)) }
+        MetricsText(try await client.request(.get, "/metrics").text)[#"tether_overloaded_total{reason="\#(reason)"}"#]
     }
 
     @Test("past maxUncommittedWriteBytes, events get 429 with Retry-After until the store has caught up")
