@@ -34,6 +34,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-openapi-async-http-client.git", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.5.0"),
+        // The cluster mode's journal and leader lease (TetherCluster).
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
     ],
     targets: [
         // C shim over librocksdb-dev (RocksDB's C API).
@@ -81,10 +83,25 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Cluster mode: the PostgreSQL journal every commit goes to, the leader lease with its
+        // epoch fencing, and the standby's tailing of the journal into its own store.
+        .target(
+            name: "TetherCluster",
+            dependencies: [
+                "TetherStore",
+                "TetherEngine",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "TetherCoordinator",
             dependencies: [
                 "TetherAPI",
+                "TetherCluster",
                 "TetherEngine",
                 "TetherProtocol",
                 "TetherStore",
@@ -244,10 +261,17 @@ let package = Package(
             ]
         ),
         // Helpers shared by test targets (not a product).
-        .target(name: "TetherTestSupport", dependencies: ["TetherEngine"], path: "Tests/TetherTestSupport"),
+        .target(name: "TetherTestSupport", dependencies: ["TetherEngine", "TetherProcess"], path: "Tests/TetherTestSupport"),
         .testTarget(
             name: "TetherStoreTests",
             dependencies: ["TetherStore", "TetherEngine"]
+        ),
+        .testTarget(
+            name: "TetherClusterTests",
+            dependencies: [
+                "TetherCluster", "TetherStore", "TetherEngine", "TetherTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "TetherCoordinatorTests",

@@ -27,7 +27,7 @@ public final class Coordinator: Service, Sendable {
     /// `MetricsSystem`, so coordinators in one process keep separate counts. Metrics you
     /// create here are served too.
     public var metricsRegistry: PrometheusCollectorRegistry { metrics.registry }
-    let metrics = CoordinatorMetrics()
+    let metrics: CoordinatorMetrics
     private let logger: Logger
     private let group: any EventLoopGroup
     private let state = Mutex<State>(State())
@@ -44,13 +44,19 @@ public final class Coordinator: Service, Sendable {
         state.withLock { $0.routes }
     }
 
-    public init(
+    public convenience init(
         configuration: CoordinatorConfiguration, logger: Logger = Logger(label: "tether.coordinator"),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
+        self.init(configuration: configuration, logger: logger, eventLoopGroup: eventLoopGroup, metrics: CoordinatorMetrics())
+    }
+
+    /// A coordinator counting into `metrics` (a cluster node's terms share one registry).
+    init(configuration: CoordinatorConfiguration, logger: Logger, eventLoopGroup: any EventLoopGroup, metrics: CoordinatorMetrics) {
         self.configuration = configuration
         self.logger = logger
         self.group = eventLoopGroup
+        self.metrics = metrics
     }
 
     /// Waits until both ports are bound (or startup failed).
@@ -82,6 +88,14 @@ public final class Coordinator: Service, Sendable {
 
     public func run() async throws {
         do {
+            if let cluster = configuration.cluster {
+                let state = ClusterNodeState(nodeId: cluster.nodeId)
+                let node = ClusterNode(
+                    configuration: configuration, cluster: cluster, state: state, metrics: metrics, group: group,
+                    logger: logger, onListening: { [self] endpoints in announce(.success(endpoints)) })
+                try await node.run()
+                return
+            }
             try await serve()
         } catch {
             announce(.failure(error))
@@ -133,7 +147,7 @@ public final class Coordinator: Service, Sendable {
         let workerChannel = try await listener.bind()
         let workerPort = workerChannel.localAddress?.port ?? configuration.workerPort
 
-        let window = ReconnectWindow()
+        let window = ReconnectWindow(defaultValue: configuration.reconnectWindowMilliseconds)
         let shutdown = ShutdownTrigger()
         let handlers = APIHandlers(
             runtime: runtime, store: engine.store, threadPool: threadPool, configuration: configuration,
@@ -176,7 +190,4 @@ public final class Coordinator: Service, Sendable {
         if window.wasRequested { logger.info("coordinator drained") }
         // Last writes are flushed by store.close() (deferred above).
     }
-
-    /// How long workers get to reconnect after a shutdown, each at a random moment within it.
-    static let defaultReconnectWindowMilliseconds: UInt32 = 5_000
 }

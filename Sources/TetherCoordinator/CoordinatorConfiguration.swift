@@ -1,3 +1,4 @@
+import Foundation
 import TetherEngine
 import TetherProtocol
 import TetherStore
@@ -50,6 +51,15 @@ public struct CoordinatorConfiguration: Sendable {
     public var checksInvariants: Bool = false
     /// Version string reported in status and the challenge.
     public var version: String = TetherVersion.current
+    /// Cluster mode (a journal in PostgreSQL, a leader and standbys); nil for a single node.
+    public var cluster: ClusterConfiguration?
+    /// This node's id in `GET /v1/cluster` when it runs alone (a cluster node's is in ``cluster``).
+    public var nodeId: String = ProcessInfo.processInfo.hostName
+    /// How long workers get to reconnect when the coordinator stops (each at a random moment
+    /// within it), unless a drain request asked for another window.
+    public var reconnectWindowMilliseconds: UInt32 = 5_000
+    /// While this coordinator leads a cluster: its journal and its node's state. Set by the node.
+    var leaderTerm: LeaderTerm?
 
     public init(
         dataDirectory: String, signingKeys: [SigningKey], tlsCertificatePath: String, tlsPrivateKeyPath: String

@@ -13,7 +13,12 @@ public final class CoordinatorStore: Sendable {
     public let writer: GroupCommitWriter
 
     /// Opens (creating if needed) the store in `directory`, checking the key layout version.
-    public init(directory: String, durability: Durability, options: RocksDB.Options = .init()) throws(StoreError) {
+    ///
+    /// With a `journal` (cluster mode) every commit is appended to it before it is written here;
+    /// see ``GroupCommitWriter``.
+    public init(
+        directory: String, durability: Durability, options: RocksDB.Options = .init(), journal: (any CommitJournal)? = nil
+    ) throws(StoreError) {
         let db = try RocksDB(path: directory, options: options)
         do {
             if let stored = try db.get(KeyLayout.schemaKey) {
@@ -34,7 +39,7 @@ public final class CoordinatorStore: Sendable {
             throw StoreError(code: StoreError.Code.unknown, message: "\(error)")
         }
         self.db = db
-        self.writer = GroupCommitWriter(db: db, durability: durability)
+        self.writer = GroupCommitWriter(db: db, durability: durability, journal: journal)
     }
 
     /// Finishes pending writes and closes the database.

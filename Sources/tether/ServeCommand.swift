@@ -27,6 +27,10 @@ struct ServeCommand: AsyncParsableCommand {
             "maxPendingEventRequests" and "maxUncommittedWriteBytes" bound what the coordinator
             takes before it answers 429 (backpressure). An unknown key, at the top or inside "tls",
             is an error that names it.
+            Cluster mode (high availability): "journal" (a postgres:// URL; --journal or
+            TETHER_JOURNAL), "nodeId" (--node-id), "advertise": {"http": "host:port", "worker":
+            "host:port"}, "leaseMilliseconds" (default 3000), "leaseRenewMilliseconds" (default a
+            third of the lease). See docs/operations.md, "High availability".
             """)
 
     @Option(help: "Path of the JSON configuration file.")
@@ -34,11 +38,20 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var server: ServerOptions
 
+    @Option(help: "Cluster mode: the PostgreSQL journal, postgres://user:password@host:port/database (or TETHER_JOURNAL).")
+    var journal: String?
+
+    @Option(name: .customLong("node-id"), help: "Cluster mode: this node's id, unique in the cluster (default: the host name).")
+    var nodeId: String?
+
     func run() async throws {
         let configuration: CoordinatorConfiguration
         do {
+            var flags = server.flags
+            flags.journal = journal
+            flags.nodeId = nodeId
             configuration = try await .serve(
-                configFile: config, flags: server.flags, environment: ProcessInfo.processInfo.environment)
+                configFile: config, flags: flags, environment: ProcessInfo.processInfo.environment)
         } catch let error as ServeConfigurationError {
             throw ValidationError(error.description)
         }

@@ -152,6 +152,127 @@ extension Components {
                 ])
             }
         }
+        /// - Remark: Generated from `#/components/schemas/Cluster`.
+        public struct Cluster: Codable, Hashable, Sendable {
+            /// `leader` serves workers and the API; `standby` tails the journal; `single` has no journal.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Cluster/role`.
+            @frozen public enum rolePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case leader = "leader"
+                case standby = "standby"
+                case single = "single"
+            }
+            /// `leader` serves workers and the API; `standby` tails the journal; `single` has no journal.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Cluster/role`.
+            public var role: Components.Schemas.Cluster.rolePayload
+            /// - Remark: Generated from `#/components/schemas/Cluster/nodeId`.
+            public var nodeId: Swift.String
+            /// The leader lease's epoch this node leads with, or the last one it saw (0 for a single node).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Cluster/epoch`.
+            public var epoch: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/Cluster/leader`.
+            public var leader: Components.Schemas.NullableClusterNode
+            /// - Remark: Generated from `#/components/schemas/Cluster/journal`.
+            public var journal: Components.Schemas.NullableClusterJournal
+            /// Creates a new `Cluster`.
+            ///
+            /// - Parameters:
+            ///   - role: `leader` serves workers and the API; `standby` tails the journal; `single` has no journal.
+            ///   - nodeId:
+            ///   - epoch: The leader lease's epoch this node leads with, or the last one it saw (0 for a single node).
+            ///   - leader:
+            ///   - journal:
+            public init(
+                role: Components.Schemas.Cluster.rolePayload,
+                nodeId: Swift.String,
+                epoch: Swift.Int64,
+                leader: Components.Schemas.NullableClusterNode,
+                journal: Components.Schemas.NullableClusterJournal
+            ) {
+                self.role = role
+                self.nodeId = nodeId
+                self.epoch = epoch
+                self.leader = leader
+                self.journal = journal
+            }
+            public enum CodingKeys: String, CodingKey {
+                case role
+                case nodeId
+                case epoch
+                case leader
+                case journal
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ClusterJournal`.
+        public struct ClusterJournal: Codable, Hashable, Sendable {
+            /// The last journal sequence this node knows of.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ClusterJournal/lastSeq`.
+            public var lastSeq: Swift.Int64
+            /// The last journal sequence applied to this node's store.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ClusterJournal/appliedSeq`.
+            public var appliedSeq: Swift.Int64
+            /// For how long this node's store has been behind the journal; 0 when it is not.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ClusterJournal/lagMs`.
+            public var lagMs: Swift.Int64
+            /// Creates a new `ClusterJournal`.
+            ///
+            /// - Parameters:
+            ///   - lastSeq: The last journal sequence this node knows of.
+            ///   - appliedSeq: The last journal sequence applied to this node's store.
+            ///   - lagMs: For how long this node's store has been behind the journal; 0 when it is not.
+            public init(
+                lastSeq: Swift.Int64,
+                appliedSeq: Swift.Int64,
+                lagMs: Swift.Int64
+            ) {
+                self.lastSeq = lastSeq
+                self.appliedSeq = appliedSeq
+                self.lagMs = lagMs
+            }
+            public enum CodingKeys: String, CodingKey {
+                case lastSeq
+                case appliedSeq
+                case lagMs
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ClusterNode`.
+        public struct ClusterNode: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ClusterNode/nodeId`.
+            public var nodeId: Swift.String
+            /// The node's HTTP API, as host:port.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ClusterNode/http`.
+            public var http: Swift.String
+            /// The node's worker listener, as host:port.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ClusterNode/worker`.
+            public var worker: Swift.String
+            /// Creates a new `ClusterNode`.
+            ///
+            /// - Parameters:
+            ///   - nodeId:
+            ///   - http: The node's HTTP API, as host:port.
+            ///   - worker: The node's worker listener, as host:port.
+            public init(
+                nodeId: Swift.String,
+                http: Swift.String,
+                worker: Swift.String
+            ) {
+                self.nodeId = nodeId
+                self.http = http
+                self.worker = worker
+            }
+            public enum CodingKeys: String, CodingKey {
+                case nodeId
+                case http
+                case worker
+            }
+        }
         /// Stable: match on it. New codes may be added; none is ever renamed.
         ///
         /// - Remark: Generated from `#/components/schemas/ErrorCode`.
@@ -166,6 +287,7 @@ extension Components {
             case storage_unavailable = "storage_unavailable"
             case draining = "draining"
             case overloaded = "overloaded"
+            case not_leader = "not_leader"
             case _internal = "internal"
         }
         /// An event's data: a JSON object of at most 512 KiB as compact JSON (over that: 413). Absent or null means {}.
@@ -1349,6 +1471,14 @@ extension Components {
                 ])
             }
         }
+        /// How far the node's store is behind the journal; null for a single node.
+        ///
+        /// - Remark: Generated from `#/components/schemas/NullableClusterJournal`.
+        public typealias NullableClusterJournal = Nullable<Components.Schemas.ClusterJournal>
+        /// The current leader's advertised addresses; null while none is known.
+        ///
+        /// - Remark: Generated from `#/components/schemas/NullableClusterNode`.
+        public typealias NullableClusterNode = Nullable<Components.Schemas.ClusterNode>
         /// An event, or null.
         ///
         /// - Remark: Generated from `#/components/schemas/NullableEventRecord`.

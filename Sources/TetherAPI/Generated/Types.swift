@@ -51,6 +51,13 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /v1/status`.
     /// - Remark: Generated from `#/paths//v1/status/get(getStatus)`.
     func getStatus(_ input: Operations.getStatus.Input) async throws -> Operations.getStatus.Output
+    /// This node's role in a cluster, the leader it knows of, and how far its store is behind the journal.
+    ///
+    /// Answered by every node, leader or standby. A single node (no journal) answers role `single` with itself as leader. On a standby every other `/v1` request is redirected (307) to the leader's advertised HTTP address, or answered 503 `not_leader` while no leader is known.
+    ///
+    /// - Remark: HTTP `GET /v1/cluster`.
+    /// - Remark: Generated from `#/paths//v1/cluster/get(getCluster)`.
+    func getCluster(_ input: Operations.getCluster.Input) async throws -> Operations.getCluster.Output
     /// Connected workers with their functions and recent capacity and in-flight samples.
     ///
     /// - Remark: HTTP `GET /v1/workers`.
@@ -130,6 +137,15 @@ extension APIProtocol {
     /// - Remark: Generated from `#/paths//v1/status/get(getStatus)`.
     public func getStatus(headers: Operations.getStatus.Input.Headers = .init()) async throws -> Operations.getStatus.Output {
         try await getStatus(Operations.getStatus.Input(headers: headers))
+    }
+    /// This node's role in a cluster, the leader it knows of, and how far its store is behind the journal.
+    ///
+    /// Answered by every node, leader or standby. A single node (no journal) answers role `single` with itself as leader. On a standby every other `/v1` request is redirected (307) to the leader's advertised HTTP address, or answered 503 `not_leader` while no leader is known.
+    ///
+    /// - Remark: HTTP `GET /v1/cluster`.
+    /// - Remark: Generated from `#/paths//v1/cluster/get(getCluster)`.
+    public func getCluster(headers: Operations.getCluster.Input.Headers = .init()) async throws -> Operations.getCluster.Output {
+        try await getCluster(Operations.getCluster.Input(headers: headers))
     }
     /// Connected workers with their functions and recent capacity and in-flight samples.
     ///

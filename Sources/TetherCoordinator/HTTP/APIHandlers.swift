@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import OpenAPIRuntime
 import TetherAPI
+import TetherCluster
 import TetherEngine
 import TetherStore
 
@@ -187,7 +188,7 @@ struct APIHandlers: APIProtocol {
     /// stop accepting workers, tell each connected worker to reconnect at a random moment within the
     /// window, and stop, as on SIGTERM. Answers 202 before it starts.
     func drain(_ input: Operations.drain.Input) async throws -> Operations.drain.Output {
-        var window = Coordinator.defaultReconnectWindowMilliseconds
+        var window = configuration.reconnectWindowMilliseconds
         if case .json(let body)? = input.body, let milliseconds = body.reconnectWithinMs {
             guard (100...600_000).contains(milliseconds) else {
                 throw APIError(.badRequest, .invalid_input, "reconnectWithinMs must be an integer between 100 and 600000")
@@ -202,5 +203,35 @@ struct APIHandlers: APIProtocol {
         let reconnectWindow = window
         _ = runtime.loop.scheduleTask(in: .milliseconds(100)) { requestDrain(reconnectWindow) }
         return .accepted(.init(body: .json(.init(reconnectWithinMs: Int(window), status: .draining))))
+    }
+}
+
+extension APIHandlers {
+    /// `GET /v1/cluster`: this node's role, the leader it knows of and its journal progress; a
+    /// single node (no journal) answers role `single` with itself as leader.
+    func getCluster(_ input: Operations.getCluster.Input) async throws -> Operations.getCluster.Output {
+        let view: ClusterView
+        if let term = configuration.leaderTerm {
+            view = term.state.view()
+        } else {
+            view = ClusterView(
+                role: .single, nodeId: configuration.nodeId, epoch: 0,
+                leader: .init(nodeId: configuration.nodeId, http: "", worker: ""), journal: nil)
+        }
+        return .ok(.init(body: .json(APIRendering.cluster(view))))
+    }
+}
+
+extension APIRendering {
+    static func cluster(_ view: ClusterView) -> Components.Schemas.Cluster {
+        Components.Schemas.Cluster(
+            role: .init(rawValue: view.role.rawValue) ?? .single, nodeId: view.nodeId, epoch: Int64(view.epoch),
+            leader: Nullable(view.leader.map { .init(nodeId: $0.nodeId, http: $0.http, worker: $0.worker) }),
+            journal: Nullable(
+                view.journal.map {
+                    .init(
+                        lastSeq: Int64($0.lastSequence), appliedSeq: Int64($0.appliedSequence),
+                        lagMs: max(0, $0.lagMilliseconds))
+                }))
     }
 }

@@ -110,6 +110,9 @@ struct APIRoutes: Sendable {
         if health.isDrainingOrRequested {
             throw APIError(.serviceUnavailable, .draining, "the coordinator is shutting down")
         }
+        if let term = configuration.leaderTerm, !term.isLeading {
+            throw APIError(.serviceUnavailable, .not_leader, "this node is leaving the leader role")
+        }
         return JSONResponse.make(["status": "ready"])
     }
 }

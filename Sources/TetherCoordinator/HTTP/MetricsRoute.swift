@@ -28,7 +28,11 @@ struct MetricsRoute: Sendable {
             handshakesInProgress: handshakes.inProgress, handshakesQueued: handshakes.queued,
             handshakesAwaitingClientHello: limiter.preHandshake.count, dispatchHeld: snapshot.dispatchHeld,
             uncommittedBytes: snapshot.uncommittedBytes)
-        return Self.response(runtime.metrics.render(scrape))
+        var text = runtime.metrics.render(scrape)
+        if let term = configuration.leaderTerm {
+            text = term.state.renderMetrics(appendingTo: text)
+        }
+        return Self.response(text)
     }
 
     static func response(_ text: [UInt8]) -> Response {

@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import SystemPackage
+import TetherCluster
 import TetherEngine
 import TetherProtocol
 import TetherStore
@@ -14,6 +15,10 @@ public struct ServeFlags: Sendable {
     public var data: String?
     public var durability: Durability?
     public var maxConcurrentHandshakes: Int?
+    /// Cluster mode: the journal's URL (`--journal`).
+    public var journal: String?
+    /// Cluster mode: this node's id (`--node-id`).
+    public var nodeId: String?
 
     /// The values `maxConcurrentHandshakes` may take, as a flag or in the file.
     public static let handshakeLimits = 1...100_000
@@ -63,7 +68,7 @@ extension CoordinatorConfiguration {
             present: file.keys.union(flagged.keys))
         let variables = ConfigReader(
             provider: EnvironmentVariablesProvider(
-                environmentVariables: environment, secretsSpecifier: .specific(["TETHER_SIGNING_KEY", "TETHER_API_KEYS"]))
+                environmentVariables: environment, secretsSpecifier: .specific(["TETHER_SIGNING_KEY", "TETHER_API_KEYS", "TETHER_JOURNAL"]))
         ).scoped(to: "tether")
 
         // The plain values first, so a bad one is reported before a missing key or key file.
@@ -131,7 +136,80 @@ extension CoordinatorConfiguration {
         if let metricsPublic { configuration.metricsPublic = metricsPublic }
         for (property, value) in integers { configuration[keyPath: property] = value }
         configuration.checksInvariants = variables.string(forKey: "checkInvariants") == "1"
+        configuration.cluster = try clusterConfiguration(
+            settings: settings, path: path, flags: flags, journalVariable: variables.string(forKey: "journal", isSecret: true),
+            configuration: configuration)
+        if let nodeId = configuration.cluster?.nodeId { configuration.nodeId = nodeId }
         return configuration
+    }
+
+    /// Cluster mode's settings, when a journal is set (`--journal`, then `TETHER_JOURNAL`, then
+    /// the file's `journal`); nil for a single node. Without a journal, the cluster keys are refused.
+    private static func clusterConfiguration(
+        settings: ServeSettings, path: String, flags: ServeFlags, journalVariable: String?,
+        configuration: CoordinatorConfiguration
+    ) throws -> ClusterConfiguration? {
+        let fileJournal = try settings.string(ServeKeys.journal)
+        guard let text = [flags.journal, journalVariable, fileJournal].compactMap({ $0 }).first(where: { !$0.isEmpty }) else {
+            let clusterKeys = [
+                ServeKeys.nodeId, ServeKeys.advertiseHTTP, ServeKeys.advertiseWorker, ServeKeys.leaseMilliseconds,
+                ServeKeys.leaseRenewMilliseconds,
+            ].filter { settings.present.contains($0) }
+            if !clusterKeys.isEmpty {
+                throw ServeConfigurationError(
+                    "\(path): \(clusterKeys.joined(separator: ", ")) only apply with a journal (cluster mode); set \"journal\"")
+            }
+            return nil
+        }
+        let url: JournalURL
+        do {
+            url = try JournalURL(text)
+        } catch {
+            throw ServeConfigurationError("\(path): journal: \(error.message)")
+        }
+        let nodeId = try settings.string(ServeKeys.nodeId) ?? ProcessInfo.processInfo.hostName
+        guard Self.isValidNodeId(nodeId) else {
+            throw ServeConfigurationError(
+                "\(path): nodeId must be 1 to 64 letters, digits, '.', '_' or '-', got '\(nodeId)'")
+        }
+        // Without advertised addresses, the bound ones; a wildcard host stands for this machine's name.
+        let reachableHost =
+            ["0.0.0.0", "::", ""].contains(configuration.host) ? ProcessInfo.processInfo.hostName : configuration.host
+        let advertisedHTTP = try settings.string(ServeKeys.advertiseHTTP) ?? "\(reachableHost):\(configuration.httpPort)"
+        let advertisedWorker = try settings.string(ServeKeys.advertiseWorker) ?? "\(reachableHost):\(configuration.workerPort)"
+        for (key, address) in [(ServeKeys.advertiseHTTP, advertisedHTTP), (ServeKeys.advertiseWorker, advertisedWorker)] {
+            guard let colon = address.lastIndex(of: ":"), colon != address.startIndex,
+                let port = Int(address[address.index(after: colon)...]), (1...65_535).contains(port)
+            else {
+                throw ServeConfigurationError(
+                    "\(path): \(key) must be host:port with a port from 1 to 65535, got '\(address)' "
+                        + "(cluster nodes need fixed ports: set httpPort and workerPort)")
+            }
+        }
+        var cluster = ClusterConfiguration(
+            journal: url, nodeId: nodeId, advertisedHTTP: advertisedHTTP, advertisedWorker: advertisedWorker)
+        if let lease = try settings.int(ServeKeys.leaseMilliseconds, in: 1_000...60_000) {
+            cluster.leaseMilliseconds = Int64(lease)
+            cluster.renewIntervalMilliseconds = Int64(lease / 3)
+        }
+        if let renew = try settings.int(ServeKeys.leaseRenewMilliseconds, in: 100...30_000) {
+            guard Int64(renew) * 2 <= cluster.leaseMilliseconds else {
+                throw ServeConfigurationError(
+                    "\(path): leaseRenewMilliseconds (\(renew)) must be at most half of leaseMilliseconds (\(cluster.leaseMilliseconds))")
+            }
+            cluster.renewIntervalMilliseconds = Int64(renew)
+        }
+        return cluster
+    }
+
+    /// Node ids: what a log line, a metric label and a lease row can carry as they are.
+    static func isValidNodeId(_ id: String) -> Bool {
+        (1...64).contains(id.utf8.count)
+            && id.utf8.allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: ".")
+                    || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+            }
     }
 
     private static func readFile(_ path: String) async throws -> (provider: FileProvider<ServeFileSnapshot>, keys: Set<String>) {
@@ -157,6 +235,7 @@ extension CoordinatorConfiguration {
         values[ServeKeys.workerPort] = flags.workerPort.map { .int($0) }
         values[ServeKeys.durability] = flags.durability.map { .string($0.rawValue) }
         values[ServeKeys.maxConcurrentHandshakes] = flags.maxConcurrentHandshakes.map { .int($0) }
+        values[ServeKeys.nodeId] = flags.nodeId.map { .string($0) }
         return values
     }
 }

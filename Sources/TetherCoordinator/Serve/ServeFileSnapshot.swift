@@ -13,12 +13,12 @@ struct ServeFileSnapshot: FileConfigSnapshot {
 
     init(data: RawSpan, providerName: String, parsingOptions: ParsingOptions) throws {
         // JSONSnapshot asks its secrets specifier about every key it flattens: the one place that
-        // sees them all. Signing and API keys are secrets, so access logs redact them.
+        // sees them all. Signing and API keys, and the journal URL (it may hold a password), are secrets, so access logs redact them.
         let seen = KeyRecorder()
         var options = parsingOptions
         options.secretsSpecifier = .dynamic { key, _ in
             seen.record(key)
-            return key == "signingKeys" || key == "apiKeys"
+            return key == "signingKeys" || key == "apiKeys" || key == "journal"
         }
         do {
             json = try JSONSnapshot(data: data, providerName: providerName, parsingOptions: options)

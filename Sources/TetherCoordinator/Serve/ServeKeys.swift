@@ -15,6 +15,12 @@ enum ServeKeys {
     static let apiKeyFiles = "apiKeyFiles"
     static let metricsPublic = "metricsPublic"
     static let maxConcurrentHandshakes = "maxConcurrentHandshakes"
+    static let journal = "journal"
+    static let nodeId = "nodeId"
+    static let advertiseHTTP = "advertise.http"
+    static let advertiseWorker = "advertise.worker"
+    static let leaseMilliseconds = "leaseMilliseconds"
+    static let leaseRenewMilliseconds = "leaseRenewMilliseconds"
 
     /// An integer key, the values it may take, and where it goes.
     struct Integer {
@@ -43,7 +49,7 @@ enum ServeKeys {
     static var all: Set<String> {
         Set([
             host, data, durability, tlsCertificate, tlsPrivateKey, signingKeys, signingKeyFiles, apiKeys, apiKeyFiles,
-            metricsPublic,
+            metricsPublic, journal, nodeId, advertiseHTTP, advertiseWorker, leaseMilliseconds, leaseRenewMilliseconds,
         ] + integers.map(\.key))
     }
 }

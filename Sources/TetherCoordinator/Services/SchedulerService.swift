@@ -20,7 +20,9 @@ struct CoordinatorEngine: Sendable {
         metrics: CoordinatorMetrics, logger: Logger
     ) async throws -> CoordinatorEngine {
         let store = try await threadPool.runIfActive {
-            try CoordinatorStore(directory: configuration.dataDirectory, durability: configuration.durability)
+            try CoordinatorStore(
+                directory: configuration.dataDirectory, durability: configuration.durability,
+                journal: configuration.leaderTerm?.appender)
         }
         do {
             let stored = try await threadPool.runIfActive { try store.loadState() }
@@ -56,8 +58,14 @@ struct CoordinatorEngine: Sendable {
 final class ReconnectWindow: Sendable {
     /// The window a drain request asked for, if one did.
     private let requested = Mutex<UInt32?>(nil)
+    /// The window when no drain asked for one.
+    let defaultValue: UInt32
 
-    var value: UInt32 { requested.withLock { $0 } ?? Coordinator.defaultReconnectWindowMilliseconds }
+    init(defaultValue: UInt32) {
+        self.defaultValue = defaultValue
+    }
+
+    var value: UInt32 { requested.withLock { $0 } ?? defaultValue }
     /// Whether a drain was asked for over HTTP (for the log).
     var wasRequested: Bool { requested.withLock { $0 } != nil }
 

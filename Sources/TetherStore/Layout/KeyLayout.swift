@@ -43,6 +43,10 @@ public enum KeyLayout {
     /// Version of this layout, stored under `meta/schema`.
     public static let schemaVersion = 1
     static let schemaKey = meta("schema")
+    /// Cluster mode: the sequence of the last journal entry applied to this store (u64 BE),
+    /// written in the same RocksDB write as the entry itself, so a restart replays exactly what
+    /// the store lacks. Local to a node, like the schema version: never journalled.
+    public static let journalSequenceKey = meta("journal-seq")
 
     static func key(_ kind: KeyKind, _ id: String) -> [UInt8] {
         var key: [UInt8] = [kind.rawValue]

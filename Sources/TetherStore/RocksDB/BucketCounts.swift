@@ -28,6 +28,14 @@ public struct BucketCounts: Sendable, Equatable {
         }
     }
 
+    /// Adds the observations of `other`, which has the same bounds.
+    public mutating func add(_ other: BucketCounts) {
+        precondition(other.upperBounds == upperBounds, "adding bucket counts of different bounds")
+        for index in counts.indices { counts[index] += other.counts[index] }
+        count += other.count
+        sum &+= other.sum
+    }
+
     /// Observations at or below each bound (what Prometheus calls `le` buckets), in the order
     /// of ``upperBounds``.
     public var cumulativeCounts: [Int] {

@@ -18,6 +18,10 @@ import Foundation
 ///
 /// Completions run on the writer thread, one after another: keep them short and never block
 /// in them; hop to your own executor or event loop if you need to do more.
+///
+/// With a ``CommitJournal`` (cluster mode), each merged commit is first appended to the journal;
+/// only then is it written locally, with the journal's sequence, and never fsync'd (the journal
+/// is the durable copy: a node that lost its last local writes replays them from it).
 public final class GroupCommitWriter: Sendable {
     /// The default bound on the key and value bytes merged into one commit.
     public static let defaultMaxCommitBytes = 4 * 1024 * 1024
@@ -30,6 +34,8 @@ public final class GroupCommitWriter: Sendable {
     public let maxCommitBytes: Int
     /// Most batches merged into one commit.
     public let maxCommitBatches: Int
+    /// Where each commit goes before the local database, in cluster mode.
+    public let journal: (any CommitJournal)?
 
     private let core: GroupCommitCore
 
@@ -40,18 +46,22 @@ public final class GroupCommitWriter: Sendable {
     ///   - durability: `strict` fsyncs the WAL on each commit, `relaxed` does not.
     ///   - maxCommitBytes: Stop merging a group once it holds this many key and value bytes.
     ///   - maxCommitBatches: Stop merging a group once it holds this many batches.
+    ///   - journal: Cluster mode: the journal every commit is appended to first.
     public init(
         db: RocksDB,
         durability: Durability,
         maxCommitBytes: Int = GroupCommitWriter.defaultMaxCommitBytes,
-        maxCommitBatches: Int = GroupCommitWriter.defaultMaxCommitBatches
+        maxCommitBatches: Int = GroupCommitWriter.defaultMaxCommitBatches,
+        journal: (any CommitJournal)? = nil
     ) {
         self.durability = durability
         self.maxCommitBytes = max(maxCommitBytes, 1)
         self.maxCommitBatches = max(maxCommitBatches, 1)
+        self.journal = journal
         let core = GroupCommitCore(
             db: db,
-            sync: durability.syncsWAL,
+            sync: journal == nil && durability.syncsWAL,
+            journal: journal,
             maxCommitBytes: self.maxCommitBytes,
             maxCommitBatches: self.maxCommitBatches
         )
@@ -118,14 +128,18 @@ private final class GroupCommitCore: Sendable {
 
     let db: RocksDB
     let sync: Bool
+    let journal: (any CommitJournal)?
     let maxCommitBytes: Int
     let maxCommitBatches: Int
     let state = ConditionLock(State())
     let statistics = ConditionLock(GroupCommitStatistics())
+    /// Journal mode: the first failed commit, after which every commit fails. Writer thread only.
+    nonisolated(unsafe) private var journalFailure: StoreError?
 
-    init(db: RocksDB, sync: Bool, maxCommitBytes: Int, maxCommitBatches: Int) {
+    init(db: RocksDB, sync: Bool, journal: (any CommitJournal)?, maxCommitBytes: Int, maxCommitBatches: Int) {
         self.db = db
         self.sync = sync
+        self.journal = journal
         self.maxCommitBytes = maxCommitBytes
         self.maxCommitBatches = maxCommitBatches
     }
@@ -209,16 +223,25 @@ private final class GroupCommitCore: Sendable {
         }
         let result: Result<Void, StoreError>
         var elapsed: UInt64?
-        if rocksdb_writebatch_count(raw) == 0 {
+        if let journalFailure {
+            // Journal mode: after one failure the local store may lack an entry the journal
+            // holds, so nothing more is written until the node reads the journal back.
+            result = .failure(journalFailure)
+        } else if rocksdb_writebatch_count(raw) == 0 {
             // Nothing to write (only empty batches), but a closed database still says so.
             result = db.isClosed ? .failure(StoreError.closed("the database at \(db.path)")) : .success(())
         } else {
             let start = DispatchTime.now().uptimeNanoseconds
             do {
+                if let journal {
+                    let sequence = try journal.append(RocksDB.serializedBytes(of: raw))
+                    RocksDB.recordJournalSequence(sequence, in: raw)
+                }
                 try db.write(raw: raw, byteCount: bytes, sync: sync)
                 result = .success(())
             } catch {
                 result = .failure(error)
+                if journal != nil { journalFailure = error }
             }
             elapsed = DispatchTime.now().uptimeNanoseconds &- start
         }

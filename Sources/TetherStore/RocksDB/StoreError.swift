@@ -36,6 +36,12 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, Equatable {
         case busy
         /// Anything else.
         case unknown
+        /// Cluster mode: this node no longer holds the leader lease (another node took over, or
+        /// the lease ran out), so the journal refused its commit. Nothing of it was acknowledged.
+        case fenced
+        /// Cluster mode: the journal (PostgreSQL) could not be reached or failed the commit; the
+        /// commit may or may not be in the journal, and nothing of it was acknowledged.
+        case journalUnavailable = "journal_unavailable"
 
         public var description: String { rawValue }
     }

@@ -1,0 +1,15 @@
+import TetherCluster
+import TetherStore
+
+/// What a coordinator needs while it leads a cluster: the journal its commits go to first, and
+/// the node's view and metrics for `/v1/cluster`, `/readyz` and `/metrics`.
+struct LeaderTerm: Sendable {
+    let appender: JournalAppender
+    let state: ClusterNodeState
+
+    /// Whether this node may still acknowledge anything: its appender has not failed or been
+    /// fenced, and its lease has not run out by its own clock.
+    var isLeading: Bool {
+        appender.failure == nil && state.view().role == .leader
+    }
+}
