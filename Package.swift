@@ -306,6 +306,7 @@ let package = Package(
                 "TetherProtocol",
                 "TetherEngine",
                 "TetherTestSupport",
+                "TetherCluster",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -64,7 +64,7 @@ public struct TetherClient: Sendable {
         client = Client(
             serverURL: parsed, configuration: .tether,
             transport: AsyncHTTPClientTransport(configuration: .init(client: http, timeout: .milliseconds(milliseconds))),
-            middlewares: [ClientErrorMiddleware(apiKey: apiKey)])
+            middlewares: [ClientErrorMiddleware(apiKey: apiKey), FollowLeaderMiddleware()])
     }
 
     // MARK: Events
