@@ -183,7 +183,7 @@ let package = Package(
         .target(
             name: "TetherBench",
             dependencies: [
-                "Tether", "TetherClient", "TetherCoordinator", "TetherEngine", "TetherProcess",
+                "Tether", "TetherClient", "TetherCluster", "TetherCoordinator", "TetherEngine", "TetherProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -195,6 +195,7 @@ let package = Package(
             name: "tether",
             dependencies: [
                 "TetherCoordinator",
+                "TetherCluster",
                 "TetherClient",
                 "TetherBench",
                 "Tether",

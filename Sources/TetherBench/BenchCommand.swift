@@ -32,6 +32,9 @@ package struct BenchCommand: AsyncParsableCommand {
 
         @Option(help: "strict (fsync'd group commit) or relaxed.")
         var durability: String = "strict"
+
+        @Option(help: "Cluster mode: an empty PostgreSQL database as the journal every commit goes to first.")
+        var journal: String?
     }
 
     struct Chain: AsyncParsableCommand {

@@ -3,6 +3,8 @@ import Foundation
 import TetherProcess
 import Tether
 import TetherClient
+import TetherCluster
+import Logging
 import TetherCoordinator
 
 /// The coordinator under test: `tether dev` (this same executable) as a child process on a
@@ -56,11 +58,47 @@ final class BenchCoordinator: @unchecked Sendable {  // `process` changes only i
     private static func waitUntilUp(_ process: SpawnedProcess, client: TetherClient) async throws {
         try await waitUntil("the coordinator to start") {
             guard process.isRunning else { throw BenchError("the coordinator exited with status \(process.terminationStatus)") }
-            return (try? await client.request(.GET, "/healthz").status) == 200
+            // Ready, not only alive: a cluster node answers /healthz while it stands by.
+            return (try? await client.request(.GET, "/readyz").status) == 200
         }
     }
 
     var pid: Int32 { process.processIdentifier }
+
+    /// Refuses a journal that already holds entries or a lease: the bench's node must start
+    /// the journal, not replay another's.
+    static func requireEmptyJournal(_ url: String) async throws {
+        let parsed: JournalURL
+        do {
+            parsed = try JournalURL(url)
+        } catch {
+            throw ValidationError("--journal: \(error.message)")
+        }
+        var logger = Logger(label: "tether.bench")
+        logger.logLevel = .error
+        let journal = PostgresJournal(url: parsed, logger: logger)
+        defer { Task { await journal.close() } }
+        try await journal.prepare()
+        let bounds = try await journal.bounds()
+        let leader = try await journal.leader()
+        guard bounds.last == 0 && leader.epoch == 0 else {
+            throw ValidationError("--journal: \(parsed.redacted) already holds a journal (last entry \(bounds.last), epoch \(leader.epoch)); give the bench an empty database")
+        }
+    }
+
+    /// The journal's counters on this coordinator's `/metrics` (zero without a journal).
+    func journalCounters() async -> (appends: Double, bytes: Double) {
+        guard let text = try? await client.request(.GET, "/metrics").text else { return (0, 0) }
+        var appends = 0.0
+        var bytes = 0.0
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            guard parts.count == 2, let value = Double(parts[1]) else { continue }
+            if parts[0] == "tether_journal_appends_total" { appends = value }
+            if parts[0] == "tether_journal_written_bytes_total" { bytes = value }
+        }
+        return (appends, bytes)
+    }
 
     /// CPU seconds and memory of the coordinator process now.
     func stats() -> ProcessStats? { ProcessStats.read(pid: pid) }

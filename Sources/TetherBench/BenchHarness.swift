@@ -83,7 +83,12 @@ final class BenchHarness: Sendable {
         guard options.workers >= 1, options.slots >= 1, options.steps >= 1, runs >= 1, parallel >= 1 else {
             throw ValidationError("--workers, --slots, --steps, --runs and --parallel must be at least 1")
         }
-        let coordinator = try await BenchCoordinator(durability: options.durability)
+        var extraArguments: [String] = []
+        if let journal = options.journal {
+            try await BenchCoordinator.requireEmptyJournal(journal)
+            extraArguments = ["--journal", journal, "--node-id", "bench"]
+        }
+        let coordinator = try await BenchCoordinator(durability: options.durability, extraArguments: extraArguments)
         defer { coordinator.stop() }
         let client = coordinator.client
         let harness = BenchHarness(client: client)
@@ -104,6 +109,7 @@ final class BenchHarness: Sendable {
             tasks.addTask {
                 _ = try await coordinator.waitForWorkers(options.workers)
                 let before = coordinator.stats()
+                let journalBefore = await coordinator.journalCounters()
                 let started = BenchRecorder.now()
                 let ticker = Task {
                     while !Task.isCancelled {
@@ -120,6 +126,7 @@ final class BenchHarness: Sendable {
                 let elapsed = Double(BenchRecorder.now() - started) / 1e9
                 ticker.cancel()
                 let after = coordinator.stats()
+                let journalAfter = await coordinator.journalCounters()
                 await group.triggerGracefulShutdown()
                 let latencies = harness.recorder.latencies
                 let steps = harness.recorder.steps
@@ -130,7 +137,7 @@ final class BenchHarness: Sendable {
                 ]
                 if parallel > 1 { parameters["parallelSteps"] = .int(Int64(parallel)) }
                 parameters.merge(extraParameters) { $1 }
-                let result: JSONValue = [
+                var result: JSONValue = [
                     "scenario": .string(scenario),
                     "parameters": .object(parameters),
                     "durability": .string(options.durability),
@@ -149,6 +156,18 @@ final class BenchHarness: Sendable {
                     ],
                     "machine": ["cores": .int(Int64(ProcessInfo.processInfo.activeProcessorCount))],
                 ]
+                if options.journal != nil, case .object(var fields) = result {
+                    // What went to PostgreSQL: group commits (appends) and their bytes.
+                    let appends = journalAfter.appends - journalBefore.appends
+                    let bytes = journalAfter.bytes - journalBefore.bytes
+                    fields["journal"] = [
+                        "appends": .int(Int64(appends)),
+                        "appendsPerSecond": .double((appends / elapsed).rounded()),
+                        "bytesPerStep": rounded(steps > 0 ? bytes / Double(steps) : 0),
+                        "stepsPerAppend": rounded(appends > 0 ? Double(steps) / appends : 0),
+                    ]
+                    result = .object(fields)
+                }
                 return String(decoding: result.serialized(), as: UTF8.self)
             }
             var output = ""

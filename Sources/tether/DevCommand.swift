@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
+import TetherCluster
 import TetherCoordinator
 import TetherProtocol
 
@@ -12,6 +13,12 @@ struct DevCommand: AsyncParsableCommand {
         abstract: "Run a coordinator on embedded defaults: local RocksDB, self-signed TLS, a dev signing key.")
 
     @OptionGroup var server: ServerOptions
+
+    @Option(help: "Cluster mode on this machine: a PostgreSQL journal, postgres://user@host:port/database.")
+    var journal: String?
+
+    @Option(name: .customLong("node-id"), help: "Cluster mode: this node's id (default dev).")
+    var nodeId: String?
 
     func run() async throws {
         let host = server.host ?? "127.0.0.1"
@@ -40,6 +47,16 @@ struct DevCommand: AsyncParsableCommand {
         if let durability = server.durability { configuration.durability = durability }
         if let limit = server.maxConcurrentHandshakes { configuration.timing.maxConcurrentHandshakes = limit }
         configuration.checksInvariants = ProcessInfo.processInfo.environment["TETHER_CHECK_INVARIANTS"] == "1"
+        if let journal = journal ?? ProcessInfo.processInfo.environment["TETHER_JOURNAL"], !journal.isEmpty {
+            do {
+                configuration.cluster = ClusterConfiguration(
+                    journal: try JournalURL(journal), nodeId: nodeId ?? "dev",
+                    advertisedHTTP: "\(host):\(configuration.httpPort)", advertisedWorker: "\(host):\(configuration.workerPort)")
+            } catch {
+                throw ValidationError("--journal: \(error.message)")
+            }
+            configuration.nodeId = nodeId ?? "dev"
+        }
         let logger = CLILogging.makeLogger(label: "tether.dev")
         let coordinator = Coordinator(configuration: configuration, logger: logger)
 
