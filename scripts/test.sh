@@ -10,6 +10,12 @@ cd "$(dirname "$0")/.."
 # The dashboard's files parse and fit together.
 ./scripts/lint-dashboard.sh
 swift build --build-tests
+# The cluster mode's journal: a private PostgreSQL on loopback for the whole run (installed
+# from Debian's packages when missing), stopped at exit. Tests take a database each.
+pgdir="$(mktemp -d -t tether-pg.XXXXXX)"
+trap './scripts/postgres.sh stop "$pgdir" || true; rm -rf "$pgdir"' EXIT
+TETHER_TEST_POSTGRES="$(./scripts/postgres.sh start "$pgdir" "$((20000 + RANDOM % 20000))")"
+export TETHER_TEST_POSTGRES
 log="$(mktemp -t tether-test.XXXXXX.log)"
 # The same hash seed in every process: the seeded simulation replays a seed exactly.
 export SWIFT_DETERMINISTIC_HASHING=1

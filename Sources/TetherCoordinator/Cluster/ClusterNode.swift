@@ -179,6 +179,8 @@ struct ClusterNode: Sendable {
         var termConfiguration = configuration
         termConfiguration.cluster = nil
         termConfiguration.leaderTerm = LeaderTerm(appender: appender, state: state)
+        // Workers of a leader that steps down should find the next one soon.
+        termConfiguration.reconnectWindowMilliseconds = min(configuration.reconnectWindowMilliseconds, 1_000)
         let coordinator = Coordinator(configuration: termConfiguration, logger: logger, eventLoopGroup: group, metrics: metrics)
         let services = ServiceGroup(
             configuration: .init(services: [.init(service: coordinator)], gracefulShutdownSignals: [], logger: logger))

@@ -1,0 +1,185 @@
+import Foundation
+import Synchronization
+import Testing
+import TetherCoordinator
+import TetherEngine
+import TetherProcess
+import TetherProtocol
+import TetherTestSupport
+
+@testable import Tether
+
+/// A `tether serve` cluster node in a child process, on fixed ports, sharing TLS files, keys and
+/// a journal with its peers.
+struct ChildClusterNode {
+    let nodeId: String
+    let configPath: String
+    let httpPort: Int
+    let workerPort: Int
+    var process: ChildProcess
+
+    static let apiKey = "test-api-key"
+
+    /// Writes the node's configuration into `directory` and starts it.
+    static func start(
+        _ nodeId: String, journal: String, credentials: TestCredentials, directory: String, generation: Int = 0
+    ) async throws -> ChildClusterNode {
+        let httpPort = try await freePort()
+        let workerPort = try await freePort()
+        let configuration: JSONValue = [
+            "host": "127.0.0.1", "httpPort": .int(Int64(httpPort)), "workerPort": .int(Int64(workerPort)),
+            "data": .string(directory + "/\(nodeId)"),
+            "tls": [
+                "certificate": .string(credentials.tls.serverCertificatePath),
+                "privateKey": .string(credentials.tls.serverKeyPath),
+            ],
+            "signingKeys": [.string(credentials.key.text)], "apiKeys": [.string(apiKey)], "metricsPublic": true,
+            "journal": .string(journal), "nodeId": .string(nodeId),
+        ]
+        let configPath = directory + "/\(nodeId).json"
+        try Data(configuration.serialized()).write(to: URL(fileURLWithPath: configPath))
+        let node = ChildClusterNode(
+            nodeId: nodeId, configPath: configPath, httpPort: httpPort, workerPort: workerPort,
+            process: try Self.spawn(configPath: configPath, log: directory + "/\(nodeId)-\(generation).log"))
+        return node
+    }
+
+    static func spawn(configPath: String, log: String) throws -> ChildProcess {
+        try ChildProcess(
+            "tether", arguments: ["serve", "--config", configPath],
+            environment: ["TETHER_LOG_LEVEL": "info", "TETHER_CHECK_INVARIANTS": "1"], logPath: log)
+    }
+
+    /// Starts the node again (same ports, data and configuration) after it was killed.
+    mutating func restart(log: String) throws {
+        process = try Self.spawn(configPath: configPath, log: log)
+    }
+
+    var workerAddress: String { "127.0.0.1:\(workerPort)" }
+
+    func client() throws -> TetherClient {
+        try TetherClient(url: "http://127.0.0.1:\(httpPort)", apiKey: Self.apiKey)
+    }
+
+    /// Its role now, or nil while it does not answer.
+    func role() async -> String? {
+        guard let answer = try? await HTTPExchange.send(port: httpPort, .GET, "/v1/cluster", apiKey: Self.apiKey),
+            answer.status == 200
+        else { return nil }
+        return (try? JSONValue(parsing: answer.body))?["role"]?.stringValue
+    }
+}
+
+@Suite("Cluster failover with real processes", .serialized)
+struct ClusterFailoverTests {
+    /// CI kills the leader 4 times over 30 runs; `TETHER_FAILOVER_KILLS` and `TETHER_FAILOVER_RUNS`
+    /// make it the long version (10 kills, 200 runs).
+    @Test("SIGKILL the leader again and again under a mixed workload: a standby takes over, workers follow, every run ends as without faults, no step body runs twice")
+    func leaderKills() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let killCount = environment["TETHER_FAILOVER_KILLS"].flatMap(Int.init) ?? 4
+        let count = environment["TETHER_FAILOVER_RUNS"].flatMap(Int.init) ?? 30
+        var generator = SplitMix64(seed: UInt64(Date().timeIntervalSince1970))
+        let journal = try PostgresTestServer.freshDatabase("failover")
+        let directory = try TemporaryDirectory("tether-failover")
+        let credentials = try TestCredentials(in: directory.path)
+        var nodes = [
+            try await ChildClusterNode.start("node-a", journal: journal, credentials: credentials, directory: directory.path),
+            try await ChildClusterNode.start("node-b", journal: journal, credentials: credentials, directory: directory.path),
+        ]
+        func leaderIndex() async -> Int? {
+            for (index, node) in nodes.enumerated() where await node.role() == "leader" { return index }
+            return nil
+        }
+        #expect(try await eventually(timeout: .seconds(60)) { await leaderIndex() != nil })
+
+        let counter = ExecutionCounter()
+        let capacities = ["f1": 4, "f2": 6]
+        let workers = capacities.sorted { $0.key < $1.key }.map { name, capacity in
+            var options = WorkerOptions(environment: [:])
+            options.coordinator = nodes.map(\.workerAddress).joined(separator: ",")
+            options.signingKey = credentials.key.text
+            options.caFile = credentials.tls.caCertificatePath
+            options.instanceId = name
+            options.maxConcurrency = capacity
+            return TestWorker(app: "mixapp", functions: mixedFunctions(counter: counter, worker: name), options: options)
+        }
+        // Clients may use any node: a standby redirects to the leader.
+        let client = try nodes[0].client()
+        #expect(try await eventually(timeout: .seconds(60)) {
+            (try? await client.status().workers.count) == 2
+        })
+
+        var runIds: [String] = []
+        let events: [JSONValue] = (0..<count).map { ["name": "mix/start", "data": ["i": .int(Int64($0))]] }
+        let response = try await client.request(.POST, "/v1/events", body: JSONValue.array(events).serialized())
+        runIds = (response.json?["events"]?.arrayValue ?? []).compactMap { $0["runs"]?[0]?.stringValue }
+        #expect(runIds.count == count)
+
+        let approver = Task { [runIds] in
+            var sentAt: [Int: ContinuousClock.Instant] = [:]
+            while !Task.isCancelled {
+                for i in stride(from: 0, to: count, by: 3) {
+                    guard let run = try? await client.runJSON(runIds[i]) else { continue }
+                    let waiting = (run["steps"]?.arrayValue ?? []).contains {
+                        $0["id"]?.stringValue == "approval" && $0["status"]?.stringValue == "waiting"
+                    }
+                    guard waiting, sentAt[i].map({ ContinuousClock.now - $0 > .seconds(3) }) ?? true else { continue }
+                    let approval: JSONValue = ["name": "mix/approve", "data": ["i": .int(Int64(i))]]
+                    if let sent = try? await client.request(.POST, "/v1/events", body: approval.serialized()), sent.status == 200 {
+                        sentAt[i] = .now
+                    }
+                }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+
+        var takeovers: [Double] = []
+        for round in 1...killCount {
+            try await Task.sleep(for: .milliseconds(Int64(300 + generator.next() % 1_200)))
+            guard let leader = await leaderIndex() else {
+                Issue.record("no leader before kill \(round)")
+                continue
+            }
+            let killedAt = ContinuousClock.now
+            await nodes[leader].process.stop(signal: SIGKILL)
+            #expect(!nodes[leader].process.log.contains("Fatal error"), "\(nodes[leader].nodeId) trapped")
+            let other = 1 - leader
+            let took = await eventually(timeout: .seconds(30)) { await nodes[other].role() == "leader" }
+            #expect(took, "kill \(round): \(nodes[other].nodeId) did not take over")
+            let seconds = Double((ContinuousClock.now - killedAt).components.attoseconds) / 1e18
+                + Double((ContinuousClock.now - killedAt).components.seconds)
+            takeovers.append(seconds)
+            print("failover test: kill \(round) of \(nodes[leader].nodeId); \(nodes[other].nodeId) leads after \(String(format: "%.2f", seconds)) s")
+            // The killed node comes back as a standby, ready to take over the next time.
+            try nodes[leader].restart(log: directory.path + "/\(nodes[leader].nodeId)-\(round).log")
+            _ = await eventually(timeout: .seconds(60)) { await nodes[leader].role() == "standby" }
+        }
+
+        let finished = try await client.waitForRuns(runIds, timeout: .seconds(600))
+        approver.cancel()
+        #expect(finished.count == count)
+        for (i, runId) in runIds.enumerated() {
+            let run = finished[runId]
+            #expect(run?["status"]?.stringValue == "completed", "run \(i): \(run.map { String(decoding: $0.serialized(), as: UTF8.self) } ?? "")")
+            #expect(run?["output"]?.stringValue == expectedMixOutput(i), "run \(i)")
+        }
+        // Healthy workers: no step body ran twice, whatever the coordinators went through.
+        let executions = counter.snapshot
+        var repeated: [String] = []
+        for i in 0..<count {
+            var steps = ["a", "b", "c", "double"]
+            if i % 4 == 0 { steps.append("flaky") }
+            for step in steps where (executions["\(i)/\(step)"] ?? 0) > 1 { repeated.append("\(i)/\(step)") }
+        }
+        #expect(repeated.isEmpty, "step bodies run twice: \(repeated.sorted())")
+        for (name, capacity) in capacities {
+            #expect(counter.maxRunning[name, default: 0] <= capacity)
+        }
+        for node in nodes { #expect(!node.process.log.contains("Fatal error"), "\(node.nodeId) trapped") }
+        print(
+            "failover test: \(killCount) leader kills, \(count) runs completed; takeover seconds \(takeovers.map { String(format: "%.2f", $0) }); run twice: \(repeated.count)")
+        for worker in workers { await worker.shutdown() }
+        for node in nodes { await node.process.stop() }
+    }
+}
