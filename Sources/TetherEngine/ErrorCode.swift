@@ -33,6 +33,9 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let draining: ErrorCode = "draining"
     public static let handshakeTimeout: ErrorCode = "handshake_timeout"
     public static let heartbeatTimeout: ErrorCode = "heartbeat_timeout"
+    /// A standby coordinator of a cluster refused a worker: it is not the leader. Its `Reject`
+    /// names the leader's worker address when it knows one (protocol 1.2).
+    public static let notLeader: ErrorCode = "not_leader"
 
     // Steps and runs.
     public static let stepFailed: ErrorCode = "step_failed"

@@ -54,6 +54,19 @@ extension Tether_V1_Frame {
         return frame
     }
 
+    /// The `Reject` a standby coordinator answers every worker connection with, in place of the
+    /// `Challenge`: code `not_leader`, and the leader's worker address (`host:port`) when it
+    /// knows one, empty otherwise.
+    public static func notLeader(
+        message: String,
+        leaderWorkerAddress: String,
+        retryAfterMilliseconds: UInt32 = 0
+    ) -> Tether_V1_Frame {
+        var frame = Tether_V1_Frame.reject(code: .notLeader, message: message, retryAfterMilliseconds: retryAfterMilliseconds)
+        frame.reject.leaderWorkerAddress = leaderWorkerAddress
+        return frame
+    }
+
     /// The frame's kind as its protobuf field name (`"hello"`, `"step_request"`, …), or
     /// `"empty"` for a frame without one; for logs and "unexpected frame" messages.
     public var kindName: String {

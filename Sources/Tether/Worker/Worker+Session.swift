@@ -11,13 +11,19 @@ extension Worker {
     enum SessionEnd: Sendable, Equatable {
         case closed(reason: String, wasWelcomed: Bool)
         case rejected(code: ErrorCode, message: String, retryAfterMilliseconds: UInt32)
+        /// `Reject not_leader`: a standby of a cluster; `leaderWorkerAddress` names the leader,
+        /// or is empty when the standby knows none (it is as the coordinator sent it, unchecked).
+        case notLeader(message: String, leaderWorkerAddress: String, retryAfterMilliseconds: UInt32)
         case reconnect(withinMilliseconds: UInt32)
     }
 
-    /// Opens one connection and serves it until it ends.
-    func runSession(key: SigningKey, endpoint: (host: String, port: Int), sslContext: NIOSSLContext) async -> SessionEnd {
+    /// Opens one connection to `target` and serves it until it ends.
+    func runSession(key: SigningKey, target: CoordinatorDialPlan.Target, sslContext: NIOSSLContext) async -> SessionEnd {
         let ended = group.any().makePromise(of: SessionEnd.self)
-        let hostname = options.serverHostname ?? (Self.isIPAddress(endpoint.host) ? nil : endpoint.host)
+        let endpoint = target.address
+        // The certificate is checked against the name dialled, also when the dial connects to
+        // one of its resolved addresses.
+        let hostname = options.serverHostname ?? (AddressResolver.isIPAddress(endpoint.host) ? nil : endpoint.host)
         let connectTimeout = TimeAmount.nanoseconds(Int64(options.connectTimeout.components.seconds) * 1_000_000_000)
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)
@@ -28,11 +34,16 @@ extension Worker {
                     try sync.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: hostname))
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: Limits.default.maxWorkerFrameBytes)))
                     try sync.addHandler(MessageToByteHandler(FrameEncoder()))
-                    try sync.addHandler(WorkerClientHandler(worker: self, key: key, ended: ended))
+                    try sync.addHandler(WorkerClientHandler(worker: self, key: key, target: target, ended: ended))
                 }
             }
         do {
-            let channel = try await bootstrap.connect(host: endpoint.host, port: endpoint.port).get()
+            let channel: any Channel
+            if let resolved = target.resolvedHost {
+                channel = try await bootstrap.connect(to: SocketAddress(ipAddress: resolved, port: endpoint.port)).get()
+            } else {
+                channel = try await bootstrap.connect(host: endpoint.host, port: endpoint.port).get()
+            }
             // Give up on a coordinator that never finishes the handshake.
             let timeout = channel.eventLoop.scheduleTask(in: connectTimeout) {
                 if self.state.withLock({ $0.channel == nil }) {
@@ -46,14 +57,8 @@ extension Worker {
             return end
         } catch {
             ended.succeed(.closed(reason: "\(error)", wasWelcomed: false))
-            return .closed(reason: "cannot connect to \(endpoint.host):\(endpoint.port): \(error)", wasWelcomed: false)
+            return .closed(reason: "cannot connect to \(target): \(error)", wasWelcomed: false)
         }
-    }
-
-    static func isIPAddress(_ host: String) -> Bool {
-        var v4 = in_addr()
-        var v6 = in6_addr()
-        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
     }
 
     /// The Hello answering a challenge.
@@ -98,8 +103,9 @@ extension Worker {
         return frame
     }
 
-    /// The coordinator welcomed this connection: remember it and resend unacknowledged results.
-    func welcomed(channel: any Channel, connectionId: String, maxFrameBytes: Int) {
+    /// The coordinator at `address` welcomed this connection: remember it and resend
+    /// unacknowledged results.
+    func welcomed(channel: any Channel, connectionId: String, maxFrameBytes: Int, address: CoordinatorDialPlan.Target) {
         let pending = state.withLock { state -> [Tether_V1_Frame]? in
             // Shutdown finished while this connection was still in its handshake: it must not stay
             // up (heartbeating, paused) with nobody left to close it. Checked under the same lock
@@ -116,7 +122,9 @@ extension Worker {
             }
             return
         }
-        logger.info("connected", metadata: ["connection": "\(connectionId)", "resending": "\(pending.count)"])
+        logger.info(
+            "connected",
+            metadata: ["connection": "\(connectionId)", "coordinator": "\(address)", "resending": "\(pending.count)"])
         for frame in pending {
             channel.write(frame, promise: nil)
         }

@@ -94,7 +94,7 @@ public final class Worker: Service, Sendable {
     public func run() async throws {
         try TetherFunction.validate(functions, app: app)
         let key = try options.key()
-        let endpoint = try options.endpoint()
+        let addresses = try options.coordinatorAddresses()
         let sslContext = try makeTLSContext()
         logger.info(
             "worker starting",
@@ -104,7 +104,7 @@ public final class Worker: Service, Sendable {
             ])
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask {
-                try await self.connectLoop(key: key, endpoint: endpoint, sslContext: sslContext)
+                try await self.connectLoop(key: key, addresses: addresses, sslContext: sslContext)
             }
             tasks.addTask {
                 do {
@@ -133,33 +133,49 @@ public final class Worker: Service, Sendable {
         return try NIOSSLContext(configuration: tls)
     }
 
-    /// Connects, serves the connection until it ends, waits with backoff, and again.
-    private func connectLoop(key: SigningKey, endpoint: (host: String, port: Int), sslContext: NIOSSLContext) async throws {
-        var backoff = ReconnectBackoff()
+    /// Connects, serves the connection until it ends, waits with backoff, and again; which
+    /// address it dials and how long it waits is the ``CoordinatorDialPlan``'s.
+    private func connectLoop(key: SigningKey, addresses: [CoordinatorAddress], sslContext: NIOSSLContext) async throws {
         var random = SystemRandomNumberGenerator()
+        var plan = CoordinatorDialPlan(addresses: addresses, using: &random)
         while !state.withLock({ $0.draining || $0.stopped }) {
-            let end = await runSession(key: key, endpoint: endpoint, sslContext: sslContext)
+            let end: SessionEnd
+            switch await plan.next(using: &random, resolve: AddressResolver.resolve) {
+            case .dial(let target):
+                end = await runSession(key: key, target: target, sslContext: sslContext)
+            case .unresolved(let address):
+                end = .closed(reason: "cannot resolve \(address.host)", wasWelcomed: false)
+            }
             if state.withLock({ $0.draining || $0.stopped }) { break }
             let delay: Int
-            switch end {
-            case .rejected(let code, let message, let retryAfter):
-                if code == .unauthenticated || code == .invalidConfig || code == .unsupportedVersion {
-                    logger.error("coordinator rejected the worker", metadata: ["code": "\(code)", "message": "\(message)"])
-                    state.withLock { $0.stopped = true }
-                    throw TetherError(code, message)
+            switch plan.sessionEnded(end, using: &random) {
+            case .stop(let error):
+                logger.error(
+                    "coordinator rejected the worker", metadata: ["code": "\(error.code)", "message": "\(error.message)"])
+                state.withLock { $0.stopped = true }
+                throw error
+            case .follow(let leader, let after):
+                delay = after
+                let standby = plan.last.map(\.description) ?? "?"
+                logger.info(
+                    "coordinator is not the leader; following it to the leader",
+                    metadata: ["coordinator": "\(standby)", "leader": "\(leader)", "inMs": "\(delay)"])
+            case .wait(let milliseconds):
+                delay = milliseconds
+                switch end {
+                case .rejected(let code, let message, _):
+                    logger.warning(
+                        "coordinator refused the connection; retrying",
+                        metadata: ["code": "\(code)", "message": "\(message)", "retryInMs": "\(delay)"])
+                case .notLeader(let message, let leader, _):
+                    logger.warning(
+                        "coordinator is not the leader; trying the next address",
+                        metadata: ["message": "\(message)", "leader": "\(leader)", "retryInMs": "\(delay)"])
+                case .reconnect:
+                    logger.info("coordinator asked to reconnect", metadata: ["inMs": "\(delay)"])
+                case .closed(let reason, _):
+                    logger.warning("connection lost; reconnecting", metadata: ["reason": "\(reason)", "inMs": "\(delay)"])
                 }
-                delay = backoff.nextDelay(atLeast: Int(retryAfter), using: &random)
-                logger.warning(
-                    "coordinator refused the connection; retrying",
-                    metadata: ["code": "\(code)", "message": "\(message)", "retryInMs": "\(delay)"])
-            case .reconnect(let within):
-                backoff.reset()
-                delay = within > 0 ? Int.random(in: 0...Int(within), using: &random) : 0
-                logger.info("coordinator asked to reconnect", metadata: ["inMs": "\(delay)"])
-            case .closed(let reason, let wasWelcomed):
-                if wasWelcomed { backoff.reset() }
-                delay = backoff.nextDelay(using: &random)
-                logger.warning("connection lost; reconnecting", metadata: ["reason": "\(reason)", "inMs": "\(delay)"])
             }
             await sleepUnlessDraining(milliseconds: delay)
         }

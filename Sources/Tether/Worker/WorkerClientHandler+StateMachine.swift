@@ -56,6 +56,14 @@ extension WorkerClientHandler {
                 state = .welcomed(connectionId: welcome.connectionID)
                 return .welcomed(welcome)
             case (.helloSent, .reject(let reject)), (.awaitingChallenge, .reject(let reject)):
+                // A standby of a cluster says so in place of the challenge; a node deposed
+                // during the handshake, after the Hello.
+                if ErrorCode(reject.code) == .notLeader {
+                    return finish(
+                        .notLeader(
+                            message: reject.message, leaderWorkerAddress: reject.leaderWorkerAddress,
+                            retryAfterMilliseconds: reject.retryAfterMs))
+                }
                 return finish(
                     .rejected(code: ErrorCode(reject.code), message: reject.message, retryAfterMilliseconds: reject.retryAfterMs))
             case (.welcomed, .stepRequest(let request)):

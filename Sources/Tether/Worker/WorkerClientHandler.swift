@@ -12,6 +12,8 @@ final class WorkerClientHandler: ChannelInboundHandler {
 
     private let worker: Worker
     private let key: SigningKey
+    /// The address this connection dialled.
+    private let target: CoordinatorDialPlan.Target
     private let ended: EventLoopPromise<Worker.SessionEnd>
     private var machine = StateMachine()
     private var finished = false
@@ -22,9 +24,10 @@ final class WorkerClientHandler: ChannelInboundHandler {
     private var lastHeardFrom = NIODeadline.now()
     private var random = SystemRandomNumberGenerator()
 
-    init(worker: Worker, key: SigningKey, ended: EventLoopPromise<Worker.SessionEnd>) {
+    init(worker: Worker, key: SigningKey, target: CoordinatorDialPlan.Target, ended: EventLoopPromise<Worker.SessionEnd>) {
         self.worker = worker
         self.key = key
+        self.target = target
         self.ended = ended
     }
 
@@ -48,7 +51,8 @@ final class WorkerClientHandler: ChannelInboundHandler {
             silenceLimitNanoseconds = Int64(max(welcome.heartbeatIntervalMs, 100)) * 3 * 1_000_000
             worker.welcomed(
                 channel: context.channel, connectionId: welcome.connectionID,
-                maxFrameBytes: welcome.maxFrameBytes > 0 ? Int(welcome.maxFrameBytes) : Limits.default.maxFrameBytes)
+                maxFrameBytes: welcome.maxFrameBytes > 0 ? Int(welcome.maxFrameBytes) : Limits.default.maxFrameBytes,
+                address: target)
             scheduleHeartbeat(context: context, first: true)
         case .startStep(let request):
             worker.start(request)

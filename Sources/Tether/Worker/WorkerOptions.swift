@@ -9,6 +9,13 @@ import TetherProtocol
 /// started with the env that `tether dev` prints needs no code for them.
 public struct WorkerOptions: Sendable {
     /// The coordinator's worker address, `host:port` (`TETHER_COORDINATOR`, default `127.0.0.1:7421`).
+    ///
+    /// For a cluster, a comma-separated list of its nodes' worker addresses
+    /// (`node-a:7421,node-b:7421,node-c:7421`): the worker dials them in turn, from a random one,
+    /// until it reaches the leader, and follows a standby that names the leader. A host name
+    /// in a list that resolves to several addresses counts as one entry per address. An entry
+    /// without a port gets 7421; `[v6addr]:port` works; spaces around entries are ignored.
+    /// An empty entry or a bad port makes ``Worker/run()`` throw `invalid_config`.
     public var coordinator: String
     /// The signing key text, `tsk_…` (`TETHER_SIGNING_KEY`). Required.
     public var signingKey: String?
@@ -25,7 +32,8 @@ public struct WorkerOptions: Sendable {
     public var labels: [String: String]
     /// How long a shutting-down worker waits for its in-flight steps before handing them back.
     public var shutdownGracePeriod: Duration
-    /// The host name to verify in the coordinator's certificate; nil uses the host of `coordinator`.
+    /// The host name to verify in the coordinator's certificate; nil uses the host of the
+    /// address dialled (the entry of `coordinator`, or the leader a standby named).
     public var serverHostname: String?
     /// How long to wait for TCP + TLS + the handshake.
     public var connectTimeout: Duration
@@ -53,26 +61,10 @@ public struct WorkerOptions: Sendable {
         connectTimeout = .seconds(10)
     }
 
-    /// The coordinator's host and port, or a clear error.
-    func endpoint() throws(TetherError) -> (host: String, port: Int) {
-        var text = coordinator
-        if let range = text.range(of: "://") { text = String(text[range.upperBound...]) }
-        let host: Substring
-        let portText: Substring
-        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
-            host = text[text.index(after: text.startIndex)..<close]
-            portText = text[text.index(after: close)...].drop(while: { $0 == ":" })
-        } else if let colon = text.lastIndex(of: ":") {
-            host = text[..<colon]
-            portText = text[text.index(after: colon)...]
-        } else {
-            host = Substring(text)
-            portText = "\(DefaultPorts.worker)"
-        }
-        guard !host.isEmpty, let port = Int(portText), (1...65_535).contains(port) else {
-            throw TetherError(.invalidConfig, "TETHER_COORDINATOR '\(coordinator)' must be host:port, e.g. 127.0.0.1:\(DefaultPorts.worker)")
-        }
-        return (String(host), port)
+    /// The coordinator addresses of ``coordinator``, in order, or a clear error naming
+    /// `TETHER_COORDINATOR`.
+    func coordinatorAddresses() throws(TetherError) -> [CoordinatorAddress] {
+        try CoordinatorAddress.list(parsing: coordinator)
     }
 
     /// The parsed signing key, or a clear error.

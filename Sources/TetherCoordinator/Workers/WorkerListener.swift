@@ -14,8 +14,11 @@ struct WorkerListener {
     let group: any EventLoopGroup
     let logger: Logger
 
-    /// Loads the certificate and key and builds the TLS 1.3 server context.
-    static func makeTLSContext(configuration: CoordinatorConfiguration) throws -> NIOSSLContext {
+    /// Loads the certificate and key and builds the TLS 1.3 server context. `shutdownTimeout`
+    /// bounds how long a close waits for the peer's `close_notify`.
+    static func makeTLSContext(
+        configuration: CoordinatorConfiguration, shutdownTimeout: TimeAmount = .seconds(5)
+    ) throws -> NIOSSLContext {
         let chain: [NIOSSLCertificate]
         let key: NIOSSLPrivateKey
         do {
@@ -31,6 +34,7 @@ struct WorkerListener {
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         tls.minimumTLSVersion = .tlsv13
+        tls.shutdownTimeout = shutdownTimeout
         return try NIOSSLContext(configuration: tls)
     }
 

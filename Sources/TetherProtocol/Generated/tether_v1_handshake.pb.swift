@@ -473,19 +473,26 @@ public nonisolated struct Tether_V1_Welcome: Sendable {
 }
 
 /// Coordinator -> worker: the handshake failed; the connection closes after this frame.
+/// A standby coordinator of a cluster sends it in place of the Challenge, with code
+/// `not_leader`.
 public nonisolated struct Tether_V1_Reject: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// unauthenticated | unsupported_version | invalid_config | overloaded | draining |
-  /// storage_unavailable | handshake_timeout | protocol_error
+  /// storage_unavailable | handshake_timeout | protocol_error | not_leader
   public var code: String = String()
 
   public var message: String = String()
 
-  /// For `overloaded` and `draining`: wait at least this long before trying again.
+  /// For `overloaded`, `draining`, `storage_unavailable`, and `not_leader` without a leader:
+  /// wait at least this long before trying again.
   public var retryAfterMs: UInt32 = 0
+
+  /// With `not_leader`: host:port of the current leader's worker listener, to dial next;
+  /// empty when this node knows no leader. Empty with every other code. (Protocol 1.2.)
+  public var leaderWorkerAddress: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1312,7 +1319,7 @@ nonisolated extension Tether_V1_Welcome: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Tether_V1_Reject: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Reject"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}message\0\u{3}retry_after_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}message\0\u{3}retry_after_ms\0\u{3}leader_worker_address\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1323,6 +1330,7 @@ nonisolated extension Tether_V1_Reject: SwiftProtobuf.Message, SwiftProtobuf._Me
       case 1: try { try decoder.decodeSingularStringField(value: &self.code) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.message) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.retryAfterMs) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.leaderWorkerAddress) }()
       default: break
       }
     }
@@ -1338,6 +1346,9 @@ nonisolated extension Tether_V1_Reject: SwiftProtobuf.Message, SwiftProtobuf._Me
     if self.retryAfterMs != 0 {
       try visitor.visitSingularUInt32Field(value: self.retryAfterMs, fieldNumber: 3)
     }
+    if !self.leaderWorkerAddress.isEmpty {
+      try visitor.visitSingularStringField(value: self.leaderWorkerAddress, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1345,6 +1356,7 @@ nonisolated extension Tether_V1_Reject: SwiftProtobuf.Message, SwiftProtobuf._Me
     if lhs.code != rhs.code {return false}
     if lhs.message != rhs.message {return false}
     if lhs.retryAfterMs != rhs.retryAfterMs {return false}
+    if lhs.leaderWorkerAddress != rhs.leaderWorkerAddress {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -88,4 +88,29 @@ struct WorkerClientStateMachineTests {
             return
         }
     }
+
+    @Test("not_leader ends the session with the leader's address, in place of the challenge or after Hello")
+    func notLeader() {
+        let standby = Tether_V1_Frame.notLeader(message: "standby", leaderWorkerAddress: "10.0.0.2:7421")
+        var first = Machine()
+        #expect(
+            first.frameReceived(standby)
+                == .finish(.notLeader(message: "standby", leaderWorkerAddress: "10.0.0.2:7421", retryAfterMilliseconds: 0)))
+        #expect(first.closed(reason: "connection closed") == .none)
+
+        var afterHello = Machine()
+        _ = afterHello.frameReceived(Self.challenge)
+        let electing = Tether_V1_Frame.notLeader(message: "no leader", leaderWorkerAddress: "", retryAfterMilliseconds: 400)
+        #expect(
+            afterHello.frameReceived(electing)
+                == .finish(.notLeader(message: "no leader", leaderWorkerAddress: "", retryAfterMilliseconds: 400)))
+
+        var welcomed = Machine()
+        _ = welcomed.frameReceived(Self.challenge)
+        _ = welcomed.frameReceived(Self.welcome)
+        guard case .finish(.closed(_, true)) = welcomed.frameReceived(standby) else {
+            Issue.record("a Reject after Welcome is a protocol violation")
+            return
+        }
+    }
 }

@@ -29,7 +29,7 @@ struct WorkerOptionsTests {
             #expect(!options.instanceId.isEmpty)
             #expect(options.maxConcurrency == 10)
             #expect(options.appVersion == "")
-            #expect(try options.endpoint() == ("127.0.0.1", 7421))
+            #expect(try options.coordinatorAddresses() == [CoordinatorAddress(host: "127.0.0.1", port: 7421)])
         }
     }
 
@@ -42,6 +42,6 @@ struct WorkerOptionsTests {
     func defaultPort() throws {
         var options = WorkerOptions(environment: [:])
         options.coordinator = "coordinator.internal"
-        #expect(try options.endpoint() == ("coordinator.internal", DefaultPorts.worker))
+        #expect(try options.coordinatorAddresses() == [CoordinatorAddress(host: "coordinator.internal", port: DefaultPorts.worker)])
     }
 }
