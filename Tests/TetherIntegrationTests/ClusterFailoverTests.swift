@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import TetherClient
 import TetherCoordinator
 import TetherEngine
 import TetherProcess

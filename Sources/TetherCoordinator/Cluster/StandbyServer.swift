@@ -19,6 +19,7 @@ final class StandbyServer: Sendable {
     let group: any EventLoopGroup
     let logger: Logger
     private let running = Mutex<(services: ServiceGroup, task: Task<Void, Never>)?>(nil)
+    private let workers = Mutex<NotLeaderListener?>(nil)
 
     init(
         configuration: CoordinatorConfiguration, cluster: ClusterConfiguration, state: ClusterNodeState,
@@ -92,9 +93,14 @@ final class StandbyServer: Sendable {
                     }
                     running.withLock { $0 = (services, task) }
                 }
+                let workerPort = try await bindWorkerPort()
                 logger.info(
-                    "standing by", metadata: ["node": "\(cluster.nodeId)", "http": "\(configuration.host):\(port)"])
-                return Coordinator.Endpoints(httpPort: port, workerPort: configuration.workerPort)
+                    "standing by",
+                    metadata: [
+                        "node": "\(cluster.nodeId)", "http": "\(configuration.host):\(port)",
+                        "workers": "\(configuration.workerHost ?? configuration.host):\(workerPort)",
+                    ])
+                return Coordinator.Endpoints(httpPort: port, workerPort: workerPort)
             } catch {
                 lastError = error
                 await stop()
@@ -104,7 +110,27 @@ final class StandbyServer: Sendable {
         throw lastError ?? ClusterError(.invalidConfig, "cannot bind the HTTP port \(configuration.httpPort)")
     }
 
+    /// The worker port: every worker is sent to the leader (`Reject not_leader`).
+    private func bindWorkerPort() async throws -> Int {
+        let state = self.state
+        let listener = NotLeaderListener(
+            configuration: configuration,
+            leaderWorkerAddress: {
+                let view = state.view()
+                guard let leader = view.leader, leader.nodeId != view.nodeId, !leader.worker.isEmpty else { return nil }
+                return leader.worker
+            }, group: group, logger: logger)
+        workers.withLock { $0 = listener }
+        return try await listener.bind()
+    }
+
     func stop() async {
+        if let listener = workers.withLock({ value in
+            defer { value = nil }
+            return value
+        }) {
+            await listener.close()
+        }
         guard let (services, task) = running.withLock({ value in
             defer { value = nil }
             return value
