@@ -63,11 +63,13 @@ extension TetherClient {
     /// AsyncHTTPClient client must be shut down before it is released, so these live as long as
     /// the process, like `HTTPClient.shared`.
     static func httpClient(caCertificateFile: String?, configuration: HTTPClient.Configuration) -> HTTPClient {
-        guard let caCertificateFile else { return HTTPClient.shared }
+        // One client per CA file (and one without), kept for the process: not `HTTPClient.shared`,
+        // which follows redirects itself and drops the API key on the way to the leader.
+        let key = caCertificateFile ?? ""
         return clients.withLock { clients in
-            if let client = clients[caCertificateFile] { return client }
+            if let client = clients[key] { return client }
             let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-            clients[caCertificateFile] = client
+            clients[key] = client
             return client
         }
     }

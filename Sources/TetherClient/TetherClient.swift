@@ -47,6 +47,9 @@ public struct TetherClient: Sendable {
         }
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(5))
+        // Redirects (a cluster standby's 307 to the leader) are followed here, with the API key and
+        // the body; AsyncHTTPClient would drop the key on a redirect to another origin.
+        configuration.redirectConfiguration = .disallow
         if let caCertificateFile {
             var tls = TLSConfiguration.makeClientConfiguration()
             do {
@@ -172,7 +175,17 @@ public struct TetherClient: Sendable {
             request.body = .bytes(ByteBuffer(bytes: body))
         }
         do {
-            let response = try await http.execute(request, timeout: .nanoseconds(timeout.nanoseconds))
+            var response = try await http.execute(request, timeout: .nanoseconds(timeout.nanoseconds))
+            var redirects = 0
+            // A cluster standby's redirect to the leader: the same request there (FollowLeaderMiddleware).
+            while [307, 308].contains(response.status.code), redirects < FollowLeaderMiddleware.maxRedirects,
+                let location = response.headers.first(name: "Location"), let target = URLComponents(string: location),
+                let scheme = target.scheme, ["http", "https"].contains(scheme), target.host != nil
+            {
+                redirects += 1
+                request.url = location
+                response = try await http.execute(request, timeout: .nanoseconds(timeout.nanoseconds))
+            }
             var collected = try await response.body.collect(upTo: 64 * 1024 * 1024)
             return Response(status: Int(response.status.code), body: collected.readBytes(length: collected.readableBytes) ?? [])
         } catch let error as HTTPClientError {

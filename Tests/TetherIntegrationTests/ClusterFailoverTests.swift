@@ -6,6 +6,7 @@ import TetherCoordinator
 import TetherEngine
 import TetherProcess
 import TetherProtocol
+import TetherStore
 import TetherTestSupport
 
 @testable import Tether
@@ -182,5 +183,84 @@ struct ClusterFailoverTests {
             "failover test: \(killCount) leader kills, \(count) runs completed; takeover seconds \(takeovers.map { String(format: "%.2f", $0) }); run twice: \(repeated.count)")
         for worker in workers { await worker.shutdown() }
         for node in nodes { await node.process.stop() }
+    }
+
+    @Test("a paused leader (SIGSTOP past its lease) is replaced, commits nothing once resumed, steps down and catches up: both stores hold the same state")
+    func zombieLeader() async throws {
+        let journal = try PostgresTestServer.freshDatabase("zombie")
+        let directory = try TemporaryDirectory("tether-zombie")
+        let credentials = try TestCredentials(in: directory.path)
+        var nodes = [
+            try await ChildClusterNode.start("node-a", journal: journal, credentials: credentials, directory: directory.path)
+        ]
+        #expect(try await eventually(timeout: .seconds(60)) { await nodes[0].role() == "leader" })
+        nodes.append(try await ChildClusterNode.start("node-b", journal: journal, credentials: credentials, directory: directory.path))
+        #expect(try await eventually(timeout: .seconds(60)) { await nodes[1].role() == "standby" })
+
+        let ledger = StepLedger()
+        var options = WorkerOptions(environment: [:])
+        options.coordinator = nodes.map(\.workerAddress).joined(separator: ",")
+        options.signingKey = credentials.key.text
+        options.caFile = credentials.tls.caCertificatePath
+        options.instanceId = "z1"
+        options.maxConcurrency = 8
+        let worker = TestWorker(functions: [orderFunction(worker: "z1", ledger: ledger)], options: options)
+        let client = try nodes[1].client()
+        func send(_ range: Range<Int>) async throws -> [String] {
+            var ids: [String] = []
+            for index in range {
+                let (_, runs) = try await client.send("order/created", data: ["orderId": .string("z-\(index)"), "amount": .int(Int64(index + 1))])
+                ids += runs
+            }
+            return ids
+        }
+        // A standby sends API requests to the leader; the client follows with its key and body.
+        let redirect = try await HTTPExchange.send(
+            port: nodes[1].httpPort, .POST, "/v1/events", body: Array(#"{"name":"x"}"#.utf8), apiKey: ChildClusterNode.apiKey)
+        #expect(redirect.status == 307 && redirect.headers.first(name: "location") == "http://127.0.0.1:\(nodes[0].httpPort)/v1/events")
+        #expect(try await client.request(.GET, "/v1/runs?limit=1").status == 200)
+        var runIds = try await send(0..<20)
+        _ = try await client.waitForRuns(runIds)
+
+        // Pause the leader past its lease: node-b takes over and completes new work.
+        kill(nodes[0].process.process.processIdentifier, SIGSTOP)
+        #expect(try await eventually(timeout: .seconds(30)) { await nodes[1].role() == "leader" })
+        runIds += try await send(20..<40)
+        let finished = try await nodes[1].client().waitForRuns(runIds)
+        #expect(finished.values.allSatisfy { $0["status"]?.stringValue == "completed" })
+
+        // Resumed, the old leader finds its lease gone: it commits nothing more and stands by.
+        kill(nodes[0].process.process.processIdentifier, SIGCONT)
+        #expect(try await eventually(timeout: .seconds(30)) { await nodes[0].role() == "standby" })
+        runIds += try await send(40..<50)
+        let all = try await nodes[1].client().waitForRuns(runIds)
+        #expect(all.count == 50 && all.values.allSatisfy { $0["status"]?.stringValue == "completed" })
+        #expect(ledger.executions.values.allSatisfy { $0 == 1 }, "no step body ran twice")
+        let bothCaughtUp = try await eventually(timeout: .seconds(30)) {
+            guard let a = try? await HTTPExchange.send(port: nodes[0].httpPort, .GET, "/v1/cluster", apiKey: ChildClusterNode.apiKey),
+                let b = try? await HTTPExchange.send(port: nodes[1].httpPort, .GET, "/v1/cluster", apiKey: ChildClusterNode.apiKey)
+            else { return false }
+            let standby = try JSONValue(parsing: a.body)["journal"]
+            let leader = try JSONValue(parsing: b.body)["journal"]
+            return standby?["appliedSeq"] == leader?["lastSeq"]
+        }
+        #expect(bothCaughtUp)
+        let metrics = try await HTTPExchange.send(port: nodes[0].httpPort, .GET, "/metrics").text
+        #expect(metrics.contains("tether_cluster_role{role=\"standby\"} 1"))
+
+        await worker.shutdown()
+        for node in nodes { await node.process.stop() }
+        for node in nodes { #expect(!node.process.log.contains("Fatal error"), "\(node.nodeId) trapped") }
+        // The two stores hold the same runs, steps, leases, timers and waits: every key but the
+        // node-local metadata (schema version, applied journal sequence).
+        let a = try RocksDB(path: directory.path + "/node-a")
+        let b = try RocksDB(path: directory.path + "/node-b")
+        let contentsA = try a.scan(prefix: []).filter { $0.key.first != KeyKind.meta.rawValue }
+        let contentsB = try b.scan(prefix: []).filter { $0.key.first != KeyKind.meta.rawValue }
+        #expect(contentsA.count == contentsB.count && contentsA.count > 100)
+        #expect(zip(contentsA, contentsB).allSatisfy { $0.key == $1.key && $0.value == $1.value }, "the stores differ")
+        #expect(try a.journalSequence() == b.journalSequence())
+        a.close()
+        b.close()
     }
 }
