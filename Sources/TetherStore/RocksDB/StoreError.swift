@@ -36,6 +36,10 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, Equatable {
         case busy
         /// Anything else.
         case unknown
+        /// What was asked for does not exist (a backup id the catalog does not hold).
+        case notFound = "not_found"
+        /// The target of a restore exists and is not empty: a restore never overwrites data.
+        case alreadyExists = "already_exists"
 
         public var description: String { rawValue }
     }
