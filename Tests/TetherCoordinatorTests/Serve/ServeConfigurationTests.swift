@@ -54,6 +54,23 @@ struct ServeConfigurationTests {
         #expect(configuration.tlsCertificatePath == directory + "/tls/server.pem")
         #expect(configuration.apiKeys == ["api-1"])
         #expect(configuration.signingKeys.count == 1)
+        #expect(configuration.backupDirectory == nil)
+        #expect(configuration.resolvedBackupDirectory == directory + "/db-backups")
+    }
+
+    @Test("backups: the file's relative to the file, the flag's to the current directory; the default beside the data")
+    func backupDirectory() async throws {
+        let file = try ConfigFile(#""backups": "../saved""#)
+        let directory = file.directory.standardizedFileURL
+        #expect(try await file.load().resolvedBackupDirectory == directory.deletingLastPathComponent().path + "/saved")
+        let flagged = try await file.load(flags: ServeFlags(backups: "elsewhere"))
+        #expect(flagged.resolvedBackupDirectory == URL(fileURLWithPath: "elsewhere").standardizedFileURL.path)
+        #expect(await (try ConfigFile(#""backups": 5"#)).error().contains("backups"))
+        var configuration = CoordinatorConfiguration(
+            dataDirectory: "/var/lib/tether/", signingKeys: [], tlsCertificatePath: "", tlsPrivateKeyPath: "")
+        #expect(configuration.resolvedBackupDirectory == "/var/lib/tether-backups")
+        configuration.backupDirectory = "/srv/backups"
+        #expect(configuration.resolvedBackupDirectory == "/srv/backups")
     }
 
     @Test("every key of the file is read")
