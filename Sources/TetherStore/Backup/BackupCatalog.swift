@@ -283,54 +283,84 @@ public struct BackupCatalog: Sendable {
     /// `target`, which becomes a data directory a coordinator opens as it would its own.
     ///
     /// `target` must not exist or be an empty directory (else code `already_exists`): a
-    /// restore never overwrites data. The files are copied, never linked, into a sibling of
-    /// `target`, checked against the manifest again as they are written, fsynced, and the
-    /// whole directory renamed to `target`; a failed restore leaves nothing.
+    /// restore never overwrites data. The files are copied, never linked, into a staging
+    /// directory, checked against the manifest again as they are written, and fsynced. A new
+    /// `target` is then the staging directory (a sibling) renamed; an existing empty one (a
+    /// mount point, say, which cannot be renamed over) gets the files moved in from a staging
+    /// directory inside it, `CURRENT` last, so a database is never without one of its files.
+    /// A failed restore leaves nothing (and an existing `target` empty).
     @discardableResult
     public func restore(id: String, into target: String) throws(StoreError) -> BackupVerification {
         let target = URL(fileURLWithPath: target).standardizedFileURL.path
+        let targetExists: Bool
         switch BackupFiles.kind(of: target) {
         case .missing:
-            break
+            targetExists = false
         case .directory:
             guard try BackupFiles.entries(of: target).isEmpty else {
                 throw StoreError(
                     code: StoreError.Code.alreadyExists,
                     message: "\(target) is not empty; restore into a new (or empty) directory, never over data")
             }
+            targetExists = true
         case .file, .other:
             throw StoreError(code: StoreError.Code.alreadyExists, message: "\(target) exists and is not a directory")
         }
         let (manifest, verification) = try verified(id: id)
         let parent = (target as NSString).deletingLastPathComponent
-        try BackupFiles.createDirectory(parent)
-        let staging = parent + "/." + (target as NSString).lastPathComponent + ".restore-" + UUID().uuidString
+        let staging =
+            targetExists
+            ? target + "/.restore-" + UUID().uuidString
+            : parent + "/." + (target as NSString).lastPathComponent + ".restore-" + UUID().uuidString
         try BackupFiles.createDirectory(staging)
         do throws(StoreError) {
-            var directories: Set<String> = [staging]
-            for file in manifest.files {
-                let relative = String(file.path.dropFirst(Self.databaseDirectoryName.count + 1))
-                let destination = staging + "/" + relative
-                let directory = (destination as NSString).deletingLastPathComponent
-                if !directories.contains(directory) {
-                    try BackupFiles.createDirectory(directory)
-                    directories.insert(directory)
+            try copy(manifest, into: staging)
+            if targetExists {
+                let names = try BackupFiles.entries(of: staging).sorted {
+                    ($0 == "CURRENT" ? 1 : 0) < ($1 == "CURRENT" ? 1 : 0)
                 }
-                let copied = try BackupFiles.copy(path(of: id) + "/" + file.path, to: destination)
-                guard copied.bytes == file.bytes, copied.sha256 == file.sha256 else {
-                    throw StoreError(
-                        code: StoreError.Code.corruption,
-                        message: "backup \(id): \(file.path) changed while it was restored")
+                for name in names {
+                    try BackupFiles.move(staging + "/" + name, to: target + "/" + name)
                 }
+                try BackupFiles.remove(staging)
+                try BackupFiles.synchronize(target)
+            } else {
+                try BackupFiles.move(staging, to: target)
+                try BackupFiles.synchronize(parent)
             }
-            for directory in directories.sorted(by: >) { try BackupFiles.synchronize(directory) }
-            try BackupFiles.move(staging, to: target)
-            try BackupFiles.synchronize(parent)
         } catch {
-            try? BackupFiles.remove(staging)
+            if targetExists {
+                for name in (try? BackupFiles.entries(of: target)) ?? [] {
+                    try? BackupFiles.remove(target + "/" + name)
+                }
+            } else {
+                try? BackupFiles.remove(staging)
+            }
             throw error
         }
         return verification
+    }
+
+    /// Copies the checkpoint of `manifest` into `directory`, checks each copy against the
+    /// manifest, and fsyncs the files and the directories.
+    private func copy(_ manifest: BackupManifest, into directory: String) throws(StoreError) {
+        var directories: Set<String> = [directory]
+        for file in manifest.files {
+            let relative = String(file.path.dropFirst(Self.databaseDirectoryName.count + 1))
+            let destination = directory + "/" + relative
+            let parent = (destination as NSString).deletingLastPathComponent
+            if !directories.contains(parent) {
+                try BackupFiles.createDirectory(parent)
+                directories.insert(parent)
+            }
+            let copied = try BackupFiles.copy(path(of: manifest.id) + "/" + file.path, to: destination)
+            guard copied.bytes == file.bytes, copied.sha256 == file.sha256 else {
+                throw StoreError(
+                    code: StoreError.Code.corruption,
+                    message: "backup \(manifest.id): \(file.path) changed while it was restored")
+            }
+        }
+        for directory in directories.sorted(by: >) { try BackupFiles.synchronize(directory) }
     }
 
     // MARK: Pruning

@@ -167,7 +167,10 @@ struct BackupCatalogTests {
             // A corrupt backup is never restored.
             expectStoreError("corruption") { try catalog.restore(id: manifest.id, into: root + "/restored") }
             #expect(!FileManager.default.fileExists(atPath: root + "/restored"))
-            #expect(try FileManager.default.contentsOfDirectory(atPath: root).sorted() == ["backups", "db"])
+            try FileManager.default.createDirectory(atPath: root + "/mounted", withIntermediateDirectories: false)
+            expectStoreError("corruption") { try catalog.restore(id: manifest.id, into: root + "/mounted") }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/mounted") == [])
+            #expect(try FileManager.default.contentsOfDirectory(atPath: root).sorted() == ["backups", "db", "mounted"])
         }
     }
 
@@ -229,13 +232,16 @@ struct BackupCatalogTests {
 
             try FileManager.default.createDirectory(atPath: root + "/empty", withIntermediateDirectories: true)
             try catalog.restore(id: manifest.id, into: root + "/empty")
+            let moved = try FileManager.default.contentsOfDirectory(atPath: root + "/empty")
+            #expect(Set(moved) == Set(manifest.files.map { String($0.path.dropFirst("db/".count)) }))
             try catalog.restore(id: manifest.id, into: root + "/deeper/new/")
             for target in ["empty", "deeper/new"] {
                 let restored = try RocksDB(path: root + "/" + target)
                 #expect(try restored.scan(prefix: bytes("key/")).count == 10)
                 restored.close()
             }
-            // No staging directory is left beside the targets.
+            // No staging directory is left beside the new target, nor inside the existing one
+            // (into which the files were moved, as into a mount point: checked above).
             #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/deeper") == ["new"])
         }
     }
