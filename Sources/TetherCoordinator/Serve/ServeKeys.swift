@@ -44,8 +44,7 @@ enum ServeKeys {
     static var all: Set<String> {
         Set([
             host, data, backups, durability, tlsCertificate, tlsPrivateKey, signingKeys, signingKeyFiles, apiKeys,
-            apiKeyFiles,
-            metricsPublic,
+            apiKeyFiles, metricsPublic,
         ] + integers.map(\.key))
     }
 }
