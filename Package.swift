@@ -81,6 +81,8 @@ let package = Package(
                 "TetherProtocol",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
+                // SHA-256 of every file of a backup (Backup/BackupFiles.swift).
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // Cluster mode: the PostgreSQL journal every commit goes to, the leader lease with its

@@ -11,7 +11,7 @@ import OpenAPIRuntime
 
 /// A client of the coordinator's HTTP API, generated from its `openapi.yaml` and sent with
 /// AsyncHTTPClient: send events, read, list, cancel and wait for runs, read the status, the
-/// functions and the workers, drain.
+/// functions and the workers, drain, create and list backups.
 ///
 /// ```swift
 /// let client = try TetherClient(url: "http://127.0.0.1:7420")
@@ -147,6 +147,20 @@ public struct TetherClient: Sendable {
     public func drain(reconnectWithinMilliseconds: Int? = nil) async throws -> Components.Schemas.DrainResponse {
         let body: Operations.drain.Input.Body? = reconnectWithinMilliseconds.map { .json(.init(reconnectWithinMs: $0)) }
         return try await call { try await client.drain(body: body).accepted.body.json }
+    }
+
+    // MARK: Backups
+
+    /// Backs up the coordinator's store into its backup directory (`POST /v1/admin/backups`) and
+    /// returns the new backup's manifest once it is complete; `conflict` while another backup is
+    /// being created. It reads the whole store: give the client a `timeout` to match.
+    public func createBackup() async throws -> Components.Schemas.BackupManifest {
+        try await call { try await client.createBackup().created.body.json }
+    }
+
+    /// The backups in the coordinator's backup directory, newest first (`GET /v1/admin/backups`).
+    public func backups() async throws -> [Components.Schemas.BackupSummary] {
+        try await call { try await client.listBackups().ok.body.json.backups }
     }
 
     // MARK: Any request

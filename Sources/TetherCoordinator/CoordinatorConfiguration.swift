@@ -22,6 +22,10 @@ public struct CoordinatorConfiguration: Sendable {
     public var workerHost: String?
     /// RocksDB directory.
     public var dataDirectory: String
+    /// Where `POST /v1/admin/backups` writes backups (``BackupCatalog``); nil means
+    /// ``defaultBackupDirectory``. `tether dev` uses `DIR/backups`; `tether serve` the file's
+    /// `backups` or `--backups`.
+    public var backupDirectory: String?
     public var durability: Durability = .strict
     /// Keys a worker may prove in its handshake (rotation: old and new at once).
     public var signingKeys: [SigningKey]
@@ -60,6 +64,20 @@ public struct CoordinatorConfiguration: Sendable {
     public var reconnectWindowMilliseconds: UInt32 = 5_000
     /// While this coordinator leads a cluster: its journal and its node's state. Set by the node.
     var leaderTerm: LeaderTerm?
+
+    /// The backup directory in use: ``backupDirectory``, or else ``defaultBackupDirectory``.
+    public var resolvedBackupDirectory: String {
+        backupDirectory ?? defaultBackupDirectory
+    }
+
+    /// `<dataDirectory>-backups`: beside the data directory, so on the same file system as a
+    /// rule (RocksDB then hard-links the SST files instead of copying them), but never inside
+    /// it. `/var/lib/tether` backs up into `/var/lib/tether-backups`.
+    public var defaultBackupDirectory: String {
+        var data = URL(fileURLWithPath: dataDirectory).standardizedFileURL.path
+        while data.count > 1 && data.hasSuffix("/") { data.removeLast() }
+        return (data == "/" ? "" : data) + "-backups"
+    }
 
     public init(
         dataDirectory: String, signingKeys: [SigningKey], tlsCertificatePath: String, tlsPrivateKeyPath: String

@@ -9,11 +9,12 @@ struct ClientOptions: ParsableArguments {
     @Option(help: "The coordinator's HTTP address (default $TETHER_URL or http://127.0.0.1:7420).")
     var url: String?
 
-    func client() throws -> TetherClient {
+    /// A client of the coordinator; `timeout` bounds each request.
+    func client(timeout: Duration = .seconds(30)) throws -> TetherClient {
         let environment = ProcessInfo.processInfo.environment
         return try TetherClient(
             url: url ?? environment["TETHER_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:7420",
-            apiKey: environment["TETHER_API_KEY"].flatMap { $0.isEmpty ? nil : $0 })
+            apiKey: environment["TETHER_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }, timeout: timeout)
     }
 }
 

@@ -27,6 +27,13 @@ struct DevCommand: AsyncParsableCommand {
                 "tether dev serves the API without authentication, so only on loopback (127.0.0.1, ::1); use tether serve for \(host)")
         }
         let directory = URL(fileURLWithPath: server.data ?? ".tether").standardizedFileURL.path
+        let files = FileManager.default
+        if !files.fileExists(atPath: directory + "/db"), files.fileExists(atPath: directory + "/CURRENT") {
+            // Not a dev directory: a database itself (`tether serve`'s data, or a restore with --data).
+            throw ValidationError(
+                "\(directory) is a RocksDB database itself; tether dev keeps its database in DIR/db (restore into a dev "
+                    + "directory with `tether backup restore ID --dir BACKUPS --dev DIR`, or run tether serve with this data directory)")
+        }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let tls = try DevCertificates.ensure(in: directory + "/tls")
         let keyPath = directory + "/signing-key"
@@ -41,6 +48,8 @@ struct DevCommand: AsyncParsableCommand {
         var configuration = CoordinatorConfiguration(
             dataDirectory: directory + "/db", signingKeys: [key], tlsCertificatePath: tls.serverCertificatePath,
             tlsPrivateKeyPath: tls.serverKeyPath)
+        configuration.backupDirectory =
+            URL(fileURLWithPath: server.backups ?? directory + "/backups").standardizedFileURL.path
         configuration.host = host
         if let port = server.httpPort { configuration.httpPort = port }
         if let port = server.workerPort { configuration.workerPort = port }
@@ -57,6 +66,7 @@ struct DevCommand: AsyncParsableCommand {
             }
             configuration.nodeId = nodeId ?? "dev"
         }
+        let backups = configuration.resolvedBackupDirectory
         let logger = CLILogging.makeLogger(label: "tether.dev")
         let coordinator = Coordinator(configuration: configuration, logger: logger)
 
@@ -77,6 +87,7 @@ struct DevCommand: AsyncParsableCommand {
                       HTTP API:   http://\(host):\(endpoints.httpPort)/v1
                       Workers:    \(host):\(endpoints.workerPort) (TLS)
                       Data:       \(directory)
+                      Backups:    \(backups)
 
                     Run a worker with:
                       export TETHER_COORDINATOR=\(host):\(endpoints.workerPort)

@@ -17,7 +17,9 @@ struct ServeCommand: AsyncParsableCommand {
             Relative paths in the file are relative to the file. Signing keys may also come from
             TETHER_SIGNING_KEY (comma-separated for rotation) and API keys from TETHER_API_KEYS
             (comma-separated). Flags override the file; a relative --data is relative to the
-            current directory. /v1/* and /metrics need an API key; "metricsPublic": true opens
+            current directory. "backups" (or --backups) is the backup directory of
+            POST /v1/admin/backups (default: the data directory's path + "-backups"; see
+            tether backup). /v1/* and /metrics need an API key; "metricsPublic": true opens
             /metrics to scrapers without one. "maxConcurrentHandshakes" (default 256) and
             "maxQueuedHandshakes" (default 8192) bound worker handshakes during reconnect storms;
             "maxPreHandshakeConnections" (default 8192) and "preHandshakeTimeoutMilliseconds"

@@ -17,6 +17,11 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .customLong("data"), help: "Data directory.")
     var data: String?
 
+    @Option(
+        name: .customLong("backups"),
+        help: "Backup directory for POST /v1/admin/backups (dev: DATA/backups; serve: <data>-backups).")
+    var backups: String?
+
     @Option(help: "strict (fsync every commit, the default) or relaxed (no fsync).")
     var durability: Durability?
 
@@ -28,8 +33,8 @@ struct ServerOptions: ParsableArguments {
     /// The flags as `tether serve` applies them over its file.
     var flags: ServeFlags {
         ServeFlags(
-            host: host, httpPort: httpPort, workerPort: workerPort, data: data, durability: durability,
-            maxConcurrentHandshakes: maxConcurrentHandshakes)
+            host: host, httpPort: httpPort, workerPort: workerPort, data: data, backups: backups,
+            durability: durability, maxConcurrentHandshakes: maxConcurrentHandshakes)
     }
 
     func validate() throws {

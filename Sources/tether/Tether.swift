@@ -10,6 +10,6 @@ struct TetherCommand: AsyncParsableCommand {
         version: TetherVersion.current,
         subcommands: [
             DevCommand.self, ServeCommand.self, SendCommand.self, RunsCommand.self, StatusCommand.self,
-            KeysCommand.self, CertsCommand.self, BenchCommand.self,
+            BackupCommand.self, KeysCommand.self, CertsCommand.self, BenchCommand.self,
         ])
 }

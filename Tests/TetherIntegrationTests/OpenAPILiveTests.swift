@@ -237,6 +237,18 @@ struct OpenAPILiveTests {
         _ = try await client.waitForRuns([ids[6], ids[7]])
         await worker.shutdown()
 
+        // A single node's view of the cluster.
+        let cluster = try await call(.GET, "/v1/cluster")
+        spec.check(cluster, "GET", "/v1/cluster", 200)
+        #expect((try? JSONValue(parsing: cluster.body))?["role"]?.stringValue == "single")
+
+        // Backups: none yet, one, then the list with it.
+        spec.check(try await call(.GET, "/v1/admin/backups"), "GET", "/v1/admin/backups", 200)
+        spec.check(try await call(.POST, "/v1/admin/backups"), "POST", "/v1/admin/backups", 201)
+        let backups = try await call(.GET, "/v1/admin/backups")
+        spec.check(backups, "GET", "/v1/admin/backups", 200)
+        #expect((try? JSONValue(parsing: backups.body))?["backups"]?.arrayValue?.count == 1)
+
         // Drain: bad bodies, then one that stops the coordinator.
         for bad in [Array("drain!".utf8), json(["reconnectWithinMs": 5]), json(["reconnectWithinMs": "soon"])] {
             spec.check(try await call(.POST, "/v1/admin/drain", body: bad), "POST", "/v1/admin/drain", 400)

@@ -26,6 +26,301 @@ extension Components {
         ///
         /// - Remark: Generated from `#/components/schemas/AnyValue`.
         public typealias AnyValue = TetherEngine.JSONValue
+        /// One file of a backup's checkpoint.
+        ///
+        /// - Remark: Generated from `#/components/schemas/BackupFile`.
+        public struct BackupFile: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/BackupFile/bytes`.
+            public var bytes: Swift.Int
+            /// Relative to the backup's directory, e.g. `db/000012.sst`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/BackupFile/path`.
+            public var path: Swift.String
+            /// The file's SHA-256 as 64 lowercase hex digits.
+            ///
+            /// - Remark: Generated from `#/components/schemas/BackupFile/sha256`.
+            public var sha256: Swift.String
+            /// Creates a new `BackupFile`.
+            ///
+            /// - Parameters:
+            ///   - bytes:
+            ///   - path: Relative to the backup's directory, e.g. `db/000012.sst`.
+            ///   - sha256: The file's SHA-256 as 64 lowercase hex digits.
+            public init(
+                bytes: Swift.Int,
+                path: Swift.String,
+                sha256: Swift.String
+            ) {
+                self.bytes = bytes
+                self.path = path
+                self.sha256 = sha256
+            }
+            public enum CodingKeys: String, CodingKey {
+                case bytes
+                case path
+                case sha256
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.bytes = try container.decode(
+                    Swift.Int.self,
+                    forKey: .bytes
+                )
+                self.path = try container.decode(
+                    Swift.String.self,
+                    forKey: .path
+                )
+                self.sha256 = try container.decode(
+                    Swift.String.self,
+                    forKey: .sha256
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "bytes",
+                    "path",
+                    "sha256"
+                ])
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/BackupList`.
+        public struct BackupList: Codable, Hashable, Sendable {
+            /// Newest first.
+            ///
+            /// - Remark: Generated from `#/components/schemas/BackupList/backups`.
+            public var backups: [Components.Schemas.BackupSummary]
+            /// Creates a new `BackupList`.
+            ///
+            /// - Parameters:
+            ///   - backups: Newest first.
+            public init(backups: [Components.Schemas.BackupSummary]) {
+                self.backups = backups
+            }
+            public enum CodingKeys: String, CodingKey {
+                case backups
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.backups = try container.decode(
+                    [Components.Schemas.BackupSummary].self,
+                    forKey: .backups
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "backups"
+                ])
+            }
+        }
+        /// A backup as its `manifest.json` describes it.
+        ///
+        /// - Remark: Generated from `#/components/schemas/BackupManifest`.
+        public struct BackupManifest: Codable, Hashable, Sendable {
+            /// The version of the coordinator that took the backup.
+            ///
+            /// - Remark: Generated from `#/components/schemas/BackupManifest/coordinatorVersion`.
+            public var coordinatorVersion: Swift.String
+            /// When the checkpoint was taken.
+            ///
+            /// - Remark: Generated from `#/components/schemas/BackupManifest/createdAt`.
+            public var createdAt: Foundation.Date
+            /// Every file of the checkpoint, sorted by path.
+            ///
+            /// - Remark: Generated from `#/components/schemas/BackupManifest/files`.
+            public var files: [Components.Schemas.BackupFile]
+            /// The version of the manifest's format (1).
+            ///
+            /// - Remark: Generated from `#/components/schemas/BackupManifest/formatVersion`.
+            public var formatVersion: Swift.Int
+            /// A ULID, also the backup's directory name; ids sort by creation time.
+            ///
+            /// - Remark: Generated from `#/components/schemas/BackupManifest/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BackupManifest/journalSequence`.
+            public var journalSequence: Components.Schemas.NullableInteger
+            /// - Remark: Generated from `#/components/schemas/BackupManifest/keyLayoutVersion`.
+            public var keyLayoutVersion: Components.Schemas.NullableInteger
+            /// The sum of the files' sizes.
+            ///
+            /// - Remark: Generated from `#/components/schemas/BackupManifest/totalBytes`.
+            public var totalBytes: Swift.Int
+            /// Creates a new `BackupManifest`.
+            ///
+            /// - Parameters:
+            ///   - coordinatorVersion: The version of the coordinator that took the backup.
+            ///   - createdAt: When the checkpoint was taken.
+            ///   - files: Every file of the checkpoint, sorted by path.
+            ///   - formatVersion: The version of the manifest's format (1).
+            ///   - id: A ULID, also the backup's directory name; ids sort by creation time.
+            ///   - journalSequence:
+            ///   - keyLayoutVersion:
+            ///   - totalBytes: The sum of the files' sizes.
+            public init(
+                coordinatorVersion: Swift.String,
+                createdAt: Foundation.Date,
+                files: [Components.Schemas.BackupFile],
+                formatVersion: Swift.Int,
+                id: Swift.String,
+                journalSequence: Components.Schemas.NullableInteger,
+                keyLayoutVersion: Components.Schemas.NullableInteger,
+                totalBytes: Swift.Int
+            ) {
+                self.coordinatorVersion = coordinatorVersion
+                self.createdAt = createdAt
+                self.files = files
+                self.formatVersion = formatVersion
+                self.id = id
+                self.journalSequence = journalSequence
+                self.keyLayoutVersion = keyLayoutVersion
+                self.totalBytes = totalBytes
+            }
+            public enum CodingKeys: String, CodingKey {
+                case coordinatorVersion
+                case createdAt
+                case files
+                case formatVersion
+                case id
+                case journalSequence
+                case keyLayoutVersion
+                case totalBytes
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.coordinatorVersion = try container.decode(
+                    Swift.String.self,
+                    forKey: .coordinatorVersion
+                )
+                self.createdAt = try container.decode(
+                    Foundation.Date.self,
+                    forKey: .createdAt
+                )
+                self.files = try container.decode(
+                    [Components.Schemas.BackupFile].self,
+                    forKey: .files
+                )
+                self.formatVersion = try container.decode(
+                    Swift.Int.self,
+                    forKey: .formatVersion
+                )
+                self.id = try container.decode(
+                    Swift.String.self,
+                    forKey: .id
+                )
+                self.journalSequence = try container.decode(
+                    Components.Schemas.NullableInteger.self,
+                    forKey: .journalSequence
+                )
+                self.keyLayoutVersion = try container.decode(
+                    Components.Schemas.NullableInteger.self,
+                    forKey: .keyLayoutVersion
+                )
+                self.totalBytes = try container.decode(
+                    Swift.Int.self,
+                    forKey: .totalBytes
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "coordinatorVersion",
+                    "createdAt",
+                    "files",
+                    "formatVersion",
+                    "id",
+                    "journalSequence",
+                    "keyLayoutVersion",
+                    "totalBytes"
+                ])
+            }
+        }
+        /// A backup in a list, without its files.
+        ///
+        /// - Remark: Generated from `#/components/schemas/BackupSummary`.
+        public struct BackupSummary: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/BackupSummary/coordinatorVersion`.
+            public var coordinatorVersion: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BackupSummary/createdAt`.
+            public var createdAt: Foundation.Date
+            /// - Remark: Generated from `#/components/schemas/BackupSummary/fileCount`.
+            public var fileCount: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/BackupSummary/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BackupSummary/journalSequence`.
+            public var journalSequence: Components.Schemas.NullableInteger
+            /// - Remark: Generated from `#/components/schemas/BackupSummary/keyLayoutVersion`.
+            public var keyLayoutVersion: Components.Schemas.NullableInteger
+            /// - Remark: Generated from `#/components/schemas/BackupSummary/totalBytes`.
+            public var totalBytes: Swift.Int
+            /// Creates a new `BackupSummary`.
+            ///
+            /// - Parameters:
+            ///   - coordinatorVersion:
+            ///   - createdAt:
+            ///   - fileCount:
+            ///   - id:
+            ///   - journalSequence:
+            ///   - keyLayoutVersion:
+            ///   - totalBytes:
+            public init(
+                coordinatorVersion: Swift.String,
+                createdAt: Foundation.Date,
+                fileCount: Swift.Int,
+                id: Swift.String,
+                journalSequence: Components.Schemas.NullableInteger,
+                keyLayoutVersion: Components.Schemas.NullableInteger,
+                totalBytes: Swift.Int
+            ) {
+                self.coordinatorVersion = coordinatorVersion
+                self.createdAt = createdAt
+                self.fileCount = fileCount
+                self.id = id
+                self.journalSequence = journalSequence
+                self.keyLayoutVersion = keyLayoutVersion
+                self.totalBytes = totalBytes
+            }
+            public enum CodingKeys: String, CodingKey {
+                case coordinatorVersion
+                case createdAt
+                case fileCount
+                case id
+                case journalSequence
+                case keyLayoutVersion
+                case totalBytes
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.coordinatorVersion = try container.decode(
+                    Swift.String.self,
+                    forKey: .coordinatorVersion
+                )
+                self.createdAt = try container.decode(
+                    Foundation.Date.self,
+                    forKey: .createdAt
+                )
+                self.fileCount = try container.decode(
+                    Swift.Int.self,
+                    forKey: .fileCount
+                )
+                self.id = try container.decode(
+                    Swift.String.self,
+                    forKey: .id
+                )
+                self.journalSequence = try container.decode(
+                    Components.Schemas.NullableInteger.self,
+                    forKey: .journalSequence
+                )
+                self.keyLayoutVersion = try container.decode(
+                    Components.Schemas.NullableInteger.self,
+                    forKey: .keyLayoutVersion
+                )
+                self.totalBytes = try container.decode(
+                    Swift.Int.self,
+                    forKey: .totalBytes
+                )
+                try decoder.ensureNoAdditionalProperties(knownKeys: [
+                    "coordinatorVersion",
+                    "createdAt",
+                    "fileCount",
+                    "id",
+                    "journalSequence",
+                    "keyLayoutVersion",
+                    "totalBytes"
+                ])
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/DrainRequest`.
         public struct DrainRequest: Codable, Hashable, Sendable {
             /// Each worker reconnects at a random moment within this window.

@@ -68,6 +68,16 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /v1/admin/drain`.
     /// - Remark: Generated from `#/paths//v1/admin/drain/post(drain)`.
     func drain(_ input: Operations.drain.Input) async throws -> Operations.drain.Output
+    /// The backups in the coordinator's backup directory, newest first.
+    ///
+    /// - Remark: HTTP `GET /v1/admin/backups`.
+    /// - Remark: Generated from `#/paths//v1/admin/backups/get(listBackups)`.
+    func listBackups(_ input: Operations.listBackups.Input) async throws -> Operations.listBackups.Output
+    /// Back up the live store (an online RocksDB checkpoint and its manifest) into the backup directory.
+    ///
+    /// - Remark: HTTP `POST /v1/admin/backups`.
+    /// - Remark: Generated from `#/paths//v1/admin/backups/post(createBackup)`.
+    func createBackup(_ input: Operations.createBackup.Input) async throws -> Operations.createBackup.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -166,6 +176,20 @@ extension APIProtocol {
             headers: headers,
             body: body
         ))
+    }
+    /// The backups in the coordinator's backup directory, newest first.
+    ///
+    /// - Remark: HTTP `GET /v1/admin/backups`.
+    /// - Remark: Generated from `#/paths//v1/admin/backups/get(listBackups)`.
+    public func listBackups(headers: Operations.listBackups.Input.Headers = .init()) async throws -> Operations.listBackups.Output {
+        try await listBackups(Operations.listBackups.Input(headers: headers))
+    }
+    /// Back up the live store (an online RocksDB checkpoint and its manifest) into the backup directory.
+    ///
+    /// - Remark: HTTP `POST /v1/admin/backups`.
+    /// - Remark: Generated from `#/paths//v1/admin/backups/post(createBackup)`.
+    public func createBackup(headers: Operations.createBackup.Input.Headers = .init()) async throws -> Operations.createBackup.Output {
+        try await createBackup(Operations.createBackup.Input(headers: headers))
     }
 }
 

@@ -13,6 +13,8 @@ public struct ServeFlags: Sendable {
     public var workerPort: Int?
     /// Relative to the current directory, unlike `data` in the file.
     public var data: String?
+    /// The backup directory; relative to the current directory, unlike `backups` in the file.
+    public var backups: String?
     public var durability: Durability?
     public var maxConcurrentHandshakes: Int?
     /// Cluster mode: the journal's URL (`--journal`).
@@ -24,13 +26,16 @@ public struct ServeFlags: Sendable {
     public static let handshakeLimits = 1...100_000
 
     public init(
-        host: String? = nil, httpPort: Int? = nil, workerPort: Int? = nil, data: String? = nil,
-        durability: Durability? = nil, maxConcurrentHandshakes: Int? = nil
+        host: String? = nil, httpPort: Int? = nil, workerPort: Int? = nil, data: String? = nil, backups: String? = nil,
+        durability: Durability? = nil, maxConcurrentHandshakes: Int? = nil, journal: String? = nil, nodeId: String? = nil
     ) {
+        self.journal = journal
+        self.nodeId = nodeId
         self.host = host
         self.httpPort = httpPort
         self.workerPort = workerPort
         self.data = data
+        self.backups = backups
         self.durability = durability
         self.maxConcurrentHandshakes = maxConcurrentHandshakes
     }
@@ -130,6 +135,11 @@ extension CoordinatorConfiguration {
         var configuration = CoordinatorConfiguration(
             dataDirectory: dataDirectory, signingKeys: signingKeys, tlsCertificatePath: resolve(certificate),
             tlsPrivateKeyPath: resolve(privateKey))
+        if let flag = flags.backups {
+            configuration.backupDirectory = URL(fileURLWithPath: flag).standardizedFileURL.path
+        } else if let backups = try settings.string(ServeKeys.backups) {
+            configuration.backupDirectory = resolve(backups)
+        }
         configuration.apiKeys = apiKeys
         if let host { configuration.host = host }
         if let durability { configuration.durability = durability }
@@ -227,7 +237,8 @@ extension CoordinatorConfiguration {
         return (provider, snapshot.keys)
     }
 
-    /// The flags, under the file's key names (`data` is resolved apart, against the current directory).
+    /// The flags, under the file's key names (`data` and `backups` are resolved apart, against
+    /// the current directory).
     private static func flagValues(_ flags: ServeFlags) -> [String: ConfigContent] {
         var values: [String: ConfigContent] = [:]
         values[ServeKeys.host] = flags.host.map { .string($0) }

@@ -6,6 +6,7 @@ enum ServeKeys {
     static let httpPort = "httpPort"
     static let workerPort = "workerPort"
     static let data = "data"
+    static let backups = "backups"
     static let durability = "durability"
     static let tlsCertificate = "tls.certificate"
     static let tlsPrivateKey = "tls.privateKey"
@@ -48,8 +49,9 @@ enum ServeKeys {
     /// Every key the file may hold.
     static var all: Set<String> {
         Set([
-            host, data, durability, tlsCertificate, tlsPrivateKey, signingKeys, signingKeyFiles, apiKeys, apiKeyFiles,
-            metricsPublic, journal, nodeId, advertiseHTTP, advertiseWorker, leaseMilliseconds, leaseRenewMilliseconds,
+            host, data, backups, durability, tlsCertificate, tlsPrivateKey, signingKeys, signingKeyFiles, apiKeys,
+            apiKeyFiles, metricsPublic, journal, nodeId, advertiseHTTP, advertiseWorker, leaseMilliseconds,
+            leaseRenewMilliseconds,
         ] + integers.map(\.key))
     }
 }

@@ -31,8 +31,13 @@ extension RocksDB {
     /// block-based table (point lookups of absent keys skip most files), LZ4 on the upper
     /// levels and Zstandard on the bottommost one.
     public struct Options: Sendable, Equatable {
-        /// Creates the database when the directory holds none.
+        /// Creates the database when the directory holds none (never with ``readOnly``).
         public var createIfMissing = true
+        /// Opens the database read-only (`rocksdb_open_for_read_only`): every write throws,
+        /// nothing in the directory is changed (not even the info log), no lock is taken, so
+        /// another process may have the directory open. Its WAL is replayed into memory only.
+        /// For inspecting a copy, such as a backup being verified.
+        public var readOnly = false
         /// Size of one memtable before it is flushed to an SST file.
         public var writeBufferSizeBytes = 64 * 1024 * 1024
         /// Most memtables (the active one plus those being flushed) kept in memory.
@@ -72,7 +77,7 @@ extension RocksDB {
         /// Builds a `rocksdb_options_t`; the caller owns it.
         func makeCOptions() -> OpaquePointer {
             let options = rocksdb_options_create()!
-            rocksdb_options_set_create_if_missing(options, createIfMissing ? 1 : 0)
+            rocksdb_options_set_create_if_missing(options, createIfMissing && !readOnly ? 1 : 0)
             rocksdb_options_increase_parallelism(options, Int32(clamping: backgroundThreadCount))
             rocksdb_options_set_compaction_style(options, Int32(rocksdb_level_compaction))
             rocksdb_options_set_level_compaction_dynamic_level_bytes(options, 1)

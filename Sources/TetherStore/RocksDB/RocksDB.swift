@@ -25,11 +25,12 @@ public final class RocksDB: Sendable {
     /// Opens (and with ``Options/createIfMissing``, creates) the database in `path`.
     ///
     /// Missing parent directories are created. Throws code `busy` when another process
-    /// (or another open ``RocksDB`` in this one) holds the directory.
+    /// (or another open ``RocksDB`` in this one) holds the directory. With
+    /// ``Options/readOnly``, nothing is created and every write throws.
     public init(path: String, options: Options = .init()) throws(StoreError) {
         self.path = path
         self.options = options
-        if options.createIfMissing {
+        if options.createIfMissing && !options.readOnly {
             do {
                 try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             } catch {

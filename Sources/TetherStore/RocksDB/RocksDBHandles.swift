@@ -16,7 +16,10 @@ struct RocksDBHandles: @unchecked Sendable {
     static func open(path: String, options: RocksDB.Options) throws(StoreError) -> RocksDBHandles {
         let cOptions = options.makeCOptions()
         var errptr: UnsafeMutablePointer<CChar>?
-        let db = rocksdb_open(cOptions, path, &errptr)
+        // Read-only: a WAL left by the writer is replayed into memory, not refused.
+        let db =
+            options.readOnly
+            ? rocksdb_open_for_read_only(cOptions, path, 0, &errptr) : rocksdb_open(cOptions, path, &errptr)
         do {
             try StoreError.check(errptr)
         } catch {

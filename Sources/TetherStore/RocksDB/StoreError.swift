@@ -42,6 +42,10 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, Equatable {
         /// Cluster mode: the journal (PostgreSQL) could not be reached or failed the commit; the
         /// commit may or may not be in the journal, and nothing of it was acknowledged.
         case journalUnavailable = "journal_unavailable"
+        /// What was asked for does not exist (a backup id the catalog does not hold).
+        case notFound = "not_found"
+        /// The target of a restore exists and is not empty: a restore never overwrites data.
+        case alreadyExists = "already_exists"
 
         public var description: String { rawValue }
     }

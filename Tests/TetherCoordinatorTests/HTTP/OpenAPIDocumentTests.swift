@@ -107,7 +107,7 @@ struct OpenAPIDocumentTests {
             }
         }
         let v1 = Set(all.filter { $0.contains(" /v1/") })
-        #expect(v1.count == 9)
+        #expect(v1.count == 12)
         #expect(secured == v1)
         #expect(optional == ["GET /metrics"])
     }
@@ -165,6 +165,32 @@ struct OpenAPIDocumentTests {
                 FlowOutcome(functionId: "shop:b", kind: .batched),
             ])
         #expect(Self.validator.problems(Self.json(APIRendering.receipt(receipt)), against: Self.schema("EventReceipt")) == [])
+    }
+
+    @Test("a backup's manifest and summary, as the API renders them, validate against their schemas")
+    func backupRenderingMatchesSchemas() {
+        let files = [
+            TetherStore.BackupManifest.File(path: "db/CURRENT", bytes: 16, sha256: String(repeating: "ab", count: 32)),
+            TetherStore.BackupManifest.File(
+                path: "db/000009.sst", bytes: 4_096, sha256: String(repeating: "0f", count: 32)),
+        ]
+        for (layout, sequence) in [(1, nil), (nil, UInt64(77))] as [(Int?, UInt64?)] {
+            let manifest = TetherStore.BackupManifest(
+                id: "01JH2W6V8Q4Z5T3X7Y9B1C2D3E", createdAtMilliseconds: 1_795_000_020_123, coordinatorVersion: "0.1.0",
+                keyLayoutVersion: layout, journalSequence: sequence, files: files)
+            let rendered = Self.json(Components.Schemas.BackupManifest(manifest))
+            #expect(Self.validator.problems(rendered, against: Self.schema("BackupManifest")) == [])
+            #expect(rendered["totalBytes"] == 4_112)
+            #expect(rendered["createdAt"] == "2026-11-18T11:07:00.123Z")
+            #expect(rendered["journalSequence"] == (sequence.map { .int(Int64($0)) } ?? .null))
+            let summary = Self.json(Components.Schemas.BackupSummary(manifest))
+            #expect(Self.validator.problems(summary, against: Self.schema("BackupSummary")) == [])
+            #expect(summary["fileCount"] == 2)
+            // The file's JSON and the API's have the same keys.
+            let file = try! JSONValue(parsing: Array(manifest.encoded()))
+            let keys = { (value: JSONValue) in Set(value.objectValue.map { Array($0.keys) } ?? []) }
+            #expect(keys(file) == keys(rendered))
+        }
     }
 
     @Test("a store failure on a route is 503 storage_unavailable, anything unexpected 500 internal, both documented")

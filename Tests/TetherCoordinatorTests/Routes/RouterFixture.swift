@@ -59,6 +59,7 @@ final class RouterFixture: Sendable {
         engine.store.close()
         try? await threadPool.shutdownGracefully()
         try? FileManager.default.removeItem(atPath: directory)
+        try? FileManager.default.removeItem(atPath: configuration.resolvedBackupDirectory)
     }
 
     /// Runs `test` against a fresh coordinator's router, then stops it and removes its data.

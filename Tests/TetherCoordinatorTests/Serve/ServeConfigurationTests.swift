@@ -54,6 +54,23 @@ struct ServeConfigurationTests {
         #expect(configuration.tlsCertificatePath == directory + "/tls/server.pem")
         #expect(configuration.apiKeys == ["api-1"])
         #expect(configuration.signingKeys.count == 1)
+        #expect(configuration.backupDirectory == nil)
+        #expect(configuration.resolvedBackupDirectory == directory + "/db-backups")
+    }
+
+    @Test("backups: the file's relative to the file, the flag's to the current directory; the default beside the data")
+    func backupDirectory() async throws {
+        let file = try ConfigFile(#""backups": "../saved""#)
+        let directory = file.directory.standardizedFileURL
+        #expect(try await file.load().resolvedBackupDirectory == directory.deletingLastPathComponent().path + "/saved")
+        let flagged = try await file.load(flags: ServeFlags(backups: "elsewhere"))
+        #expect(flagged.resolvedBackupDirectory == URL(fileURLWithPath: "elsewhere").standardizedFileURL.path)
+        #expect(await (try ConfigFile(#""backups": 5"#)).error().contains("backups"))
+        var configuration = CoordinatorConfiguration(
+            dataDirectory: "/var/lib/tether/", signingKeys: [], tlsCertificatePath: "", tlsPrivateKeyPath: "")
+        #expect(configuration.resolvedBackupDirectory == "/var/lib/tether-backups")
+        configuration.backupDirectory = "/srv/backups"
+        #expect(configuration.resolvedBackupDirectory == "/srv/backups")
     }
 
     @Test("every key of the file is read")
@@ -110,9 +127,49 @@ struct ServeConfigurationTests {
     func unknownKeys() async throws {
         let top = try await ConfigFile(#""htpPort": 1, "extra": {"a": 1}"#).error()
         #expect(top.contains("unknown setting(s) extra.a, htpPort"), "\(top)")
-        #expect(top.contains("known: apiKeyFiles"))
+        #expect(top.contains("known: ") && top.contains("apiKeyFiles, apiKeys"))
         let nested = try await ConfigFile(#""data": "db", "tls": {"certificate": "c.pem", "privateKey": "k.pem", "chain": "x"}, "signingKeys": ["\#(Self.key)"], "apiKeys": ["a"]"#, minimal: false).error()
         #expect(nested.contains("unknown setting(s) tls.chain"), "\(nested)")
+    }
+
+    @Test("cluster mode: the journal from the flag, the environment or the file, with the node's id, addresses and lease")
+    func clusterKeys() async throws {
+        let file = try ConfigFile(
+            #""httpPort": 9420, "workerPort": 9421, "journal": "postgres://u:secret@db.internal:5433/tether?sslmode=require", "nodeId": "node-1", "advertise": {"http": "10.0.0.1:9420"}, "leaseMilliseconds": 6000"#)
+        let configuration = try await file.load()
+        let cluster = try #require(configuration.cluster)
+        #expect(cluster.journal.host == "db.internal" && cluster.journal.port == 5433 && cluster.journal.database == "tether")
+        #expect(cluster.journal.tls == .require && cluster.journal.password == "secret")
+        #expect(!cluster.journal.redacted.contains("secret"))
+        #expect(cluster.nodeId == "node-1" && configuration.nodeId == "node-1")
+        #expect(cluster.advertisedHTTP == "10.0.0.1:9420" && cluster.advertisedWorker == "127.0.0.1:9421")
+        #expect(cluster.leaseMilliseconds == 6000 && cluster.renewIntervalMilliseconds == 2000)
+        // The flag wins over the environment, which wins over the file.
+        let flagged = try await file.load(
+            flags: ServeFlags(journal: "postgres://flag@h1/db", nodeId: "from-flag"),
+            environment: ["TETHER_JOURNAL": "postgres://env@h2/db"])
+        #expect(flagged.cluster?.journal.host == "h1" && flagged.cluster?.nodeId == "from-flag")
+        let fromEnvironment = try await file.load(environment: ["TETHER_JOURNAL": "postgres://env@h2/db"])
+        #expect(fromEnvironment.cluster?.journal.host == "h2")
+        // No journal: a single node, as before.
+        #expect(try await ConfigFile().load().cluster == nil)
+    }
+
+    @Test("cluster mode: a bad journal URL, node id, address or lease is refused by name; cluster keys need a journal")
+    func badClusterKeys() async throws {
+        for (settings, expected) in [
+            (#""journal": "mysql://h/db""#, "journal: the journal must be a postgres://"),
+            (#""journal": "postgres://h/db?sslmode=sometimes""#, "sslmode 'sometimes'"),
+            (#""journal": "postgres://h/db", "nodeId": "a b""#, "nodeId must be"),
+            (#""journal": "postgres://h/db", "httpPort": 0"#, "advertise.http must be host:port"),
+            (#""journal": "postgres://h/db", "advertise": {"worker": "nohost"}"#, "advertise.worker must be host:port"),
+            (#""journal": "postgres://h/db", "leaseMilliseconds": 500"#, "leaseMilliseconds must be between 1000 and 60000"),
+            (#""journal": "postgres://h/db", "leaseMilliseconds": 2000, "leaseRenewMilliseconds": 1500"#, "at most half"),
+            (#""nodeId": "n1""#, "nodeId only apply with a journal"),
+        ] {
+            let message = try await ConfigFile(settings).error()
+            #expect(message.contains(expected), "\(settings): \(message)")
+        }
     }
 
     @Test("a value of the wrong type names the key")

@@ -146,7 +146,7 @@ func expectClosed(sourceLocation: SourceLocation = #_sourceLocation, _ call: () 
             expectClosed { try db.write(WriteBatch(), sync: true) }
             expectClosed { _ = try db.scan(prefix: []) }
             expectClosed { _ = try db.scan(prefix: [], limit: 0) }
-            expectClosed { try db.checkpoint(to: path + "-checkpoint") }
+            expectClosed { try db.createCheckpoint(at: path + "-checkpoint") }
             expectClosed { try db.flush() }
             expectClosed { try db.syncWAL() }
             expectClosed { try db.forEach(prefix: []) { _, _ in true } }
@@ -191,7 +191,7 @@ func expectClosed(sourceLocation: SourceLocation = #_sourceLocation, _ call: () 
             for index in 0..<1_000 {
                 try db.put(bytes("key/\(index)"), bytes("value/\(index)"), sync: false)
             }
-            try db.checkpoint(to: path + "/backups/one")
+            try db.createCheckpoint(at: path + "/backups/one")
             try db.put(bytes("after"), bytes("checkpoint"), sync: false)
 
             let copy = try RocksDB(path: path + "/backups/one")
@@ -200,8 +200,40 @@ func expectClosed(sourceLocation: SourceLocation = #_sourceLocation, _ call: () 
             #expect(try copy.scan(prefix: bytes("key/")).count == 1_000)
             #expect(try copy.get(bytes("after")) == nil)
 
-            let error = #expect(throws: StoreError.self) { try db.checkpoint(to: path + "/backups/one") }
+            let error = #expect(throws: StoreError.self) { try db.createCheckpoint(at: path + "/backups/one") }
             #expect(error?.code.rawValue == "invalid_argument")
+        }
+    }
+
+    @Test func readOnlyOpenReadsVerifiesAndChangesNothing() throws {
+        try withTemporaryDirectory { path in
+            let db = try RocksDB(path: path)
+            defer { db.close() }
+            for index in 0..<1_000 {
+                try db.put(bytes("key/\(index)"), bytes("value/\(index)"), sync: false)
+            }
+            try db.flush()
+            try db.put(bytes("in-the-wal"), bytes("only"), sync: true)
+            #expect(try db.verifyChecksums() == 1_001)
+            let files = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
+
+            // Beside the writer: read-only takes no lock, and replays the WAL in memory.
+            var options = RocksDB.Options()
+            options.readOnly = true
+            let reader = try RocksDB(path: path, options: options)
+            #expect(try reader.get(bytes("key/999")) == bytes("value/999"))
+            #expect(try reader.get(bytes("in-the-wal")) == bytes("only"))
+            #expect(try reader.verifyChecksums() == 1_001)
+            let refused = #expect(throws: StoreError.self) { try reader.put(bytes("k"), bytes("v"), sync: false) }
+            #expect(refused?.code.rawValue == "invalid_argument")
+            reader.close()
+            #expect(try FileManager.default.contentsOfDirectory(atPath: path).sorted() == files)
+
+            var missing = options
+            missing.createIfMissing = true
+            let error = #expect(throws: StoreError.self) { try RocksDB(path: path + "/nothing-here", options: missing) }
+            #expect(error != nil)
+            #expect(!FileManager.default.fileExists(atPath: path + "/nothing-here"))
         }
     }
 
