@@ -9,7 +9,7 @@ import TetherProtocol
 /// The worker port of a standby coordinator in a cluster: it registers no worker, and answers
 /// every connection, right after the TLS handshake and in place of the `Challenge`, with one
 /// `Reject` of code `not_leader` naming the leader's worker address, then closes it. A worker
-/// follows it to the leader (docs/protocol.md, "Clusters: not_leader").
+/// follows it to the leader (docs/protocol.md, "Clusters: following the leader").
 ///
 /// It binds `configuration.workerHost ?? configuration.host` and `configuration.workerPort`
 /// (0: any free port) with the worker listener's TLS certificate and key, so a worker verifies
