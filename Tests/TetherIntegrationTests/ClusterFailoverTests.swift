@@ -158,7 +158,9 @@ struct ClusterFailoverTests {
             _ = await eventually(timeout: .seconds(60)) { await nodes[leader].role() == "standby" }
         }
 
-        let finished = try await client.waitForRuns(runIds, timeout: .seconds(600))
+        // Through the leader: a standby just restarted answers 503 not_leader until it reads the lease.
+        _ = await eventually(timeout: .seconds(30)) { await leaderIndex() != nil }
+        let finished = try await nodes[await leaderIndex() ?? 0].client().waitForRuns(runIds, timeout: .seconds(600))
         approver.cancel()
         #expect(finished.count == count)
         for (i, runId) in runIds.enumerated() {
@@ -175,6 +177,7 @@ struct ClusterFailoverTests {
             for step in steps where (executions["\(i)/\(step)"] ?? 0) > 1 { repeated.append("\(i)/\(step)") }
         }
         #expect(repeated.isEmpty, "step bodies run twice: \(repeated.sorted())")
+        if !repeated.isEmpty { Self.keepLogs(of: directory, runIds: runIds) }
         for (name, capacity) in capacities {
             #expect(counter.maxRunning[name, default: 0] <= capacity)
         }
@@ -183,6 +186,19 @@ struct ClusterFailoverTests {
             "failover test: \(killCount) leader kills, \(count) runs completed; takeover seconds \(takeovers.map { String(format: "%.2f", $0) }); run twice: \(repeated.count)")
         for worker in workers { await worker.shutdown() }
         for node in nodes { await node.process.stop() }
+    }
+
+    /// Copies the nodes' logs out of the temporary directory (removed when the test ends), with
+    /// the run ids by index, and prints where: what a failure needs to be understood.
+    static func keepLogs(of directory: TemporaryDirectory, runIds: [String]) {
+        let kept = FileManager.default.temporaryDirectory.appendingPathComponent("tether-failover-logs-\(getpid())").path
+        try? FileManager.default.createDirectory(atPath: kept, withIntermediateDirectories: true)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where name.hasSuffix(".log") {
+            try? FileManager.default.copyItem(atPath: directory.path + "/" + name, toPath: kept + "/" + name)
+        }
+        let index = runIds.enumerated().map { "\($0.offset) \($0.element)" }.joined(separator: "\n")
+        try? Data(index.utf8).write(to: URL(fileURLWithPath: kept + "/runs.txt"))
+        print("failover test: logs kept in \(kept)")
     }
 
     @Test("a paused leader (SIGSTOP past its lease) is replaced, commits nothing once resumed, steps down and catches up: both stores hold the same state")

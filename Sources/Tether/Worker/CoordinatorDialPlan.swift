@@ -10,13 +10,19 @@ import TetherProtocol
 ///   addresses counts as several entries, one per address. The certificate is checked against
 ///   the entry's host name, whichever of its addresses is dialled.
 /// - **Following the leader**: a standby answers `Reject not_leader` with the leader's address;
-///   the next dial goes there, after a short delay (``redirectBackoff``: a redirect is not a
-///   failure). At most ``maxRedirectsInARow`` redirects are followed one after another, and a
-///   redirect to the address just dialled is not followed, so stale nodes that name each other
-///   send the worker back to the list rather than round in circles; those delays grow
-///   exponentially with full jitter like any other, so there is never a hot loop. A `not_leader`
-///   without a leader (an election in progress) counts as a temporary refusal: the next entry,
-///   after the usual backoff and at least the Reject's retry-after.
+///   the next dial goes there, after a short delay (``redirectBackoff``, at most 1 s: a redirect
+///   is not a failure). At most ``maxRedirectsInARow`` redirects are followed one after another,
+///   and a redirect to the address just dialled is not followed, so stale nodes that name each
+///   other send the worker back to the list rather than round in circles. A `not_leader` without
+///   a leader (an election in progress) counts as a temporary refusal.
+/// - **Failures and refusals in a list** (a node down, an election): the next entry is dialled
+///   after a short pause, and the backoff (base 100 ms, cap 30 s, full jitter) grows once per
+///   round of the list that failed, not per dial: while a dead leader's lease runs out, a
+///   worker's delays stay near the lease's length instead of growing with every refused dial,
+///   and there is still never a hot loop. Once a node answered `not_leader` (a cluster in an
+///   election, or with a leader that just died), those delays are capped at 2 s
+///   (``electionBackoff``) until the next Welcome: a new leader must see its workers back
+///   within its resume grace, or it runs their steps again elsewhere.
 /// - **After a welcomed connection ends** (closed, `Reconnect`, a deposed leader), the same
 ///   address is dialled first: a coordinator that restarts is back there, and a deposed one
 ///   that still runs names the new leader.
@@ -63,9 +69,18 @@ struct CoordinatorDialPlan {
     private(set) var backoff = ReconnectBackoff()
     /// The delays before following a redirect: the first at most 25 ms, doubling with each
     /// redirect followed since the last Welcome, up to the same 30 s cap.
-    private(set) var redirectBackoff = ReconnectBackoff(baseMilliseconds: 25, capMilliseconds: 30_000)
+    private(set) var redirectBackoff = ReconnectBackoff(baseMilliseconds: 25, capMilliseconds: 1_000)
     /// Redirects followed since the worker last dialled an address of its own choosing.
     private(set) var redirectsInARow = 0
+    /// Dials that failed or were refused since the last Welcome: the backoff grows once per
+    /// round of the list.
+    private(set) var failuresInARow = 0
+    /// The longest pause between two entries of a list within one round.
+    static let withinRoundMilliseconds = 50
+    /// The delays after a failed round once a node said `not_leader` since the last Welcome.
+    private(set) var electionBackoff = ReconnectBackoff(baseMilliseconds: 100, capMilliseconds: 2_000)
+    /// A node answered `not_leader` since the last Welcome: the cluster is electing a leader.
+    private(set) var inElection = false
     /// Dialled before the rotation's turn: the leader a standby named, or the address whose
     /// welcomed connection just ended.
     private(set) var preferred: Target?
@@ -129,16 +144,17 @@ struct CoordinatorDialPlan {
             if code == .unauthenticated || code == .invalidConfig || code == .unsupportedVersion {
                 return .stop(TetherError(code, message))
             }
-            return .wait(milliseconds: backoff.nextDelay(atLeast: Int(retryAfter), using: &random))
+            return .wait(milliseconds: failed(atLeast: retryAfter, using: &random))
         case .notLeader(_, let leaderAddress, let retryAfter):
+            inElection = true
             guard let leader = CoordinatorAddress(redirect: leaderAddress) else {
                 // No leader known (an election), or an address not worth dialling: the list.
-                return .wait(milliseconds: Self.delay(&backoff, atLeast: retryAfter, using: &random))
+                return .wait(milliseconds: failed(atLeast: retryAfter, using: &random))
+            }
+            guard followed < Self.maxRedirectsInARow, leader != last?.address else {
+                return .wait(milliseconds: failed(atLeast: retryAfter, using: &random))
             }
             let delay = Self.delay(&redirectBackoff, atLeast: retryAfter, using: &random)
-            guard followed < Self.maxRedirectsInARow, leader != last?.address else {
-                return .wait(milliseconds: delay)
-            }
             let target = Target(address: leader, resolvedHost: nil)
             redirectsInARow = followed + 1
             preferred = target
@@ -146,16 +162,36 @@ struct CoordinatorDialPlan {
         case .reconnect(let within):
             backoff.reset()
             redirectBackoff.reset()
+            failuresInARow = 0
+            electionBackoff.reset()
+            inElection = false
             preferred = last
             return .wait(milliseconds: within > 0 ? Int.random(in: 0...Int(within), using: &random) : 0)
         case .closed(_, let wasWelcomed):
             if wasWelcomed {
                 backoff.reset()
                 redirectBackoff.reset()
+                failuresInARow = 0
+                electionBackoff.reset()
+                inElection = false
                 preferred = last
+                return .wait(milliseconds: backoff.nextDelay(using: &random))
             }
-            return .wait(milliseconds: backoff.nextDelay(using: &random))
+            return .wait(milliseconds: failed(atLeast: 0, using: &random))
         }
+    }
+
+    /// The pause after a failed or refused dial: within a round of a list, a short one (the
+    /// next entry may be up); once a whole round failed, the backoff's next delay. At least
+    /// `retryAfter` either way.
+    private mutating func failed<R: RandomNumberGenerator>(atLeast retryAfter: UInt32, using random: inout R) -> Int {
+        failuresInARow += 1
+        if addresses.count > 1 && failuresInARow % addresses.count != 0 {
+            let pause = Int.random(in: 0...Self.withinRoundMilliseconds, using: &random)
+            return retryAfter > 0 ? max(pause, Int(retryAfter) + Int.random(in: 0...Int(retryAfter) / 5, using: &random)) : pause
+        }
+        if inElection { return Self.delay(&electionBackoff, atLeast: retryAfter, using: &random) }
+        return Self.delay(&backoff, atLeast: retryAfter, using: &random)
     }
 
     /// The backoff's next delay, and at least `retryAfter` (plus its random 0–20 %) when the

@@ -183,7 +183,7 @@ struct CoordinatorDialPlanTests {
         #expect(plan.preferred == nil)
     }
 
-    @Test("two standbys naming each other: at most 3 redirects in a row, then the list; delays grow, no hot loop")
+    @Test("two standbys naming each other: at most 3 redirects in a row, then the list; the backoff grows per round, no hot loop")
     func pingPong() async {
         var random = SystemRandomNumberGenerator()
         let nodeA = Address(host: "10.0.0.1", port: 7421)
@@ -192,12 +192,11 @@ struct CoordinatorDialPlanTests {
         var followed = 0
         var declined = 0
         var totalBound = 0
-        for _ in 0..<40 {
+        for _ in 0..<80 {
             guard let target = await Self.dial(&plan) else {
                 Issue.record("every address dials")
                 return
             }
-            totalBound += plan.redirectBackoff.currentBoundMilliseconds
             // Each names the other.
             let other = target.address == nodeA ? nodeB : nodeA
             switch Self.end(&plan, Self.notLeader(other.description)) {
@@ -205,11 +204,36 @@ struct CoordinatorDialPlanTests {
             case .wait: declined += 1
             case .stop: Issue.record("never stops")
             }
+            totalBound += plan.redirectBackoff.currentBoundMilliseconds + plan.electionBackoff.currentBoundMilliseconds / 2
             #expect(plan.redirectsInARow <= Plan.maxRedirectsInARow)
         }
-        #expect(followed == 30 && declined == 10, "3 followed, then one back to the list, and again")
-        #expect(plan.redirectBackoff.currentBoundMilliseconds == 30_000, "the delays reached the cap")
-        #expect(totalBound > 600_000, "40 answers spread over minutes (in expectation half the bounds), not milliseconds")
+        #expect(followed == 60 && declined == 20, "3 followed, then one back to the list, and again")
+        #expect(plan.redirectBackoff.currentBoundMilliseconds <= 1_000, "a redirect waits at most 1 s")
+        #expect(plan.electionBackoff.currentBoundMilliseconds == 2_000, "in an election, rounds wait up to 2 s")
+        #expect(totalBound > 20_000, "80 answers spread over many seconds, not milliseconds")
+    }
+
+    @Test("a list with a dead node: the next entry within a round is dialled after at most 50 ms; the backoff grows once per round")
+    func deadNodeInAList() async {
+        var random = SystemRandomNumberGenerator()
+        var plan = Plan(addresses: [Address(host: "10.0.0.1", port: 7421), Address(host: "10.0.0.2", port: 7421)], using: &random)
+        var bounds: [Int] = []
+        for round in 0..<6 {
+            _ = await Self.dial(&plan)
+            guard case .wait(let first) = Self.end(&plan, Self.notWelcomed) else {
+                Issue.record("waits")
+                return
+            }
+            #expect(first <= Plan.withinRoundMilliseconds, "round \(round): the other node at once")
+            _ = await Self.dial(&plan)
+            guard case .wait = Self.end(&plan, Self.notWelcomed) else {
+                Issue.record("waits")
+                return
+            }
+            bounds.append(plan.backoff.currentBoundMilliseconds)
+        }
+        #expect(plan.backoff.attempt == 6, "one step per round of two failed dials")
+        #expect(bounds == bounds.sorted())
     }
 
     @Test("after a welcomed connection ends, or Reconnect, the same address comes first and the backoffs start over")
@@ -223,14 +247,14 @@ struct CoordinatorDialPlanTests {
             _ = await Self.dial(&plan, resolver)
             _ = Self.end(&plan, Self.notLeader("node-c:7421"))
         }
-        #expect(plan.backoff.attempt > 0 && plan.redirectBackoff.attempt > 0)
+        #expect(plan.electionBackoff.attempt > 0 && plan.redirectBackoff.attempt > 0)
         let welcomed = await Self.dial(&plan, resolver)
         guard case .wait(let delay) = Self.end(&plan, .closed(reason: "lost", wasWelcomed: true)) else {
             Issue.record("waits")
             return
         }
         #expect(delay <= 100)
-        #expect(plan.redirectBackoff.attempt == 0)
+        #expect(plan.redirectBackoff.attempt == 0 && plan.electionBackoff.attempt == 0 && !plan.inElection)
         #expect(await Self.dial(&plan, resolver) == welcomed, "the same address and resolved host")
 
         guard case .wait(let within) = Self.end(&plan, .reconnect(withinMilliseconds: 2_000)) else {
