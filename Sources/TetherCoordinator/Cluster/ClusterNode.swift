@@ -77,7 +77,6 @@ struct ClusterNode: Sendable {
                 if attempt == 1 || attempt % 30 == 0 {
                     logger.error("journal unreachable; retrying", metadata: ["error": "\(error)"])
                 }
-                state.update { $0.lastError = "\(error)" }
                 await shutdown.wait(milliseconds: 1_000)
             }
         }
@@ -121,7 +120,6 @@ struct ClusterNode: Sendable {
                     values.epoch = max(values.epoch, leader.epoch)
                     values.leader =
                         leader.isHeld ? ClusterView.Node(nodeId: leader.nodeId, http: leader.http, worker: leader.worker) : nil
-                    values.lastError = nil
                 }
                 if !leader.isHeld || leader.nodeId == cluster.nodeId {
                     let sent = JournalAppender.monotonicNanoseconds()
@@ -144,7 +142,6 @@ struct ClusterNode: Sendable {
                     }
                 }
             } catch {
-                state.update { $0.lastError = "\(error)" }
                 let now = ContinuousClock.now
                 if lastWarning.map({ now - $0 > .seconds(10) }) ?? true {
                     lastWarning = now
@@ -184,8 +181,8 @@ struct ClusterNode: Sendable {
         let coordinator = Coordinator(configuration: termConfiguration, logger: logger, eventLoopGroup: group, metrics: metrics)
         let services = ServiceGroup(
             configuration: .init(services: [.init(service: coordinator)], gracefulShutdownSignals: [], logger: logger))
-        let ended = Mutex<StepDown?>(nil)
-        let reasonBox = ended
+        // Only this loop decides how the term ends.
+        var ended: StepDown?
         let servingEnded = Atomic<Bool>(false)
         let serving = Task {
             do {
@@ -203,18 +200,18 @@ struct ClusterNode: Sendable {
         let renewInterval = UInt64(cluster.renewIntervalMilliseconds) * 1_000_000
         let lease = UInt64(cluster.leaseMilliseconds) * 1_000_000
         var validUntil = acquired.validUntil
-        while reasonBox.withLock({ $0 }) == nil {
+        while ended == nil {
             await shutdown.wait(milliseconds: 100)
             let now = JournalAppender.monotonicNanoseconds()
             if shutdown.isRequested {
-                reasonBox.withLock { $0 = .shutdown }
+                ended = .shutdown
             } else if servingEnded.load(ordering: .acquiring) {
-                reasonBox.withLock { $0 = .failed }
+                ended = .failed
             } else if let failure = appender.failure {
-                reasonBox.withLock { $0 = failure.code == .fenced && now >= validUntil ? .leaseExpired : .journalFailed }
+                ended = failure.code == .fenced && now >= validUntil ? .leaseExpired : .journalFailed
                 logger.error("journal append failed; stepping down", metadata: ["error": "\(failure)"])
             } else if now >= validUntil {
-                reasonBox.withLock { $0 = .leaseExpired }
+                ended = .leaseExpired
             } else if now &- lastRenewal >= renewInterval {
                 lastRenewal = now
                 do {
@@ -225,7 +222,7 @@ struct ClusterNode: Sendable {
                         appender.extendLease(until: validUntil)
                         state.update { $0.renewals += 1 }
                     } else {
-                        reasonBox.withLock { $0 = .leaseLost }
+                        ended = .leaseLost
                     }
                 } catch {
                     state.update { $0.failedRenewals += 1 }
@@ -233,7 +230,7 @@ struct ClusterNode: Sendable {
                 }
             }
         }
-        let reason = reasonBox.withLock { $0 } ?? .shutdown
+        let reason = ended ?? .shutdown
         appender.fence("this node stopped leading: \(reason.rawValue)")
         logger.warning("leaving the leader role", metadata: ["node": "\(cluster.nodeId)", "epoch": "\(acquired.epoch)", "reason": "\(reason.rawValue)"])
         state.update { values in

@@ -22,8 +22,6 @@ final class ClusterNodeState: Sendable {
         var appender: JournalAppender?
         /// Journal statistics of terms that ended, so the counters never go back.
         var pastAppends = JournalStatistics()
-        /// The last error the role loop met, for `/v1/cluster` readers and the log.
-        var lastError: String?
     }
 
     let nodeId: String
