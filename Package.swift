@@ -274,6 +274,7 @@ let package = Package(
             dependencies: [
                 "TetherCluster", "TetherStore", "TetherEngine", "TetherTestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -11,6 +11,9 @@ public struct ClusterError: Error, Sendable, CustomStringConvertible, Equatable 
         /// The journal and this node's store disagree (an entry is missing, or the store is ahead
         /// of the journal): the node cannot serve from this store.
         case journalMismatch = "journal_mismatch"
+        /// The journal no longer holds the entries after this node's store (they were trimmed
+        /// below a checkpoint): the node bootstraps from the latest checkpoint.
+        case journalTrimmed = "journal_trimmed"
     }
 
     public var code: Code

@@ -24,8 +24,8 @@ public struct JournalTailer: Sendable {
     }
 
     /// Applies every entry after the store's last, until the journal has no more; returns the
-    /// last applied sequence. Throws `journalMismatch` when the next entry is missing (trimmed
-    /// below a checkpoint this store predates) or the store is ahead of the journal.
+    /// last applied sequence. Throws `journalTrimmed` when the next entry was trimmed (below a
+    /// checkpoint this store predates), `journalMismatch` when the store is ahead of the journal.
     @discardableResult
     public func catchUp() async throws -> UInt64 {
         var applied = try await appliedSequence()
@@ -43,9 +43,9 @@ public struct JournalTailer: Sendable {
             }
             guard first.sequence == applied + 1 else {
                 throw ClusterError(
-                    .journalMismatch,
+                    .journalTrimmed,
                     "this node's store ends at journal entry \(applied) but the journal continues at \(first.sequence) "
-                        + "(trimmed below a checkpoint): start this node from the latest checkpoint")
+                        + "(trimmed below a checkpoint): the node starts from the latest checkpoint")
             }
             let db = self.db
             let start = applied

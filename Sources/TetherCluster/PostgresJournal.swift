@@ -198,7 +198,9 @@ public final class PostgresJournal: Sendable {
         return (UInt64(values[0]), UInt64(values[1]))
     }
 
-    /// Deletes the entries below `sequence` (they are in a checkpoint every node can start from).
+    /// Deletes the entries below `sequence` (they are in a checkpoint every node can start from);
+    /// returns how many. Callers keep the checkpoint's own entry, so the journal never ends up
+    /// empty and its last sequence never goes back.
     public func trim(below sequence: UInt64) async throws(ClusterError) -> Int {
         try await control.run(timeout: .seconds(30), "trimming the journal") { connection in
             let rows = try await connection.query(
@@ -207,6 +209,44 @@ public final class PostgresJournal: Sendable {
             var count: Int64 = 0
             for try await value in rows.decode(Int64.self) { count = value }
             return Int(count)
+        }
+    }
+
+    // MARK: Checkpoints
+
+    /// Records a checkpoint the leader took: `path` is its directory (a backup, with its
+    /// manifest), `sequence` the last journal entry it contains.
+    public func recordCheckpoint(_ checkpoint: CheckpointRecord) async throws(ClusterError) {
+        _ = try await control.run(timeout: statementTimeout, "recording a checkpoint") { connection in
+            try await connection.query(
+                """
+                INSERT INTO tether_checkpoints (id, seq, node, path)
+                VALUES (\(checkpoint.id), \(Int64(checkpoint.sequence)), \(checkpoint.nodeId), \(checkpoint.path))
+                ON CONFLICT (id) DO NOTHING
+                """, logger: connection.logger)
+            return true
+        }
+    }
+
+    /// The recorded checkpoints, newest (highest sequence) first.
+    public func checkpoints() async throws(ClusterError) -> [CheckpointRecord] {
+        try await control.run(timeout: statementTimeout, "reading the checkpoints") { connection in
+            let rows = try await connection.query(
+                "SELECT id, seq, node, path FROM tether_checkpoints ORDER BY seq DESC, id DESC", logger: connection.logger)
+            var records: [CheckpointRecord] = []
+            for try await (id, seq, node, path) in rows.decode((String, Int64, String, String).self) {
+                records.append(CheckpointRecord(id: id, sequence: UInt64(seq), nodeId: node, path: path))
+            }
+            return records
+        }
+    }
+
+    /// Forgets the checkpoints `ids` (their directories were deleted).
+    public func forgetCheckpoints(_ ids: [String]) async throws(ClusterError) {
+        guard !ids.isEmpty else { return }
+        _ = try await control.run(timeout: statementTimeout, "forgetting checkpoints") { connection in
+            try await connection.query("DELETE FROM tether_checkpoints WHERE id = ANY(\(ids))", logger: connection.logger)
+            return true
         }
     }
 
@@ -250,6 +290,25 @@ public struct LeaderRecord: Sendable, Equatable {
 
     /// Whether a node holds the lease now.
     public var isHeld: Bool { !nodeId.isEmpty && remainingMilliseconds > 0 }
+}
+
+/// A checkpoint of the leader's store, as `tether_checkpoints` records it.
+public struct CheckpointRecord: Sendable, Equatable {
+    /// The backup's id (a ULID), also the name of its directory.
+    public var id: String
+    /// The last journal entry the checkpoint contains.
+    public var sequence: UInt64
+    /// The node that took it.
+    public var nodeId: String
+    /// Its directory, as that node saw it: the checkpoint directory, shared by the nodes, plus the id.
+    public var path: String
+
+    public init(id: String, sequence: UInt64, nodeId: String, path: String) {
+        self.id = id
+        self.sequence = sequence
+        self.nodeId = nodeId
+        self.path = path
+    }
 }
 
 /// One commit in the journal.

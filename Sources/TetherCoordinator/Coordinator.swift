@@ -172,14 +172,19 @@ public final class Coordinator: Service, Sendable {
             eventLoopGroupProvider: .shared(group),
             logger: logger)
 
-        let services = ServiceGroup(
-            configuration: .init(
-                services: [
-                    .init(service: app),
-                    .init(service: SchedulerService(runtime: runtime, window: window, logger: logger)),
-                    .init(service: WorkerListenerService(channel: workerChannel)),
-                ],
-                logger: logger))
+        var serviceList: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: app),
+            .init(service: SchedulerService(runtime: runtime, window: window, logger: logger)),
+            .init(service: WorkerListenerService(channel: workerChannel)),
+        ]
+        if let term = configuration.leaderTerm {
+            serviceList.append(
+                .init(
+                    service: CheckpointService(
+                        term: term, db: engine.store.db, threadPool: threadPool, version: configuration.version,
+                        logger: logger)))
+        }
+        let services = ServiceGroup(configuration: .init(services: serviceList, logger: logger))
         shutdown.set(services)
         do {
             try await services.run()

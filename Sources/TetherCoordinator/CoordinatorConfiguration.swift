@@ -70,6 +70,13 @@ public struct CoordinatorConfiguration: Sendable {
         backupDirectory ?? defaultBackupDirectory
     }
 
+    /// Where a cluster's leader takes its scheduled checkpoints: `checkpoints.directory`, or
+    /// else `checkpoints` inside the backup directory (nil without a cluster).
+    public var resolvedCheckpointDirectory: String? {
+        guard let cluster else { return nil }
+        return cluster.checkpointDirectory ?? resolvedBackupDirectory + "/checkpoints"
+    }
+
     /// `<dataDirectory>-backups`: beside the data directory, so on the same file system as a
     /// rule (RocksDB then hard-links the SST files instead of copying them), but never inside
     /// it. `/var/lib/tether` backs up into `/var/lib/tether-backups`.

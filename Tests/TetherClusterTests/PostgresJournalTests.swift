@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOPosix
 import Synchronization
 import Testing
 import TetherTestSupport
@@ -130,6 +131,45 @@ import TetherTestSupport
         #expect(try standby.get(Array("key-5".utf8)) == Array("value-5".utf8))
         leader.close()
         standby.close()
+    }
+
+    /// A write batch with no operations: its 12-byte header (sequence and count) of zeros.
+    static let emptyBatch = [UInt8](repeating: 0, count: 12)
+
+    @Test func checkpointsAreRecordedAndTrimmingKeepsTheirEntry() async throws {
+        let journal = try await Self.journal()
+        defer { Task { await journal.close() } }
+        let epoch = try #require(try await journal.acquireLease(nodeId: "a", ttlMilliseconds: 10_000, http: "", worker: ""))
+        for sequence in UInt64(1)...10 {
+            #expect(try await journal.append(sequence: sequence, epoch: epoch, nodeId: "a", batch: Self.emptyBatch))
+        }
+        let older = CheckpointRecord(id: "01JH2W6V8Q0000000000000001", sequence: 4, nodeId: "a", path: "/c/01JH2W6V8Q0000000000000001")
+        let newer = CheckpointRecord(id: "01JH2W6V8Q0000000000000002", sequence: 7, nodeId: "b", path: "/c/01JH2W6V8Q0000000000000002")
+        try await journal.recordCheckpoint(older)
+        try await journal.recordCheckpoint(newer)
+        try await journal.recordCheckpoint(newer)
+        #expect(try await journal.checkpoints() == [newer, older])
+        try await journal.forgetCheckpoints([older.id])
+        #expect(try await journal.checkpoints() == [newer])
+        // Below the checkpoint's own entry: a store restored from it continues at 8.
+        #expect(try await journal.trim(below: newer.sequence) == 6)
+        #expect(try await journal.bounds() == (7, 10))
+        #expect(try await journal.trim(below: newer.sequence) == 0)
+
+        // A store that ends at 5 cannot follow any more; one restored from the checkpoint can.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tail-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let db = try RocksDB(path: directory)
+        defer { db.close() }
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        defer { pool.shutdownGracefully { _ in } }
+        let tailer = JournalTailer(journal: journal, db: db, threadPool: pool)
+        try db.applyJournalEntry(sequence: 5, batch: Self.emptyBatch, sync: false)
+        let error = await #expect(throws: ClusterError.self) { try await tailer.catchUp() }
+        #expect(error?.code == .journalTrimmed)
+        try db.applyJournalEntry(sequence: 7, batch: Self.emptyBatch, sync: false)
+        #expect(try await tailer.catchUp() == 10)
     }
 
     @Test func aFencedWriterWritesNothingLocally() async throws {

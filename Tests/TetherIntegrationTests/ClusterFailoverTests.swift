@@ -24,11 +24,12 @@ struct ChildClusterNode {
 
     /// Writes the node's configuration into `directory` and starts it.
     static func start(
-        _ nodeId: String, journal: String, credentials: TestCredentials, directory: String, generation: Int = 0
+        _ nodeId: String, journal: String, credentials: TestCredentials, directory: String, generation: Int = 0,
+        ports: (http: Int, worker: Int)? = nil, settings: [String: JSONValue] = [:]
     ) async throws -> ChildClusterNode {
-        let httpPort = try await freePort()
-        let workerPort = try await freePort()
-        let configuration: JSONValue = [
+        let httpPort = if let ports { ports.http } else { try await freePort() }
+        let workerPort = if let ports { ports.worker } else { try await freePort() }
+        var configuration: JSONValue = [
             "host": "127.0.0.1", "httpPort": .int(Int64(httpPort)), "workerPort": .int(Int64(workerPort)),
             "data": .string(directory + "/\(nodeId)"),
             "tls": [
@@ -38,6 +39,10 @@ struct ChildClusterNode {
             "signingKeys": [.string(credentials.key.text)], "apiKeys": [.string(apiKey)], "metricsPublic": true,
             "journal": .string(journal), "nodeId": .string(nodeId),
         ]
+        if case .object(var values) = configuration {
+            values.merge(settings) { $1 }
+            configuration = .object(values)
+        }
         let configPath = directory + "/\(nodeId).json"
         try Data(configuration.serialized()).write(to: URL(fileURLWithPath: configPath))
         let node = ChildClusterNode(

@@ -21,6 +21,17 @@ public struct ClusterConfiguration: Sendable {
     public var renewIntervalMilliseconds: Int64 = 1_000
     /// How often a standby reads the journal and the lease when no notification woke it.
     public var pollIntervalMilliseconds: Int64 = 250
+    /// Where the leader takes its scheduled checkpoints (`checkpoints.directory`): a directory
+    /// every node can read at this same path (a shared volume), since a node whose store the
+    /// trimmed journal no longer continues starts from the latest of them. nil: `checkpoints`
+    /// inside the backup directory.
+    public var checkpointDirectory: String?
+    /// How often the leader takes a checkpoint (`checkpoints.intervalSeconds`); 0 takes none,
+    /// and the journal is never trimmed.
+    public var checkpointIntervalMilliseconds: Int64 = 600_000
+    /// How many checkpoints the leader keeps (`checkpoints.keep`); the journal is trimmed
+    /// below the oldest of them.
+    public var checkpointKeep = 3
 
     public init(journal: JournalURL, nodeId: String, advertisedHTTP: String, advertisedWorker: String) {
         self.journal = journal

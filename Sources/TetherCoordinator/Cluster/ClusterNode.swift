@@ -24,6 +24,11 @@ struct ClusterNode: Sendable {
     /// Called once the node serves HTTP and workers (as standby or leader) on its ports.
     let onListening: @Sendable (Coordinator.Endpoints) -> Void
 
+    /// Where the leader takes checkpoints and a node that fell behind the journal starts from.
+    var checkpointDirectory: String {
+        configuration.resolvedCheckpointDirectory ?? configuration.resolvedBackupDirectory + "/checkpoints"
+    }
+
     /// Why a term ended.
     enum StepDown: String {
         case leaseLost = "lease_lost"
@@ -92,11 +97,14 @@ struct ClusterNode: Sendable {
             values.appender = nil
         }
         let directory = configuration.dataDirectory
-        let store = try await threadPool.runIfActive {
-            try CoordinatorStore(directory: directory, durability: .relaxed)
+        func openStore() async throws -> CoordinatorStore {
+            try await threadPool.runIfActive { try CoordinatorStore(directory: directory, durability: .relaxed) }
         }
+        // A new node starts from the latest checkpoint when the journal was trimmed.
+        await bootstrapIfEmpty(journal: journal, threadPool: threadPool)
+        var store = try await openStore()
         defer { store.close() }
-        let tailer = JournalTailer(journal: journal, db: store.db, threadPool: threadPool)
+        var tailer = JournalTailer(journal: journal, db: store.db, threadPool: threadPool)
         let server = StandbyServer(configuration: configuration, cluster: cluster, state: state, group: group, logger: logger)
         let endpoints = try await server.start()
         onListening(endpoints)
@@ -141,6 +149,19 @@ struct ClusterNode: Sendable {
                             validUntil: sent + UInt64(cluster.leaseMilliseconds) * 1_000_000)
                     }
                 }
+            } catch let error as ClusterError where error.code == .journalTrimmed {
+                // The journal no longer continues this store: start again from a checkpoint.
+                logger.warning("this node's store fell behind the trimmed journal", metadata: ["error": "\(error)"])
+                store.close()
+                do {
+                    try await bootstrap(journal: journal, threadPool: threadPool, replacing: true)
+                } catch {
+                    logger.error("cannot start this node from a checkpoint; retrying", metadata: ["error": "\(error)"])
+                    await shutdown.wait(milliseconds: 1_000)
+                }
+                store = try await openStore()
+                tailer = JournalTailer(journal: journal, db: store.db, threadPool: threadPool)
+                continue
             } catch {
                 let now = ContinuousClock.now
                 if lastWarning.map({ now - $0 > .seconds(10) }) ?? true {
@@ -175,7 +196,11 @@ struct ClusterNode: Sendable {
         }
         var termConfiguration = configuration
         termConfiguration.cluster = nil
-        termConfiguration.leaderTerm = LeaderTerm(appender: appender, state: state)
+        termConfiguration.leaderTerm = LeaderTerm(
+            appender: appender, state: state, journal: journal, nodeId: cluster.nodeId,
+            checkpoints: .init(
+                directory: checkpointDirectory, intervalMilliseconds: cluster.checkpointIntervalMilliseconds,
+                keep: cluster.checkpointKeep))
         // Workers of a leader that steps down should find the next one soon.
         termConfiguration.reconnectWindowMilliseconds = min(configuration.reconnectWindowMilliseconds, 1_000)
         let coordinator = Coordinator(configuration: termConfiguration, logger: logger, eventLoopGroup: group, metrics: metrics)

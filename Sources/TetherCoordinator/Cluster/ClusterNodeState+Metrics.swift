@@ -31,11 +31,22 @@ extension MetricFamily {
     static let clusterStandbyLag = MetricFamily(
         .gauge, "tether_cluster_standby_lag_seconds", "For how long this node's store has been behind the journal (0 when not).")
 
+    static let clusterCheckpoints = MetricFamily(
+        .counter, "tether_cluster_checkpoints_total", labels: ["outcome"],
+        "Scheduled checkpoints this node took as leader: taken, or failed (nothing was trimmed).")
+    static let clusterCheckpointSequence = MetricFamily(
+        .gauge, "tether_cluster_checkpoint_sequence", "The journal sequence of the last checkpoint this node took.")
+    static let journalTrimmed = MetricFamily(
+        .counter, "tether_journal_trimmed_entries_total", "Journal entries this node deleted below the oldest kept checkpoint.")
+    static let clusterBootstraps = MetricFamily(
+        .counter, "tether_cluster_bootstraps_total", "Times this node started its store from a checkpoint.")
+
     /// The cluster families, in the order of docs/operations.md.
     static let cluster: [MetricFamily] = [
         .clusterRole, .clusterEpoch, .clusterTerms, .clusterStepDowns, .clusterLeaseRenewals, .journalAppends,
         .journalAppendFailures, .journalBytes, .journalAppendLatency, .journalAppendSize, .journalLastSequence,
-        .journalAppliedSequence, .clusterStandbyLag,
+        .journalAppliedSequence, .clusterStandbyLag, .clusterCheckpoints, .clusterCheckpointSequence, .journalTrimmed,
+        .clusterBootstraps,
     ]
 }
 
@@ -83,6 +94,15 @@ extension ClusterNodeState {
         writer.sample(.journalAppliedSequence, [], Int(view.journal?.appliedSequence ?? 0))
         writer.header(.clusterStandbyLag)
         writer.sample(.clusterStandbyLag, [], Double(view.journal?.lagMilliseconds ?? 0) / 1_000)
+        writer.header(.clusterCheckpoints)
+        writer.sample(.clusterCheckpoints, ["taken"], values.checkpoints)
+        writer.sample(.clusterCheckpoints, ["failed"], values.failedCheckpoints)
+        writer.header(.clusterCheckpointSequence)
+        writer.sample(.clusterCheckpointSequence, [], Int(values.lastCheckpointSequence))
+        writer.header(.journalTrimmed)
+        writer.sample(.journalTrimmed, [], values.trimmedEntries)
+        writer.header(.clusterBootstraps)
+        writer.sample(.clusterBootstraps, [], values.bootstraps)
         return writer.bytes
     }
 }

@@ -22,6 +22,16 @@ final class ClusterNodeState: Sendable {
         var appender: JournalAppender?
         /// Journal statistics of terms that ended, so the counters never go back.
         var pastAppends = JournalStatistics()
+        /// Checkpoints this node took as leader, and those that failed.
+        var checkpoints = 0
+        var failedCheckpoints = 0
+        /// The journal sequence of the last checkpoint this node took.
+        var lastCheckpointSequence: UInt64 = 0
+        /// Journal entries this node trimmed as leader.
+        var trimmedEntries = 0
+        /// Times this node started its store from a checkpoint (it was new, or the journal no
+        /// longer continued its store).
+        var bootstraps = 0
     }
 
     let nodeId: String

@@ -6,6 +6,17 @@ import TetherStore
 struct LeaderTerm: Sendable {
     let appender: JournalAppender
     let state: ClusterNodeState
+    let journal: PostgresJournal
+    let nodeId: String
+    let checkpoints: CheckpointSchedule
+
+    /// When and where the leader takes checkpoints, and how many it keeps.
+    struct CheckpointSchedule: Sendable {
+        var directory: String
+        /// 0: none.
+        var intervalMilliseconds: Int64
+        var keep: Int
+    }
 
     /// Whether this node may still acknowledge anything: its appender has not failed or been
     /// fenced, and its lease has not run out by its own clock.

@@ -148,7 +148,7 @@ extension CoordinatorConfiguration {
         configuration.checksInvariants = variables.string(forKey: "checkInvariants") == "1"
         configuration.cluster = try clusterConfiguration(
             settings: settings, path: path, flags: flags, journalVariable: variables.string(forKey: "journal", isSecret: true),
-            configuration: configuration)
+            configuration: configuration, resolve: resolve)
         if let nodeId = configuration.cluster?.nodeId { configuration.nodeId = nodeId }
         return configuration
     }
@@ -157,13 +157,14 @@ extension CoordinatorConfiguration {
     /// the file's `journal`); nil for a single node. Without a journal, the cluster keys are refused.
     private static func clusterConfiguration(
         settings: ServeSettings, path: String, flags: ServeFlags, journalVariable: String?,
-        configuration: CoordinatorConfiguration
+        configuration: CoordinatorConfiguration, resolve: (String) -> String
     ) throws -> ClusterConfiguration? {
         let fileJournal = try settings.string(ServeKeys.journal)
         guard let text = [flags.journal, journalVariable, fileJournal].compactMap({ $0 }).first(where: { !$0.isEmpty }) else {
             let clusterKeys = [
                 ServeKeys.nodeId, ServeKeys.advertiseHTTP, ServeKeys.advertiseWorker, ServeKeys.leaseMilliseconds,
-                ServeKeys.leaseRenewMilliseconds,
+                ServeKeys.leaseRenewMilliseconds, ServeKeys.checkpointDirectory, ServeKeys.checkpointIntervalSeconds,
+                ServeKeys.checkpointKeep,
             ].filter { settings.present.contains($0) }
             if !clusterKeys.isEmpty {
                 throw ServeConfigurationError(
@@ -209,6 +210,11 @@ extension CoordinatorConfiguration {
             }
             cluster.renewIntervalMilliseconds = Int64(renew)
         }
+        cluster.checkpointDirectory = try settings.string(ServeKeys.checkpointDirectory).map(resolve)
+        if let seconds = try settings.int(ServeKeys.checkpointIntervalSeconds, in: 0...604_800) {
+            cluster.checkpointIntervalMilliseconds = Int64(seconds) * 1_000
+        }
+        if let keep = try settings.int(ServeKeys.checkpointKeep, in: 1...1_000) { cluster.checkpointKeep = keep }
         return cluster
     }
 

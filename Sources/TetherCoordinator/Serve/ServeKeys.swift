@@ -22,6 +22,9 @@ enum ServeKeys {
     static let advertiseWorker = "advertise.worker"
     static let leaseMilliseconds = "leaseMilliseconds"
     static let leaseRenewMilliseconds = "leaseRenewMilliseconds"
+    static let checkpointDirectory = "checkpoints.directory"
+    static let checkpointIntervalSeconds = "checkpoints.intervalSeconds"
+    static let checkpointKeep = "checkpoints.keep"
 
     /// An integer key, the values it may take, and where it goes.
     struct Integer {
@@ -51,7 +54,7 @@ enum ServeKeys {
         Set([
             host, data, backups, durability, tlsCertificate, tlsPrivateKey, signingKeys, signingKeyFiles, apiKeys,
             apiKeyFiles, metricsPublic, journal, nodeId, advertiseHTTP, advertiseWorker, leaseMilliseconds,
-            leaseRenewMilliseconds,
+            leaseRenewMilliseconds, checkpointDirectory, checkpointIntervalSeconds, checkpointKeep,
         ] + integers.map(\.key))
     }
 }

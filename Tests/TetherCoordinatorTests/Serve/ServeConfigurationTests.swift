@@ -144,6 +144,15 @@ struct ServeConfigurationTests {
         #expect(cluster.nodeId == "node-1" && configuration.nodeId == "node-1")
         #expect(cluster.advertisedHTTP == "10.0.0.1:9420" && cluster.advertisedWorker == "127.0.0.1:9421")
         #expect(cluster.leaseMilliseconds == 6000 && cluster.renewIntervalMilliseconds == 2000)
+        // Checkpoints by default: every 10 minutes into `checkpoints` in the backup directory, 3 kept.
+        #expect(cluster.checkpointIntervalMilliseconds == 600_000 && cluster.checkpointKeep == 3)
+        #expect(configuration.resolvedCheckpointDirectory == configuration.resolvedBackupDirectory + "/checkpoints")
+        let scheduled = try await ConfigFile(
+            #""httpPort": 9420, "workerPort": 9421, "journal": "postgres://h/db", "checkpoints": {"directory": "shared/ckpt", "intervalSeconds": 30, "keep": 5}"#
+        ).load()
+        #expect(scheduled.cluster?.checkpointIntervalMilliseconds == 30_000 && scheduled.cluster?.checkpointKeep == 5)
+        #expect(scheduled.resolvedCheckpointDirectory?.hasSuffix("/shared/ckpt") == true)
+        #expect(scheduled.resolvedCheckpointDirectory?.hasPrefix("/") == true)
         // The flag wins over the environment, which wins over the file.
         let flagged = try await file.load(
             flags: ServeFlags(journal: "postgres://flag@h1/db", nodeId: "from-flag"),
@@ -166,6 +175,9 @@ struct ServeConfigurationTests {
             (#""journal": "postgres://h/db", "leaseMilliseconds": 500"#, "leaseMilliseconds must be between 1000 and 60000"),
             (#""journal": "postgres://h/db", "leaseMilliseconds": 2000, "leaseRenewMilliseconds": 1500"#, "at most half"),
             (#""nodeId": "n1""#, "nodeId only apply with a journal"),
+            (#""checkpoints": {"keep": 2}"#, "checkpoints.keep only apply with a journal"),
+            (#""journal": "postgres://h/db", "httpPort": 1, "workerPort": 2, "checkpoints": {"keep": 0}"#, "checkpoints.keep must be between 1 and 1000"),
+            (#""journal": "postgres://h/db", "httpPort": 1, "workerPort": 2, "checkpoints": {"intervalSeconds": -1}"#, "checkpoints.intervalSeconds must be between 0 and 604800"),
         ] {
             let message = try await ConfigFile(settings).error()
             #expect(message.contains(expected), "\(settings): \(message)")
