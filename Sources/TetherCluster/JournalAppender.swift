@@ -68,9 +68,11 @@ public final class JournalAppender: CommitJournal, Sendable {
             }
             return state.nextSequence
         }
-        let outcome = Self.wait { [journal, nodeId, epoch] () async throws(ClusterError) -> Bool in
-            try await journal.append(sequence: sequence, epoch: epoch, nodeId: nodeId, batch: batch)
-        }
+        let outcome =
+            journal.appendWaiting(sequence: sequence, epoch: epoch, nodeId: nodeId, batch: batch)
+            ?? Self.wait { [journal, nodeId, epoch] () async throws(ClusterError) -> Bool in
+                try await journal.append(sequence: sequence, epoch: epoch, nodeId: nodeId, batch: batch)
+            }
         let elapsed = Self.monotonicNanoseconds() &- now
         let result: Result<UInt64, StoreError>
         switch outcome {

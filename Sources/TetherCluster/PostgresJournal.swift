@@ -153,23 +153,53 @@ public final class PostgresJournal: Sendable {
     /// Appends one commit as `sequence` if `nodeId` still holds the lease with `epoch`; false
     /// when it does not (fenced: nothing was written).
     public func append(sequence: UInt64, epoch: UInt64, nodeId: String, batch: [UInt8]) async throws(ClusterError) -> Bool {
-        let bytes = ByteBuffer(bytes: batch)
+        let query = Self.appendQuery(sequence: sequence, epoch: epoch, nodeId: nodeId, batch: batch)
         return try await appends.run(timeout: statementTimeout, "appending to the journal") { connection in
-            let rows = try await connection.query(
-                """
-                WITH lease AS (
-                    SELECT 1 FROM tether_leader
-                    WHERE id = 1 AND holder = \(nodeId) AND epoch = \(Int64(epoch)) AND expires_at > clock_timestamp()
-                    FOR SHARE),
-                entry AS (
-                    INSERT INTO tether_journal (seq, epoch, batch)
-                    SELECT \(Int64(sequence)), \(Int64(epoch)), \(bytes) FROM lease RETURNING seq)
-                SELECT pg_notify('\(unescaped: Self.channel)', seq::text) FROM entry
-                """, logger: connection.logger)
+            let rows = try await connection.query(query, logger: connection.logger)
             var written = false
             for try await _ in rows { written = true }
             return written
         }
+    }
+
+    /// ``append(sequence:epoch:nodeId:batch:)`` from a thread that may block (never an event
+    /// loop's, nor the cooperative pool's): the statement goes out on the open appends connection
+    /// and the thread waits for its future, without a hop through Swift concurrency, which the
+    /// leader's writer pays once per group commit. nil when no connection is open (the caller
+    /// then takes the async path, which connects). Past the deadline the connection is closed,
+    /// which fails the statement: the next append connects again.
+    public func appendWaiting(sequence: UInt64, epoch: UInt64, nodeId: String, batch: [UInt8]) -> Result<Bool, ClusterError>? {
+        guard let connection = appends.currentConnection else { return nil }
+        let query = Self.appendQuery(sequence: sequence, epoch: epoch, nodeId: nodeId, batch: batch)
+        let future = connection.query(query, logger: connection.logger)
+        let (seconds, attoseconds) = statementTimeout.components
+        let deadline = connection.eventLoop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {
+            let _: EventLoopFuture<Void> = connection.close()
+        }
+        do {
+            let result = try future.wait()
+            deadline.cancel()
+            return .success(result.rows.count > 0)
+        } catch {
+            deadline.cancel()
+            if !(error is PSQLError && (error as! PSQLError).code == .server) { let _: EventLoopFuture<Void> = connection.close() }
+            return .failure(ClusterError(.journalUnavailable, "appending to the journal failed at \(url.redacted): \(PostgresLink.describe(error))"))
+        }
+    }
+
+    /// The append statement: one row if `nodeId` holds the lease with `epoch`, unexpired.
+    static func appendQuery(sequence: UInt64, epoch: UInt64, nodeId: String, batch: [UInt8]) -> PostgresQuery {
+        let bytes = ByteBuffer(bytes: batch)
+        return """
+            WITH lease AS (
+                SELECT 1 FROM tether_leader
+                WHERE id = 1 AND holder = \(nodeId) AND epoch = \(Int64(epoch)) AND expires_at > clock_timestamp()
+                FOR SHARE),
+            entry AS (
+                INSERT INTO tether_journal (seq, epoch, batch)
+                SELECT \(Int64(sequence)), \(Int64(epoch)), \(bytes) FROM lease RETURNING seq)
+            SELECT pg_notify('\(unescaped: Self.channel)', seq::text) FROM entry
+            """
     }
 
     /// Up to `limit` entries after `sequence`, in order.

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import PostgresNIO
+import Synchronization
 
 /// One PostgreSQL connection, opened on first use and again after it failed.
 ///
@@ -11,7 +12,11 @@ actor PostgresLink {
     private let url: JournalURL
     private let name: String
     private let logger: Logger
-    private var connection: PostgresConnection?
+    private var connection: PostgresConnection? {
+        didSet { current.withLock { $0 = connection } }
+    }
+    /// The open connection, for callers on a thread that may block (``currentConnection``).
+    private nonisolated let current = Mutex<PostgresConnection?>(nil)
     private var nextId = 0
     private var closed = false
 
@@ -39,6 +44,16 @@ actor PostgresLink {
             throw error
         } catch {
             throw ClusterError(.journalUnavailable, "cannot connect to the journal at \(url.redacted): \(Self.describe(error))")
+        }
+    }
+
+    /// The connection, when one is open, read without waiting for the actor: for a thread that
+    /// blocks on a statement's future (the leader's writer thread). Closing it (a deadline
+    /// passed, say) is enough for the next ``open()`` to connect again.
+    nonisolated var currentConnection: PostgresConnection? {
+        current.withLock { connection in
+            guard let connection, !connection.isClosed else { return nil }
+            return connection
         }
     }
 
