@@ -139,6 +139,7 @@ let package = Package(
                 .embedInCode("HTTP/Dashboard/Resources/charts.js"),
                 .embedInCode("HTTP/Dashboard/Resources/workers.js"),
                 .embedInCode("HTTP/Dashboard/Resources/runs.js"),
+                .embedInCode("HTTP/Dashboard/Resources/cluster.js"),
                 .embedInCode("HTTP/Dashboard/Resources/main.js"),
             ]
         ),

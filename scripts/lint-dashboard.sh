@@ -12,7 +12,7 @@ if ! command -v node >/dev/null; then
 fi
 joined="$(mktemp -t tether-dashboard.XXXXXX.js)"
 trap 'rm -f "$joined"' EXIT
-for file in core charts workers runs main; do
+for file in core charts workers runs cluster main; do
     node --check "$dir/$file.js"
     cat "$dir/$file.js" >> "$joined"
 done
@@ -39,7 +39,7 @@ class Checker(html.parser.HTMLParser):
                 problems.append(f"<{tag} {name}=…> is blocked by the Content-Security-Policy")
 checker = Checker()
 checker.feed(page)
-script = "".join(open(f"{directory}/{name}.js", encoding="utf-8").read() for name in ("core", "charts", "workers", "runs", "main"))
+script = "".join(open(f"{directory}/{name}.js", encoding="utf-8").read() for name in ("core", "charts", "workers", "runs", "cluster", "main"))
 for used in sorted(set(re.findall(r"\$\('([a-z0-9-]+)'\)", script))):
     # An id the script creates itself (`<button id="cancel-run">` in a template) counts too.
     if used not in checker.ids and f'id="{used}"' not in script:

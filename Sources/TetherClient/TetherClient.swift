@@ -11,7 +11,7 @@ import OpenAPIRuntime
 
 /// A client of the coordinator's HTTP API, generated from its `openapi.yaml` and sent with
 /// AsyncHTTPClient: send events, read, list, cancel and wait for runs, read the status, the
-/// functions and the workers, drain, create and list backups.
+/// functions, the workers and the node's cluster role, drain, create and list backups.
 ///
 /// ```swift
 /// let client = try TetherClient(url: "http://127.0.0.1:7420")
@@ -131,6 +131,13 @@ public struct TetherClient: Sendable {
     /// Capacity, workers, queues and handshakes, as the dashboard shows them.
     public func status() async throws -> Components.Schemas.Status {
         try await call { try await client.getStatus().ok.body.json }
+    }
+
+    /// This node's role (`leader`, `standby` or `single`), the leader it knows of and how far its
+    /// store is behind the journal (`GET /v1/cluster`). A standby answers it itself, so this is
+    /// the view of the node at ``url``, while the other calls are redirected to the leader.
+    public func cluster() async throws -> Components.Schemas.Cluster {
+        try await call { try await client.getCluster().ok.body.json }
     }
 
     /// The registered functions with their configuration and the connections that serve them.

@@ -4,6 +4,7 @@ import Testing
 import Tether
 import TetherClient
 import TetherEngine
+import TetherTestSupport
 
 @Suite("CLI and example worker", .serialized)
 struct CLITests {
@@ -51,12 +52,56 @@ struct CLITests {
         #expect(show.output.contains("send-receipt"))
         let status = try await runCLI(["status", "--url", "http://127.0.0.1:\(httpPort)"], directory: directory)
         #expect(status.output.contains("example-1"))
+        // No journal: a single node, named as /v1/cluster names it (the host name).
+        let nodeId = try #require(try await client.request(.GET, "/v1/cluster").json?["nodeId"]?.stringValue)
+        #expect(status.output.contains("\ncluster     \(nodeId) is a single node (no journal)\n"), "\(status.output)")
 
         // SIGTERM drains the worker: it says goodbye and exits cleanly.
         await worker.stop(signal: SIGTERM)
         #expect(worker.process.terminationStatus == 0, "worker log:\n\(worker.log)")
         await coordinator.process.stop(signal: SIGTERM)
         #expect(coordinator.process.process.terminationStatus == 0, "coordinator log:\n\(coordinator.process.log)")
+    }
+
+    @Test("tether status names the node's role, epoch, leader and journal lag, on the leader and on a standby")
+    func statusInCluster() async throws {
+        let journal = try PostgresTestServer.freshDatabase("status")
+        let directory = try TemporaryDirectory("tether-status-cluster")
+        let credentials = try TestCredentials(in: directory.path)
+        let cluster = ClusterLiveTests.cluster
+        func node(_ id: String) async throws -> TestCoordinator {
+            try await ClusterLiveTests.node(id, journal: journal, credentials: credentials, directory: directory)
+        }
+        let a = try await node("node-a")
+        #expect(try await eventually(timeout: .seconds(20)) { try await cluster(a)["role"]?.stringValue == "leader" })
+        let b = try await node("node-b")
+        // Settled: node-b stands by and has applied all that node-a wrote (no workers, no events).
+        #expect(
+            try await eventually(timeout: .seconds(20)) {
+                let leader = try await cluster(a)["journal"]
+                let standby = try await cluster(b)
+                return standby["role"]?.stringValue == "standby"
+                    && standby["journal"]?["appliedSeq"] == leader?["lastSeq"]
+                    && standby["journal"]?["lagMs"]?.int64Value == 0
+            })
+        let view = try await cluster(a)
+        let epoch = try #require(view["epoch"]?.int64Value)
+        let sequence = try #require(view["journal"]?["lastSeq"]?.int64Value)
+        let leader = "127.0.0.1:\(a.endpoints.httpPort)"
+        let progress = "journal \(sequence) of \(sequence) applied, lag 0 ms"
+
+        let onLeader = try await runCLI(["status", "--url", a.httpURL], directory: directory)
+        #expect(onLeader.status == 0, "\(onLeader.output)")
+        let leaderLine = "\ncluster     node-a is the leader at \(leader), epoch \(epoch); \(progress)\n"
+        #expect(onLeader.output.contains(leaderLine), "\(onLeader.output)")
+        // On the standby the line is the standby's own view; the rest is the leader's (redirected).
+        let onStandby = try await runCLI(["status", "--url", b.httpURL], directory: directory)
+        #expect(onStandby.status == 0, "\(onStandby.output)")
+        let standbyLine = "\ncluster     node-b is a standby, epoch \(epoch), leader node-a at \(leader); \(progress)\n"
+        #expect(onStandby.output.contains(standbyLine), "\(onStandby.output)")
+        #expect(onStandby.output.contains("\ncapacity    0 in flight / 0 slots, 0 available\n"), "\(onStandby.output)")
+        await b.shutdown()
+        await a.shutdown()
     }
 
     @Test("POST /v1/admin/drain ends tether dev on its own, with exit status 0")

@@ -7,11 +7,12 @@ import NIOCore
 ///
 /// It reads only the public API: the status stream `GET /v1/status/stream` (read with `fetch()`
 /// so it can send an API key, polling `GET /v1/status` when streaming fails), `/v1/workers` for
-/// the capacity history, `/v1/functions`, `/v1/runs` and `/v1/runs/{id}`.
+/// the capacity history, `/v1/functions`, `/v1/runs`, `/v1/runs/{id}` and `/v1/cluster` (the
+/// node's role, polled every 2 s).
 ///
 /// The page is real files in `Resources/`, embedded in the binary (SwiftPM `embedInCode`):
 /// `index.html` with `{{style}}` and `{{script}}` where `dashboard.css` and the scripts
-/// (`core.js`, `charts.js`, `workers.js`, `runs.js`, `main.js`, in that order) go. The
+/// (`core.js`, `charts.js`, `workers.js`, `runs.js`, `cluster.js`, `main.js`, in that order) go. The
 /// Content-Security-Policy allows exactly that one inline style and one inline script, by the
 /// SHA-256 hashes computed from them when the page is first built, and nothing from another origin.
 enum Dashboard {
@@ -41,7 +42,7 @@ enum Dashboard {
     /// The page's one script: its files in order.
     static let script = [
         PackageResources.core_js, PackageResources.charts_js, PackageResources.workers_js, PackageResources.runs_js,
-        PackageResources.main_js,
+        PackageResources.cluster_js, PackageResources.main_js,
     ].map(file).joined(separator: "\n")
 
     /// The page skeleton (`index.html`); the script fills it in.

@@ -33,15 +33,17 @@ function route() {
 }
 function start() {
   stream();
+  refreshCluster();
   seedHistory();
   loadDefinitions();
   route();
 }
 window.addEventListener('hashchange', route);
 // A hidden tab keeps recording history but draws nothing until it is shown again.
-document.addEventListener('visibilitychange', () => { if (!document.hidden) { render(); refreshRuns(); } });
+document.addEventListener('visibilitychange', () => { if (!document.hidden) { render(); refreshRuns(); refreshCluster(); } });
 // Ages and the charts' time axis move on even when no status changes.
 setInterval(render, 2000);
 setInterval(refreshRuns, 3000);
+setInterval(refreshCluster, 2000);
 setInterval(() => { if (!asking) loadDefinitions(); }, 30000);
 start();
