@@ -93,7 +93,6 @@ def single_node():
     if not text(element(dom, "coord")).startswith(f"v{coordinator['version']} · {coordinator['durability']} durability"):
         problems.append(f"coordinator line: {text(element(dom, 'coord'))!r}")
     tiles = dict(re.findall(r'<div class="label">(.*?)</div><div class="value">(.*?)</div>', element(dom, "tiles")))
-    ready = sum(1 for worker in status["workers"] if worker["status"] == "ready")
     for label, wanted in [
         ("Workers connected", number(len(status["workers"]))), ("Capacity in use", number(capacity["inFlight"])),
         ("Free slots", number(capacity["available"])), ("Queued", number(queue["depth"])),

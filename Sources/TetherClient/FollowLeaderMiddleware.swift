@@ -5,8 +5,8 @@ import OpenAPIRuntime
 /// Follows a cluster standby's `307 Temporary Redirect` to the leader, with the same method,
 /// headers and body (the generated client's bodies can be sent again), at most three times:
 /// a client pointed at any node of a cluster reaches the leader (docs/operations.md, "High
-/// availability"). Requests without a body are followed by AsyncHTTPClient already; this is for
-/// the ones with one, which it will not resend.
+/// availability"). ``TetherClient`` turns AsyncHTTPClient's own redirects off (it would drop the
+/// API key on a redirect to another origin, and not resend a body), so this follows them all.
 struct FollowLeaderMiddleware: ClientMiddleware {
     static let maxRedirects = 3
 

@@ -6,7 +6,7 @@ function tile(label, value, sub, cls) {
 function renderTiles(st) {
   const co = st.coordinator, ca = st.capacity, qu = st.queue;
   const ready = st.workers.filter(wk => wk.status === 'ready').length;
-            const pct = ca.total ? Math.round(100 * ca.inFlight / ca.total) : 0;
+  const pct = ca.total ? Math.round(100 * ca.inFlight / ca.total) : 0;
   const waiting = st.functions.filter(fs => fs.queued > 0).length;
   $('tiles').innerHTML =
     tile('Workers connected', num(st.workers.length), `${num(ready)} ready · ${num(st.workers.length - ready)} paused`, st.workers.length ? '' : 'warn') +
