@@ -169,13 +169,7 @@ struct ClusterFailoverTests {
             #expect(run?["output"]?.stringValue == expectedMixOutput(i), "run \(i)")
         }
         // Healthy workers: no step body ran twice, whatever the coordinators went through.
-        let executions = counter.snapshot
-        var repeated: [String] = []
-        for i in 0..<count {
-            var steps = ["a", "b", "c", "double"]
-            if i % 4 == 0 { steps.append("flaky") }
-            for step in steps where (executions["\(i)/\(step)"] ?? 0) > 1 { repeated.append("\(i)/\(step)") }
-        }
+        let repeated = Self.stepsRunTwice(counter.snapshot, runs: 0...(count - 1))
         #expect(repeated.isEmpty, "step bodies run twice: \(repeated.sorted())")
         if !repeated.isEmpty { Self.keepLogs(of: directory, runIds: runIds) }
         for (name, capacity) in capacities {
@@ -199,6 +193,17 @@ struct ClusterFailoverTests {
         let index = runIds.enumerated().map { "\($0.offset) \($0.element)" }.joined(separator: "\n")
         try? Data(index.utf8).write(to: URL(fileURLWithPath: kept + "/runs.txt"))
         print("failover test: logs kept in \(kept)")
+    }
+
+    /// The mixed workload's step bodies that ran more than once, among runs `runs`.
+    static func stepsRunTwice(_ executions: [String: Int], runs: ClosedRange<Int>) -> [String] {
+        var repeated: [String] = []
+        for i in runs {
+            var steps = ["a", "b", "c", "double"]
+            if i % 4 == 0 { steps.append("flaky") }
+            for step in steps where (executions["\(i)/\(step)"] ?? 0) > 1 { repeated.append("\(i)/\(step)") }
+        }
+        return repeated
     }
 
     /// Off in CI until diagnosed (`TETHER_ZOMBIE_TEST=1` runs it): after its worker-registration
