@@ -78,8 +78,10 @@ extension ClusterFailoverTests {
         ]
         for (round, (mode, downFor)) in plan.enumerated() {
             // A step running when PostgreSQL goes: its result can only be delivered once it is back.
-            let gatedRun = try await clients[0].send("gate/start", data: ["i": .int(Int64(round))], id: "gate-\(round)")
-                .runIds
+            // Through the leader: a standby may still be reading the lease after the last outage.
+            let leader = try #require(await Self.readyNodes(nodes).first, "no leader before outage \(round + 1)")
+            let gatedRun = try await leader.client()
+                .send("gate/start", data: ["i": .int(Int64(round))], id: "gate-\(round)").runIds
             #expect(gatedRun.count == 1)
             gatedRuns += gatedRun
             #expect(try await eventually(timeout: .seconds(30)) { gate.running == round + 1 })
