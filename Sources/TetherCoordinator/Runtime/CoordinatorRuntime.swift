@@ -498,6 +498,10 @@ final class CoordinatorRuntime: @unchecked Sendable {
     private func enterStorageFailure(_ error: StoreError) {
         storageFailure = error
         shared.withLock { $0.health.storageFailure = error }
+        // A leader's failed local write may follow a journal append that committed: its store is
+        // no longer a prefix of the journal, and a leader that takes no work must not keep the
+        // lease. Fencing the term makes its node step down (and read the journal back).
+        configuration.leaderTerm?.appender.fence("this node's store failed (\(error.code.rawValue))")
         if configuration.leaderTerm != nil, error.code == .journalUnavailable || error.code == .fenced {
             logger.error(
                 "journal append failed; this leader acknowledges nothing more and steps down",
