@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 import TetherClient
 import TetherEngine
@@ -165,7 +164,7 @@ extension ClusterFailoverTests {
                 for i in 0...sent where await posts.runId(i) == nil { await posts.post(i, through: clients[i % 2]) }
                 return await posts.acknowledgedCount == sent + 1
             })
-        let runIds = await (0...sent).asyncMap { await posts.runId($0) ?? "" }
+        let runIds = await posts.runs(0...sent)
         let leader = await Self.readyNodes(nodes).first ?? nodes[0]
         let finished = try await leader.client().waitForRuns(runIds, timeout: .seconds(120))
         approver.cancel()
@@ -243,108 +242,5 @@ extension ClusterFailoverTests {
 
     static func seconds(_ duration: Duration) -> String {
         String(format: "%.2f", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
-    }
-}
-
-/// Every `mix/start` event the load sent: when, to which outcome, and the run it started.
-actor PostLedger {
-    struct Record: Sendable {
-        var i: Int
-        var sentAt: ContinuousClock.Instant
-        var answeredAt: ContinuousClock.Instant
-        /// The HTTP status, or nil when no answer came (connection refused, timeout).
-        var status: Int?
-    }
-
-    private(set) var records: [Record] = []
-    private var runIds: [Int: String] = [:]
-    private(set) var highest = -1
-
-    /// Sends run `i`'s event (id `mix-i`, so a resend is a duplicate) and records the outcome.
-    func post(_ i: Int, through client: TetherClient) async {
-        highest = max(highest, i)
-        let event: JSONValue = ["id": .string("mix-\(i)"), "name": "mix/start", "data": ["i": .int(Int64(i))]]
-        let sentAt = ContinuousClock.now
-        let response = try? await client.request(.POST, "/v1/events", body: JSONValue.array([event]).serialized())
-        records.append(Record(i: i, sentAt: sentAt, answeredAt: .now, status: response?.status))
-        if let response, (200..<300).contains(response.status),
-            let runId = response.json?["events"]?[0]?["runs"]?[0]?.stringValue
-        {
-            if let known = runIds[i] { precondition(known == runId, "event mix-\(i) started two runs") }
-            runIds[i] = runId
-        }
-    }
-
-    func runId(_ i: Int) -> String? { runIds[i] }
-    var acknowledgedCount: Int { runIds.count }
-    var acknowledged: [(Int, String)] { runIds.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
-}
-
-/// `/readyz` of every node, asked every 50 ms: when each question was sent and its answer.
-actor ReadinessLog {
-    struct Sample: Sendable {
-        var nodeId: String
-        var sentAt: ContinuousClock.Instant
-        /// nil while the node does not answer (between roles).
-        var status: Int?
-    }
-
-    private(set) var samples: [Sample] = []
-
-    func probe(_ nodes: [ChildClusterNode]) async {
-        while !Task.isCancelled {
-            for node in nodes {
-                let sentAt = ContinuousClock.now
-                let answer = try? await HTTPExchange.send(port: node.httpPort, .GET, "/readyz")
-                samples.append(Sample(nodeId: node.nodeId, sentAt: sentAt, status: answer?.status))
-            }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-    }
-}
-
-/// A function `gated` whose one step, `hold`, runs until the test opens its gate: a step that
-/// is surely running when PostgreSQL stops, and ends while it is down.
-final class StepGate: Sendable {
-    private struct State {
-        var running = 0
-        var open: Set<Int> = []
-    }
-
-    private let state = Mutex(State())
-
-    /// Step bodies started so far.
-    var running: Int { state.withLock { $0.running } }
-
-    /// Lets the step of the run started with `i` finish.
-    func open(_ i: Int) { _ = state.withLock { $0.open.insert(i) } }
-
-    func function(counter: ExecutionCounter) -> TetherFunction {
-        TetherFunction("gated", trigger: .event("gate/start")) { (ctx: Context<MixInput>) -> Int in
-            let i = ctx.event.data.i
-            return try await ctx.step.run("hold") { () -> Int in
-                counter.record("gate-\(i)")
-                self.state.withLock { $0.running += 1 }
-                while !self.state.withLock({ $0.open.contains(i) }) {
-                    try await Task.sleep(for: .milliseconds(10))
-                }
-                return i
-            }
-        }
-    }
-}
-
-extension TestWorker {
-    /// Runs whose step result this worker holds, not yet acknowledged by a coordinator.
-    var heldResults: Set<String> {
-        worker.state.withLock { state in Set(state.unacknowledged.values.map(\.stepResult.runID)) }
-    }
-}
-
-extension ClosedRange where Bound == Int {
-    func asyncMap<T>(_ transform: (Int) async -> T) async -> [T] {
-        var values: [T] = []
-        for value in self { values.append(await transform(value)) }
-        return values
     }
 }
