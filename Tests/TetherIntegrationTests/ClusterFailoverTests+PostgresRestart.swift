@@ -25,7 +25,7 @@ extension ClusterFailoverTests {
         let postgres = try PrivatePostgresServer(port: try await freePort())
         defer { postgres.remove() }
         let journal = try postgres.freshDatabase("restart")
-        let directory = try TemporaryDirectory("tether-pg-restart-nodes")
+        let directory = try TemporaryDirectory("tether-restart-nodes")
         let credentials = try TestCredentials(in: directory.path)
         let nodes = [
             try await ChildClusterNode.start(
