@@ -281,7 +281,7 @@ let package = Package(
         .testTarget(
             name: "TetherCoordinatorTests",
             dependencies: [
-                "TetherAPI", "TetherCoordinator", "TetherEngine", "TetherStore", "TetherTestSupport",
+                "TetherAPI", "TetherCluster", "TetherCoordinator", "TetherEngine", "TetherStore", "TetherTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -4,7 +4,8 @@
 #
 #   scripts/postgres.sh start DIR [PORT]   creates the cluster if DIR has none, starts it on
 #                                          127.0.0.1:PORT (default 55432) and prints its URL
-#   scripts/postgres.sh stop DIR           stops it (fast shutdown)
+#   scripts/postgres.sh stop DIR [MODE]    stops it: MODE fast (default: sessions ended, a
+#                                          checkpoint) or immediate (as a crash: recovery at start)
 #   scripts/postgres.sh url DIR            prints the URL of the cluster running in DIR
 #
 # As root the server runs as the `postgres` user (PostgreSQL refuses to run as root). Installs
@@ -12,7 +13,7 @@
 set -euo pipefail
 command="${1:-}"
 dir="${2:-}"
-[ -n "$command" ] && [ -n "$dir" ] || { sed -n '2,11p' "$0" >&2; exit 2; }
+[ -n "$command" ] && [ -n "$dir" ] || { sed -n '2,12p' "$0" >&2; exit 2; }
 
 bindir=""
 find_bindir() {
@@ -54,15 +55,17 @@ case "$command" in
     echo "postgres://tether@127.0.0.1:$port/postgres?sslmode=disable"
     ;;
   stop)
+    mode="${3:-fast}"
+    case "$mode" in fast|immediate) ;; *) echo "stop mode must be fast or immediate, not $mode" >&2; exit 2 ;; esac
     if [ -f "$dir/data/postmaster.pid" ]; then
-      as_server_user "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
+      as_server_user "$bindir/pg_ctl" -D "$dir/data" -m "$mode" -w stop >/dev/null || true
     fi
     ;;
   url)
     echo "postgres://tether@127.0.0.1:$(cat "$dir/port")/postgres?sslmode=disable"
     ;;
   *)
-    sed -n '2,11p' "$0" >&2
+    sed -n '2,12p' "$0" >&2
     exit 2
     ;;
 esac

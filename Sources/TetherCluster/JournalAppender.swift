@@ -56,6 +56,12 @@ public final class JournalAppender: CommitJournal, Sendable {
     /// The failure that ended appending, if one did.
     public var failure: StoreError? { state.withLock { $0.failure } }
 
+    /// Whether an append at `now` (``monotonicNanoseconds()``) would be tried: nothing failed or
+    /// fenced this term, and its lease has not run out by this node's clock.
+    public func mayAppend(at now: UInt64 = monotonicNanoseconds()) -> Bool {
+        state.withLock { $0.failure == nil && now < $0.leaseValidUntil }
+    }
+
     public func append(_ batch: [UInt8]) throws(StoreError) -> UInt64 {
         let now = Self.monotonicNanoseconds()
         let sequence: UInt64 = try state.withLock { state throws(StoreError) in

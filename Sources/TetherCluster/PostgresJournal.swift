@@ -43,15 +43,32 @@ public final class PostgresJournal: Sendable {
     }
 
     /// Creates the tables when they are missing (any node may, at any time: idempotent).
+    ///
+    /// Nodes that start together take turns, under a transaction-scoped advisory lock: two
+    /// concurrent `CREATE TABLE IF NOT EXISTS` of one table can fail one of them with a duplicate
+    /// key in PostgreSQL's catalog (`pg_type_typname_nsp_index`), which cost that node a retry
+    /// a second later and an error in its log.
     public func prepare() async throws(ClusterError) {
         _ = try await control.run(timeout: .seconds(10), "creating the journal's tables") { connection in
-            // One statement per call: the extended protocol takes no multi-statement strings.
-            for statement in Self.schema {
-                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: connection.logger)
+            try await connection.query("BEGIN", logger: connection.logger)
+            do {
+                let lock: PostgresQuery = "SELECT pg_advisory_xact_lock(\(Self.prepareLockKey))"
+                try await connection.query(lock, logger: connection.logger)
+                // One statement per call: the extended protocol takes no multi-statement strings.
+                for statement in Self.schema {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: connection.logger)
+                }
+                try await connection.query("COMMIT", logger: connection.logger)
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: connection.logger)
+                throw error
             }
             return true
         }
     }
+
+    /// The advisory lock ``prepare()`` holds while it creates the tables ("tether" in ASCII).
+    static let prepareLockKey: Int64 = 0x74_65_74_68_65_72
 
     static let schema = [
         """

@@ -43,6 +43,32 @@ import TetherTestSupport
         #expect(try await journal.acquireLease(nodeId: "a", ttlMilliseconds: 5_000, http: "h-a", worker: "w-a") == 4)
     }
 
+    /// Nodes of a new cluster start together: each creates the tables, none fails.
+    @Test func nodesStartingTogetherPrepareTheTablesWithoutError() async throws {
+        var logger = Logger(label: "test.journal")
+        logger.logLevel = .critical
+        for _ in 0..<5 {
+            let url = try JournalURL(try PostgresTestServer.freshDatabase("prepare"))
+            let journals = (0..<4).map { _ in PostgresJournal(url: url, logger: logger) }
+            let failures = await withTaskGroup(of: ClusterError?.self) { group in
+                for journal in journals {
+                    group.addTask {
+                        do throws(ClusterError) {
+                            try await journal.prepare()
+                            return nil
+                        } catch {
+                            return error
+                        }
+                    }
+                }
+                return await group.reduce(into: [ClusterError]()) { if let failure = $1 { $0.append(failure) } }
+            }
+            #expect(failures.isEmpty, "\(failures)")
+            #expect(try await journals[0].leader().nodeId == "")
+            for journal in journals { await journal.close() }
+        }
+    }
+
     @Test func appendsAreFencedByTheEpoch() async throws {
         let journal = try await Self.journal()
         defer { Task { await journal.close() } }

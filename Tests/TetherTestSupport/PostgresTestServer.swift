@@ -33,7 +33,11 @@ public enum PostgresTestServer {
 
     /// A new, empty database on the server, for one test; its URL.
     public static func freshDatabase(_ label: String = "t") throws -> String {
-        let base = try url()
+        try createDatabase(on: try url(), label: label)
+    }
+
+    /// A new, empty database on the server at `base` (a URL to one of its databases); its URL.
+    static func createDatabase(on base: String, label: String) throws -> String {
         let name = "\(label)_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16))"
         _ = try run("/usr/bin/psql", [base, "-v", "ON_ERROR_STOP=1", "-qc", "CREATE DATABASE \(name)"])
         guard var components = URLComponents(string: base) else { throw TestSetupError("bad URL \(base)") }

@@ -21,6 +21,6 @@ struct LeaderTerm: Sendable {
     /// Whether this node may still acknowledge anything: its appender has not failed or been
     /// fenced, and its lease has not run out by its own clock.
     var isLeading: Bool {
-        appender.failure == nil && state.current.role == .leader
+        appender.mayAppend() && state.current.role == .leader
     }
 }

@@ -103,9 +103,12 @@ struct APIRoutes: Sendable {
         let health = runtime.health
         if let failure = health.storageFailure {
             // Open to anyone: the code only; the coordinator logged the whole error when it failed.
-            throw APIError(
-                .serviceUnavailable, .storage_unavailable,
-                "the store failed (\(failure.code)); restart the coordinator once the cause is fixed (see its log)")
+            let journalFailed = failure.code == .journalUnavailable || failure.code == .fenced
+            let advice =
+                configuration.leaderTerm != nil && journalFailed
+                ? "this node steps down and serves again once the journal answers (see its log)"
+                : "restart the coordinator once the cause is fixed (see its log)"
+            throw APIError(.serviceUnavailable, .storage_unavailable, "the store failed (\(failure.code)); \(advice)")
         }
         if health.isDrainingOrRequested {
             throw APIError(.serviceUnavailable, .draining, "the coordinator is shutting down")

@@ -492,13 +492,25 @@ final class CoordinatorRuntime: @unchecked Sendable {
 
     /// A write failed (disk full, I/O error): acknowledged state is safe, but memory is ahead
     /// of the store. Stop taking work and tell workers to come back later; a restart rebuilds
-    /// from what is durable.
+    /// from what is durable. A cluster's leader whose journal failed (PostgreSQL restarting,
+    /// say) needs no restart: its node steps down and leads or follows again once the journal
+    /// answers.
     private func enterStorageFailure(_ error: StoreError) {
         storageFailure = error
         shared.withLock { $0.health.storageFailure = error }
-        logger.critical(
-            "store write failed; the coordinator stops accepting work until restarted",
-            metadata: ["error": "\(error)", "data": "\(configuration.dataDirectory)"])
+        // A leader's failed local write may follow a journal append that committed: its store is
+        // no longer a prefix of the journal, and a leader that takes no work must not keep the
+        // lease. Fencing the term makes its node step down (and read the journal back).
+        configuration.leaderTerm?.appender.fence("this node's store failed (\(error.code.rawValue))")
+        if configuration.leaderTerm != nil, error.code == .journalUnavailable || error.code == .fenced {
+            logger.error(
+                "journal append failed; this leader acknowledges nothing more and steps down",
+                metadata: ["error": "\(error)"])
+        } else {
+            logger.critical(
+                "store write failed; the coordinator stops accepting work until restarted",
+                metadata: ["error": "\(error)", "data": "\(configuration.dataDirectory)"])
+        }
         for connection in connections.values {
             connection.close(after: .error(code: .storageUnavailable, message: "coordinator store failure: \(error.code)"))
             // Forget the worker now; nothing it sends could be stored anyway.
