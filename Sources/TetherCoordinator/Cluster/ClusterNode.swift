@@ -197,7 +197,7 @@ struct ClusterNode: Sendable {
         var termConfiguration = configuration
         termConfiguration.cluster = nil
         termConfiguration.leaderTerm = LeaderTerm(
-            appender: appender, state: state, journal: journal, nodeId: cluster.nodeId,
+            appender: appender, state: state,
             checkpoints: .init(
                 directory: checkpointDirectory, intervalMilliseconds: cluster.checkpointIntervalMilliseconds,
                 keep: cluster.checkpointKeep))

@@ -6,9 +6,12 @@ import TetherStore
 struct LeaderTerm: Sendable {
     let appender: JournalAppender
     let state: ClusterNodeState
-    let journal: PostgresJournal
-    let nodeId: String
-    let checkpoints: CheckpointSchedule
+    /// None by default (a term in a test).
+    var checkpoints = CheckpointSchedule(directory: "", intervalMilliseconds: 0, keep: 1)
+
+    /// The journal, and this node's id in it.
+    var journal: PostgresJournal { appender.journal }
+    var nodeId: String { appender.nodeId }
 
     /// When and where the leader takes checkpoints, and how many it keeps.
     struct CheckpointSchedule: Sendable {

@@ -112,7 +112,7 @@ struct DashboardTests {
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter {
             $0.hasSuffix(".js") || $0.hasSuffix(".css") || $0.hasSuffix(".html")
         }
-        #expect(files.count == 7)
+        #expect(files.count == 8)
         for file in files {
             let text = try String(contentsOfFile: directory.appendingPathComponent(file).path, encoding: .utf8)
             #expect(text.split(separator: "\n", omittingEmptySubsequences: false).count <= 400, "\(file)")

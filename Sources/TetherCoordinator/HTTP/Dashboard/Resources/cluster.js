@@ -17,7 +17,7 @@ function renderCluster(cl) {
   if (single) return;
   const ld = cl.leader, jn = cl.journal;
   const leader = ld
-    ? `<span class="mono">${esc(ld.nodeId)}</span> at <a class="mono" href="http://${esc(ld.http)}/">${esc(ld.http)}</a>`
+    ? `<span class="mono">${esc(ld.nodeId)}</span> at <span class="mono">${esc(ld.http)}</span>`
     : '<span class="warn">none known</span>';
   $('cluster-sum').textContent = cl.role === 'leader' ? 'this node leads: it serves the workers and the API'
     : ld ? 'this node stands by: the leader serves the workers and the API' : 'this node stands by and knows no leader yet';
