@@ -196,7 +196,7 @@ public struct TetherClient: Sendable {
             request.body = .bytes(ByteBuffer(bytes: body))
         }
         do {
-            var response = try await http.execute(request, timeout: .nanoseconds(timeout.nanoseconds))
+            var response = try await http.execute(request, timeout: TimeAmount(timeout))
             var redirects = 0
             // A cluster standby's redirect to the leader: the same request there (FollowLeaderMiddleware).
             while [307, 308].contains(response.status.code), redirects < FollowLeaderMiddleware.maxRedirects,
@@ -205,7 +205,7 @@ public struct TetherClient: Sendable {
             {
                 redirects += 1
                 request.url = location
-                response = try await http.execute(request, timeout: .nanoseconds(timeout.nanoseconds))
+                response = try await http.execute(request, timeout: TimeAmount(timeout))
             }
             var collected = try await response.body.collect(upTo: 64 * 1024 * 1024)
             return Response(status: Int(response.status.code), body: collected.readBytes(length: collected.readableBytes) ?? [])
@@ -221,10 +221,6 @@ extension TetherClient {
     public static func encode(_ value: some Encodable) throws -> Data {
         try APIEncoding.encoder().encode(value)
     }
-}
-
-extension Duration {
-    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
 }
 
 extension TetherClient.Response {

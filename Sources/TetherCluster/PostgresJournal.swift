@@ -189,8 +189,7 @@ public final class PostgresJournal: Sendable {
         guard let connection = appends.currentConnection else { return nil }
         let query = Self.appendQuery(sequence: sequence, epoch: epoch, nodeId: nodeId, batch: batch)
         let future = connection.query(query, logger: connection.logger)
-        let (seconds, attoseconds) = statementTimeout.components
-        let deadline = connection.eventLoop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {
+        let deadline = connection.eventLoop.scheduleTask(in: TimeAmount(statementTimeout)) {
             let _: EventLoopFuture<Void> = connection.close()
         }
         do {
@@ -199,7 +198,7 @@ public final class PostgresJournal: Sendable {
             return .success(result.rows.count > 0)
         } catch {
             deadline.cancel()
-            if !(error is PSQLError && (error as! PSQLError).code == .server) { let _: EventLoopFuture<Void> = connection.close() }
+            if !PostgresLink.keepsConnection(after: error) { let _: EventLoopFuture<Void> = connection.close() }
             return .failure(ClusterError(.journalUnavailable, "appending to the journal failed at \(url.redacted): \(PostgresLink.describe(error))"))
         }
     }

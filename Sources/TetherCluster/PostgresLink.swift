@@ -97,11 +97,17 @@ actor PostgresLink {
         } catch let error as ClusterError {
             throw error
         } catch {
-            if connection.isClosed || !(error is PSQLError && (error as! PSQLError).code == .server) {
+            if connection.isClosed || !Self.keepsConnection(after: error) {
                 await reset(connection)
             }
             throw ClusterError(.journalUnavailable, "\(what) failed at \(url.redacted): \(Self.describe(error))")
         }
+    }
+
+    /// Whether a connection stays usable after `error`: the server refused the statement (a
+    /// constraint, say) and said so; any other failure may have left it half-way, so it is dropped.
+    static func keepsConnection(after error: any Error) -> Bool {
+        (error as? PSQLError)?.code == .server
     }
 
     /// A readable account of a PostgresNIO error (its default description hides the server's message).

@@ -73,8 +73,12 @@ public struct CoordinatorConfiguration: Sendable {
     /// Where a cluster's leader takes its scheduled checkpoints: `checkpoints.directory`, or
     /// else `checkpoints` inside the backup directory (nil without a cluster).
     public var resolvedCheckpointDirectory: String? {
-        guard let cluster else { return nil }
-        return cluster.checkpointDirectory ?? resolvedBackupDirectory + "/checkpoints"
+        cluster.map(checkpointDirectory(of:))
+    }
+
+    /// `cluster`'s checkpoint directory, or else `checkpoints` inside the backup directory.
+    func checkpointDirectory(of cluster: ClusterConfiguration) -> String {
+        cluster.checkpointDirectory ?? resolvedBackupDirectory + "/checkpoints"
     }
 
     /// `<dataDirectory>-backups`: beside the data directory, so on the same file system as a

@@ -44,12 +44,8 @@ struct ClusterBootstrapTests {
 
         let counter = ExecutionCounter()
         let workers = ["f1", "f2"].map { name in
-            var options = WorkerOptions(environment: [:])
-            options.coordinator = (nodes.map(\.workerAddress) + ["127.0.0.1:\(portsC.worker)"]).joined(separator: ",")
-            options.signingKey = credentials.key.text
-            options.caFile = credentials.tls.caCertificatePath
-            options.instanceId = name
-            options.maxConcurrency = 5
+            let options = ChildClusterNode.workerOptions(
+                coordinators: nodes.map(\.workerAddress) + ["127.0.0.1:\(portsC.worker)"], credentials: credentials, instanceId: name, maxConcurrency: 5)
             return TestWorker(
                 app: "mixapp", functions: mixedFunctions(counter: counter, worker: name, stepMilliseconds: 100), options: options)
         }
@@ -167,13 +163,7 @@ struct ClusterBootstrapTests {
             #expect(run?["status"]?.stringValue == "completed", "run \(i)")
             #expect(run?["output"]?.stringValue == expectedMixOutput(i), "run \(i)")
         }
-        let executions = counter.snapshot
-        var repeated: [String] = []
-        for i in 0..<count {
-            var steps = ["a", "b", "c", "double"]
-            if i % 4 == 0 { steps.append("flaky") }
-            for step in steps where (executions["\(i)/\(step)"] ?? 0) > 1 { repeated.append("\(i)/\(step)") }
-        }
+        let repeated = ClusterFailoverTests.stepsRunTwice(counter.snapshot, runs: 0...count - 1)
         #expect(repeated.isEmpty, "step bodies run twice: \(repeated.sorted())")
         if !repeated.isEmpty || finished.count != count { ClusterFailoverTests.keepLogs(of: directory, runIds: runIds) }
         for worker in workers { await worker.shutdown() }

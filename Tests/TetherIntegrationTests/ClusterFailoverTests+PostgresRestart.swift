@@ -39,12 +39,8 @@ extension ClusterFailoverTests {
         let gate = StepGate()
         let capacities = ["f1": 4, "f2": 6]
         let workers = capacities.sorted { $0.key < $1.key }.map { name, capacity in
-            var options = WorkerOptions(environment: [:])
-            options.coordinator = nodes.map(\.workerAddress).joined(separator: ",")
-            options.signingKey = credentials.key.text
-            options.caFile = credentials.tls.caCertificatePath
-            options.instanceId = name
-            options.maxConcurrency = capacity
+            let options = ChildClusterNode.workerOptions(
+                coordinators: nodes.map(\.workerAddress), credentials: credentials, instanceId: name, maxConcurrency: capacity)
             // Only f1 runs the gated step, so the test knows which worker holds its result.
             let gated = name == "f1" ? [gate.function(counter: counter)] : []
             return TestWorker(

@@ -64,6 +64,19 @@ struct ChildClusterNode {
 
     var workerAddress: String { "127.0.0.1:\(workerPort)" }
 
+    /// A worker's options for a cluster: every node's worker address, the test's key and CA.
+    static func workerOptions(
+        coordinators: [String], credentials: TestCredentials, instanceId: String, maxConcurrency: Int
+    ) -> WorkerOptions {
+        var options = WorkerOptions(environment: [:])
+        options.coordinator = coordinators.joined(separator: ",")
+        options.signingKey = credentials.key.text
+        options.caFile = credentials.tls.caCertificatePath
+        options.instanceId = instanceId
+        options.maxConcurrency = maxConcurrency
+        return options
+    }
+
     func client() throws -> TetherClient {
         try TetherClient(url: "http://127.0.0.1:\(httpPort)", apiKey: Self.apiKey)
     }
@@ -113,12 +126,8 @@ struct ClusterFailoverTests {
         let counter = ExecutionCounter()
         let capacities = ["f1": 4, "f2": 6]
         let workers = capacities.sorted { $0.key < $1.key }.map { name, capacity in
-            var options = WorkerOptions(environment: [:])
-            options.coordinator = nodes.map(\.workerAddress).joined(separator: ",")
-            options.signingKey = credentials.key.text
-            options.caFile = credentials.tls.caCertificatePath
-            options.instanceId = name
-            options.maxConcurrency = capacity
+            let options = ChildClusterNode.workerOptions(
+                coordinators: nodes.map(\.workerAddress), credentials: credentials, instanceId: name, maxConcurrency: capacity)
             return TestWorker(app: "mixapp", functions: mixedFunctions(counter: counter, worker: name), options: options)
         }
         // Clients may use any node: a standby redirects to the leader.
@@ -250,12 +259,8 @@ struct ClusterFailoverTests {
         #expect(try await eventually(timeout: .seconds(60)) { await nodes[1].leader() == "node-a" })
 
         let ledger = StepLedger()
-        var options = WorkerOptions(environment: [:])
-        options.coordinator = nodes.map(\.workerAddress).joined(separator: ",")
-        options.signingKey = credentials.key.text
-        options.caFile = credentials.tls.caCertificatePath
-        options.instanceId = "z1"
-        options.maxConcurrency = 8
+        let options = ChildClusterNode.workerOptions(
+            coordinators: nodes.map(\.workerAddress), credentials: credentials, instanceId: "z1", maxConcurrency: 8)
         let worker = TestWorker(functions: [orderFunction(worker: "z1", ledger: ledger)], options: options)
         let client = try nodes[1].client()
         func send(_ range: Range<Int>) async throws -> [String] {

@@ -82,7 +82,7 @@ struct CheckpointService: Service {
     private func trim(keep: Int, pruned: [String]) async throws -> Int {
         let records = try await term.journal.checkpoints()
         let readable = try await threadPool.runIfActive {
-            records.filter { !pruned.contains($0.id) && Self.isReadable($0) }
+            records.filter { !pruned.contains($0.id) && Self.catalog(holding: $0, at: $0.path) != nil }
         }
         let kept = readable.prefix(keep)
         let keptIds = Set(kept.map(\.id))
@@ -92,10 +92,13 @@ struct CheckpointService: Service {
         return try await term.journal.trim(below: oldest.sequence)
     }
 
-    /// Whether the checkpoint's directory holds its manifest (a node can start from it).
-    static func isReadable(_ record: CheckpointRecord) -> Bool {
-        let url = URL(fileURLWithPath: record.path)
+    /// The backup directory that holds `record`'s checkpoint at `path` (its recorded path, or
+    /// the same id elsewhere), when that directory is named by the id and holds a readable
+    /// manifest: a node can start from it. nil otherwise.
+    static func catalog(holding record: CheckpointRecord, at path: String) -> BackupCatalog? {
+        let url = URL(fileURLWithPath: path)
         let catalog = BackupCatalog(directory: url.deletingLastPathComponent().path)
-        return url.lastPathComponent == record.id && (try? catalog.manifest(id: record.id)) != nil
+        guard url.lastPathComponent == record.id, (try? catalog.manifest(id: record.id)) != nil else { return nil }
+        return catalog
     }
 }

@@ -34,18 +34,17 @@ extension ClusterNode {
         let directory = configuration.dataDirectory
         // The path the leader recorded, or the same checkpoint in this node's own directory.
         let candidates = records.filter { $0.sequence + 1 >= first }.flatMap { record in
-            [record.path, own + "/" + record.id].map { (record, URL(fileURLWithPath: $0)) }
+            [record.path, own + "/" + record.id].map { (record, $0) }
         }
         let restored = try await threadPool.runIfActive { () throws -> (CheckpointRecord, String)? in
-            for (record, url) in candidates where url.lastPathComponent == record.id {
-                let catalog = BackupCatalog(directory: url.deletingLastPathComponent().path)
-                guard (try? catalog.manifest(id: record.id)) != nil else { continue }
+            for (record, path) in candidates {
+                guard let catalog = CheckpointService.catalog(holding: record, at: path) else { continue }
                 if replacing && FileManager.default.fileExists(atPath: directory) {
                     let aside = directory + ".replaced-\(Int64(Date().timeIntervalSince1970 * 1_000))"
                     try FileManager.default.moveItem(atPath: directory, toPath: aside)
                 }
                 try catalog.restore(id: record.id, into: directory)
-                return (record, url.path)
+                return (record, path)
             }
             return nil
         }

@@ -26,7 +26,7 @@ struct ClusterNode: Sendable {
 
     /// Where the leader takes checkpoints and a node that fell behind the journal starts from.
     var checkpointDirectory: String {
-        configuration.resolvedCheckpointDirectory ?? configuration.resolvedBackupDirectory + "/checkpoints"
+        configuration.checkpointDirectory(of: cluster)
     }
 
     /// Why a term ended.
