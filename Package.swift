@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -36,6 +36,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system.git", from: "1.5.0"),
         // The cluster mode's journal and leader lease (TetherCluster).
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
+        // Traces of runs and steps (TetherTelemetry): the tracing API, and OpenTelemetry's
+        // exporter over OTLP/HTTP only (the gRPC trait would add grpc-swift to every build).
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.2.0"),
+        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         // C shim over librocksdb-dev (RocksDB's C API).
@@ -99,10 +103,24 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // OpenTelemetry for the coordinator and the SDK: the tracer from the `OTEL_*` variables
+        // (or the serve file), W3C trace context as text, and the spans both sides share.
+        .target(
+            name: "TetherTelemetry",
+            dependencies: [
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "TetherCoordinator",
             dependencies: [
                 "TetherAPI",
+                "TetherTelemetry",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 "TetherCluster",
                 "TetherEngine",
                 "TetherProtocol",
@@ -162,6 +180,8 @@ let package = Package(
             name: "Tether",
             dependencies: [
                 "TetherEngine",
+                "TetherTelemetry",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 "TetherProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -210,6 +230,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 "TetherStore",
+                "TetherTelemetry",
             ]
         ),
         .executableTarget(
@@ -227,7 +248,7 @@ let package = Package(
         // A worker process for crash tests (SIGKILL / SIGSTOP mid-step); not a product.
         .executableTarget(
             name: "TetherTestWorker",
-            dependencies: ["Tether"],
+            dependencies: ["Tether", .product(name: "Tracing", package: "swift-distributed-tracing")],
             path: "Tests/TetherTestWorker"
         ),
         // Fuzz targets (scripts/fuzz.sh): the decoders and parsers that read client input; not products.
@@ -315,10 +336,13 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                // The OTLP receiver of TracingLiveTests decodes the spans it is sent.
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            exclude: ["Support/OTLP/otlp_trace.proto"]
         ),
     ]
 )

@@ -8,6 +8,7 @@ import ServiceLifecycle
 import Synchronization
 import TetherEngine
 import TetherStore
+import TetherTelemetry
 
 /// The Tether coordinator: worker listener, scheduler, store and HTTP API, as one
 /// ServiceLifecycle `Service`.
@@ -87,6 +88,40 @@ public final class Coordinator: Service, Sendable {
     }
 
     public func run() async throws {
+        // A cluster node's term runs with the node's tracer (and its exporter) already set.
+        guard let settings = configuration.tracing, configuration.tracer == nil else {
+            return try await runCoordinator(configuration)
+        }
+        var configuration = self.configuration
+        let tracing = try TetherTracing.make(settings, logger: logger)
+        configuration.tracer = tracing
+        // The span exporter runs beside the coordinator and stops after it, so the spans of its
+        // last moments (runs interrupted by the shutdown) are exported too.
+        let exporter = ServiceGroup(
+            configuration: .init(services: [.init(service: tracing.exporter)], gracefulShutdownSignals: [], logger: logger))
+        let logger = self.logger
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    try await exporter.run()
+                } catch {
+                    logger.error("span exporter stopped", metadata: ["error": "\(error)"])
+                }
+            }
+            let result: Result<Void, any Error>
+            do {
+                try await runCoordinator(configuration)
+                result = .success(())
+            } catch {
+                result = .failure(error)
+            }
+            await exporter.triggerGracefulShutdown()
+            try await group.waitForAll()
+            try result.get()
+        }
+    }
+
+    private func runCoordinator(_ configuration: CoordinatorConfiguration) async throws {
         do {
             if let cluster = configuration.cluster {
                 let state = ClusterNodeState(nodeId: cluster.nodeId)
@@ -96,7 +131,7 @@ public final class Coordinator: Service, Sendable {
                 try await node.run()
                 return
             }
-            try await serve()
+            try await serve(configuration)
         } catch {
             announce(.failure(error))
             throw error
@@ -106,7 +141,7 @@ public final class Coordinator: Service, Sendable {
     /// Runs the coordinator with its own threads: one event loop for the scheduler alone (no
     /// connection or request shares it, so neither TLS nor HTTP parsing delays a dispatch) and a
     /// small pool for store reads. Both stop after the store closed.
-    private func serve() async throws {
+    private func serve(_ configuration: CoordinatorConfiguration) async throws {
         let threadPool = NIOThreadPool(numberOfThreads: 2)
         threadPool.start()
         let scheduler = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -114,7 +149,7 @@ public final class Coordinator: Service, Sendable {
         loop.execute { Self.nameThread("tether-scheduler") }
         let result: Result<Void, any Error>
         do {
-            try await serve(threadPool: threadPool, schedulerLoop: loop)
+            try await serve(configuration, threadPool: threadPool, schedulerLoop: loop)
             result = .success(())
         } catch {
             result = .failure(error)
@@ -135,8 +170,9 @@ public final class Coordinator: Service, Sendable {
     /// them in reverse: the worker listener stops accepting, the scheduler tells every worker to
     /// reconnect within the window, then the HTTP server stops (it answers `/readyz` with `503
     /// draining` meanwhile). The store closes after the last of them, after its last write.
-    private func serve(threadPool: NIOThreadPool, schedulerLoop: any EventLoop) async throws {
-        let configuration = self.configuration
+    private func serve(
+        _ configuration: CoordinatorConfiguration, threadPool: NIOThreadPool, schedulerLoop: any EventLoop
+    ) async throws {
         let engine = try await CoordinatorEngine.open(
             configuration: configuration, loop: schedulerLoop, threadPool: threadPool, metrics: metrics, logger: logger)
         defer { engine.store.close() }

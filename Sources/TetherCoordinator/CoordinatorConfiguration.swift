@@ -2,6 +2,7 @@ import Foundation
 import TetherEngine
 import TetherProtocol
 import TetherStore
+import TetherTelemetry
 
 /// Everything a coordinator needs to start.
 ///
@@ -57,6 +58,11 @@ public struct CoordinatorConfiguration: Sendable {
     public var version: String = TetherVersion.current
     /// Cluster mode (a journal in PostgreSQL, a leader and standbys); nil for a single node.
     public var cluster: ClusterConfiguration?
+    /// OpenTelemetry tracing of events, runs, dispatches, sleeps and waits; nil (the default) is
+    /// off and costs nothing.
+    public var tracing: TracingSettings?
+    /// The tracer for ``tracing``, started by ``Coordinator/run()`` (which runs its exporter).
+    var tracer: TetherTracing?
     /// This node's id in `GET /v1/cluster` when it runs alone (a cluster node's is in ``cluster``).
     public var nodeId: String = ProcessInfo.processInfo.hostName
     /// How long workers get to reconnect when the coordinator stops (each at a random moment

@@ -23,6 +23,7 @@ extension Tether_V1_StepRequest {
         functionSlug = dispatch.run.functionSlug
         events = dispatch.run.events.map(Tether_V1_Event.init)
         targetStepID = dispatch.targetStepId
+        traceParent = dispatch.traceParent
         steps = dispatch.run.steps.compactMap { step in
             switch step.status {
             case .completed:

@@ -86,6 +86,7 @@ public final class CoordinatorStore: Sendable {
                 stored.event = RecordCoding.encode(event)
                 stored.runIds = runIds
                 stored.receivedAtUnixMs = receivedAt
+                stored.traceParent = event.traceParent
                 batch.put(KeyLayout.event(event.id), serialize(stored))
             case .putRun(let run, let stepIndices, let created):
                 if lastHeaderWrite.isEmpty || lastHeaderWrite[run.id] == index {
@@ -309,7 +310,9 @@ public final class CoordinatorStore: Sendable {
     public func event(id: String) throws -> (event: EventRecord, runIds: [String], receivedAtMilliseconds: Int64)? {
         guard let bytes = try db.get(KeyLayout.event(id)) else { return nil }
         let stored = try Tether_V1_StoredEvent(serializedBytes: bytes)
-        return (RecordCoding.decode(stored.event), stored.runIds, stored.receivedAtUnixMs)
+        var event = RecordCoding.decode(stored.event)
+        event.traceParent = stored.traceParent
+        return (event, stored.runIds, stored.receivedAtUnixMs)
     }
 
     /// One page of runs, newest first, optionally of one function and one status.

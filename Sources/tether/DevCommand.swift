@@ -5,6 +5,7 @@ import ServiceLifecycle
 import TetherCluster
 import TetherCoordinator
 import TetherProtocol
+import TetherTelemetry
 
 /// `tether dev`: a coordinator on embedded defaults for a laptop.
 struct DevCommand: AsyncParsableCommand {
@@ -56,6 +57,12 @@ struct DevCommand: AsyncParsableCommand {
         if let durability = server.durability { configuration.durability = durability }
         if let limit = server.maxConcurrentHandshakes { configuration.timing.maxConcurrentHandshakes = limit }
         configuration.checksInvariants = ProcessInfo.processInfo.environment["TETHER_CHECK_INVARIANTS"] == "1"
+        do {
+            configuration.tracing = try TracingSettings.resolve(
+                serviceName: "tether", environment: ProcessInfo.processInfo.environment)
+        } catch let error as TracingConfigurationError {
+            throw ValidationError(error.description)
+        }
         if let journal = journal ?? ProcessInfo.processInfo.environment["TETHER_JOURNAL"], !journal.isEmpty {
             do {
                 configuration.cluster = ClusterConfiguration(

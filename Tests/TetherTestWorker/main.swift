@@ -3,9 +3,11 @@
 //   TETHER_* as for any worker (coordinator, key, CA, instance id, capacity, app version);
 //   TETHER_TEST_STEP_MS   how long the `work` step takes (default 3000);
 //   TETHER_TEST_LEDGER    a file to which each step start and end is appended as
-//                         "start <instance> <run>" / "end <instance> <run>".
+//                         "start <instance> <run>" / "end <instance> <run>";
+//   OTEL_*                tracing, for the `traced` function (TracingLiveTests).
 import Foundation
 import Tether
+import Tracing
 
 struct Job: Codable, Sendable {
     var n: Int
@@ -42,7 +44,25 @@ let slowJob = TetherFunction("slow-job", trigger: .event("test/slow")) { (ctx: C
     return Done(n: job.n, ranOn: ranOn)
 }
 
-let worker = Worker(app: "crash-test", functions: [slowJob], options: options)
+/// Three steps and a sleep; `charge` fails its first attempt (retried 200 ms later), and `reserve`
+/// makes a span of its own inside the step.
+let traced = TetherFunction("traced", trigger: .event("test/traced")) { (ctx: Context<Job>) -> Done in
+    let reserved = try await ctx.step.run("reserve") { () async throws -> Int in
+        try await withSpan("reserve-inventory") { span in
+            span.attributes["inventory.items"] = 3
+            return 3
+        }
+    }
+    try await ctx.step.sleep("cool-off", for: .milliseconds(50))
+    let charged = try await ctx.step.run("charge") { () async throws -> Int in
+        if ctx.attempt == 1 { throw RetryAfterError("card declined (first attempt)", after: .milliseconds(200)) }
+        return reserved * 10
+    }
+    let shipped = try await ctx.step.run("ship") { charged + 1 }
+    return Done(n: shipped, ranOn: options.instanceId)
+}
+
+let worker = Worker(app: "crash-test", functions: [slowJob, traced], options: options)
 do {
     try await worker.runUntilSignalled()
 } catch {

@@ -67,7 +67,10 @@ extension ExecutionState {
         let startedAt = now()
         let value: T
         do {
-            value = try await Self.$currentStepId.withValue(stepId) { try await body() }
+            value = try await Self.$currentStepId.withValue(stepId) {
+                guard let trace else { return try await body() }
+                return try await trace.run(stepId: stepId, body)
+            }
         } catch {
             if executesEveryStep {
                 closureEnded()

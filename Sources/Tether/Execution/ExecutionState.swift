@@ -1,6 +1,7 @@
 import Foundation
 import TetherEngine
 import TetherProtocol
+import Tracing
 
 /// The mutable state of one execution of a function (one StepRequest), shared by its `Step` values and the
 /// tasks of its body (`async let`, task groups).
@@ -42,14 +43,18 @@ final class ExecutionState: @unchecked Sendable {
     /// The JSON coders of this execution, shared with the event decoding and the return value's encoding.
     let encoder = JSONCoding.makeEncoder()
     let decoder = JSONCoding.makeDecoder()
+    /// Where the closure of the step that executes gets its span; nil when the request is not traced.
+    let trace: StepTrace?
 
     init(
         memoized: [Tether_V1_MemoizedStep],
         target: String? = nil,
         limits: Limits = .default,
         executesEveryStep: Bool = false,
+        trace: StepTrace? = nil,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.trace = trace
         self.plan = StepPlan(
             memoized: memoized, target: target, limits: limits, executesEveryStep: executesEveryStep)
         self.limits = limits

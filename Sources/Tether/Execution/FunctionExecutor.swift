@@ -2,6 +2,8 @@ import Foundation
 import Logging
 import TetherEngine
 import TetherProtocol
+import TetherTelemetry
+import Tracing
 
 /// Runs one StepRequest: replays the function with its memoized steps, executes at most one new `run` step,
 /// and reports what happened (docs/semantics.md).
@@ -52,7 +54,13 @@ struct FunctionExecutor: Sendable {
     /// Executes `request` and hands its result to `deliver` as soon as it is known, then returns once the
     /// body has unwound. A request that ends quiescent does not wait for its parked steps to unwind before
     /// delivering: the worker sends the result one thread hand-off sooner.
-    func execute(_ request: Tether_V1_StepRequest, deliver: (Tether_V1_StepResult) -> Void) async {
+    ///
+    /// With a `tracer`, a request that carries a `traceparent` runs its new step's closure in a span, a
+    /// child of the coordinator's dispatch span; code in the closure that calls `withSpan` makes its
+    /// children (the tracer is the task's active one).
+    func execute(
+        _ request: Tether_V1_StepRequest, tracer: (any Tracer)? = nil, deliver: (Tether_V1_StepResult) -> Void
+    ) async {
         var result = Tether_V1_StepResult()
         result.requestID = request.requestID
         result.runID = request.runID
@@ -79,11 +87,19 @@ struct FunctionExecutor: Sendable {
         logger[metadataKey: "tether.function"] = "\(function.id)"
         logger[metadataKey: "tether.run"] = "\(request.runID)"
         let target = request.targetStepID.isEmpty ? nil : request.targetStepID
-        let state = ExecutionState(memoized: request.steps, target: target, limits: limits, now: now)
+        let attempt = max(Int(request.attempt), 1)
+        let trace = tracer.flatMap { tracer in
+            request.traceParent.isEmpty
+                ? nil
+                : StepTrace(
+                    tracer: tracer, parent: TraceParent.extract(request.traceParent, with: tracer), runId: request.runID,
+                    functionId: function.id, attempt: attempt)
+        }
+        let state = ExecutionState(memoized: request.steps, target: target, limits: limits, trace: trace, now: now)
         let invocation = Invocation(
             events: request.events,
             runId: request.runID,
-            attempt: max(Int(request.attempt), 1),
+            attempt: attempt,
             state: state,
             logger: logger
         )

@@ -167,8 +167,9 @@ extension Worker {
             return true
         }
         guard accepted else { return }  // a duplicate delivery
+        let tracer = request.traceParent.isEmpty ? nil : tracing.withLock { $0?.tracer }
         Task {
-            await self.executor.execute(request) { result in self.send(result, requestId: requestId) }
+            await self.executor.execute(request, tracer: tracer) { result in self.send(result, requestId: requestId) }
         }
     }
 

@@ -7,6 +7,7 @@ import ServiceLifecycle
 import Synchronization
 import TetherEngine
 import TetherProtocol
+import TetherTelemetry
 
 /// A worker process's connection to the coordinator: it registers the app's functions,
 /// advertises its capacity and runs the steps the coordinator dispatches to it.
@@ -30,6 +31,8 @@ public final class Worker: Service, Sendable {
     let executor: FunctionExecutor
     let group: any EventLoopGroup
     let state: Mutex<State>
+    /// The tracer of traced step requests, while ``run()`` runs with tracing on.
+    let tracing = Mutex<TetherTracing?>(nil)
 
     struct State {
         var capacity: Int
@@ -96,12 +99,41 @@ public final class Worker: Service, Sendable {
         let key = try options.key()
         let addresses = try options.coordinatorAddresses()
         let sslContext = try makeTLSContext()
+        let exporter = try startTracing()
         logger.info(
             "worker starting",
             metadata: [
                 "app": "\(app)", "coordinator": "\(options.coordinator)", "capacity": "\(options.maxConcurrency)",
                 "functions": "\(functions.map(\.id).joined(separator: ","))",
+                "tracing": "\(exporter == nil ? "off" : "on")",
             ])
+        // The span exporter stops after the worker has drained, so its last steps' spans leave too.
+        let exporterTask = exporter.map { exporter in
+            Task { [logger] in
+                do {
+                    try await exporter.run()
+                } catch {
+                    logger.error("span exporter stopped", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+        let result: Result<Void, any Error>
+        do {
+            try await serve(key: key, addresses: addresses, sslContext: sslContext)
+            result = .success(())
+        } catch {
+            result = .failure(error)
+        }
+        if let exporter, let exporterTask {
+            await exporter.triggerGracefulShutdown()
+            await exporterTask.value
+        }
+        try result.get()
+        logger.info("worker stopped")
+    }
+
+    /// Connects and serves until graceful shutdown, then drains.
+    private func serve(key: SigningKey, addresses: [CoordinatorAddress], sslContext: NIOSSLContext) async throws {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask {
                 try await self.connectLoop(key: key, addresses: addresses, sslContext: sslContext)
@@ -118,7 +150,23 @@ public final class Worker: Service, Sendable {
             tasks.cancelAll()
             try await tasks.waitForAll()
         }
-        logger.info("worker stopped")
+    }
+
+    /// Starts tracing when ``WorkerOptions/tracing`` is on and the `OTEL_*` variables configure an
+    /// exporter (`service.name` defaults to the app): the exporter to run, or nil.
+    private func startTracing() throws -> ServiceGroup? {
+        guard options.tracing else { return nil }
+        let settings: TracingSettings?
+        do {
+            settings = try TracingSettings.resolve(serviceName: app, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw TetherError(.invalidConfig, "tracing: \(error)")
+        }
+        guard let settings else { return nil }
+        let tracing = try TetherTracing.make(settings, logger: logger)
+        self.tracing.withLock { $0 = tracing }
+        return ServiceGroup(
+            configuration: .init(services: [.init(service: tracing.exporter)], gracefulShutdownSignals: [], logger: logger))
     }
 
     private func makeTLSContext() throws -> NIOSSLContext {

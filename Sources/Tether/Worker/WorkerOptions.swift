@@ -37,6 +37,10 @@ public struct WorkerOptions: Sendable {
     public var serverHostname: String?
     /// How long to wait for TCP + TLS + the handshake.
     public var connectTimeout: Duration
+    /// Whether the worker traces the steps the coordinator traces, when the standard `OTEL_*`
+    /// variables configure an exporter (`OTEL_EXPORTER_OTLP_ENDPOINT`; docs/operations.md,
+    /// "Traces"). Default true; without those variables tracing stays off either way.
+    public var tracing: Bool
 
     /// Options from the environment (`TETHER_*`), with the defaults above. An empty variable
     /// counts as unset; a `TETHER_MAX_CONCURRENCY` that is not an integer is ignored.
@@ -59,6 +63,7 @@ public struct WorkerOptions: Sendable {
         shutdownGracePeriod = .seconds(30)
         serverHostname = nil
         connectTimeout = .seconds(10)
+        tracing = true
     }
 
     /// The coordinator addresses of ``coordinator``, in order, or a clear error naming

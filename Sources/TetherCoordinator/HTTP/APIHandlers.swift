@@ -6,6 +6,8 @@ import TetherAPI
 import TetherCluster
 import TetherEngine
 import TetherStore
+import TetherTelemetry
+import Tracing
 
 /// The `/v1` operations of `openapi.yaml`, implementing the protocol swift-openapi-generator
 /// made from it. Errors are thrown as ``APIError`` and rendered by `APIErrorMiddleware`, so
@@ -50,14 +52,49 @@ struct APIHandlers: APIProtocol {
         }
         let runtime = self.runtime
         let storedEvents = known
-        let receipts: [EventReceipt] = try await withCheckedThrowingContinuation { continuation in
-            runtime.loop.execute {
-                runtime.ingest(events, known: storedEvents) { result in
-                    continuation.resume(with: result.mapError { APIError($0) })
+        let ingest = { @Sendable (events: [IncomingEvent]) async throws -> [EventReceipt] in
+            try await withCheckedThrowingContinuation { continuation in
+                runtime.loop.execute {
+                    runtime.ingest(events, known: storedEvents) { result in
+                        continuation.resume(with: result.mapError { APIError($0) })
+                    }
                 }
             }
         }
+        let receipts: [EventReceipt]
+        if let tracing = configuration.tracer {
+            receipts = try await Self.traced(events, tracing: tracing, ingest: ingest)
+        } else {
+            receipts = try await ingest(events)
+        }
         return .ok(.init(body: .json(.init(events: receipts.map(APIRendering.receipt)))))
+    }
+
+    /// Ingests `events` in a `tether.events` span, a child of the request's `traceparent` when it
+    /// has one; each event carries the span's context, so the runs it starts join its trace.
+    private static func traced(
+        _ events: [IncomingEvent], tracing: TetherTracing,
+        ingest: @Sendable ([IncomingEvent]) async throws -> [EventReceipt]
+    ) async throws -> [EventReceipt] {
+        let span = tracing.tracer.startSpan(
+            "tether.events", context: tracing.context(traceParent: EventBodyMiddleware.traceParent), ofKind: .server)
+        defer { span.end() }
+        span.attributes["tether.events.count"] = events.count
+        span.attributes["tether.event.name"] = events.first?.name ?? ""
+        let traceParent = tracing.traceParent(of: span.context)
+        do {
+            let receipts = try await ingest(events.map { event in
+                var event = event
+                event.traceParent = traceParent
+                return event
+            })
+            span.attributes["tether.runs.started"] = receipts.reduce(0) { $0 + $1.runIds.count }
+            return receipts
+        } catch {
+            span.recordError(error)
+            span.setStatus(SpanStatus(code: .error, message: String(describing: error)))
+            throw error
+        }
     }
 
     // MARK: Runs

@@ -19,6 +19,8 @@ struct EventBodyMiddleware: ServerMiddleware {
 
     /// The events of the `POST /v1/events` request being handled, parsed from its raw body.
     @TaskLocal static var parsedEvents: [IncomingEvent]?
+    /// The request's W3C `traceparent` header (empty when absent, or longer than any valid one).
+    @TaskLocal static var traceParent = ""
 
     /// What the generated decoding of `POST /v1/events` reads once the events are parsed.
     static let parsedPlaceholder = Array(#"{"name":"parsed"}"#.utf8)
@@ -33,6 +35,8 @@ struct EventBodyMiddleware: ServerMiddleware {
     static let enumParameters: [String: [String: [String]]] = [
         "listRuns": ["status": RunStatus.allCases.map(\.rawValue)]
     ]
+
+    private static let traceParentField = HTTPField.Name("traceparent")!
 
     func intercept(
         _ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
@@ -59,8 +63,11 @@ struct EventBodyMiddleware: ServerMiddleware {
             // are already parsed, more strictly, and decoding up to 1,000 of them again with
             // Foundation cost about a tenth of the coordinator's CPU in `tether bench chain`.
             // The handler reads only `parsedEvents`, never its decoded input body.
+            let traceParent = request.headerFields[Self.traceParentField].flatMap { $0.utf8.count <= 128 ? $0 : nil } ?? ""
             return try await Self.$parsedEvents.withValue(events) {
-                try await next(request, HTTPBody(Self.parsedPlaceholder), metadata)
+                try await Self.$traceParent.withValue(traceParent) {
+                    try await next(request, HTTPBody(Self.parsedPlaceholder), metadata)
+                }
             }
         }
         // Any other body must be JSON (the generated decoding then checks its shape).

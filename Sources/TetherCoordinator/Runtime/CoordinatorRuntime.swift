@@ -46,6 +46,8 @@ final class CoordinatorRuntime: @unchecked Sendable {
     private let shared = Mutex(Shared())
     /// At most one log line per second about refused results: a hostile client cannot flood the log.
     private var refusedResultLog = RateLimitedLog(intervalMilliseconds: 1_000)
+    /// Spans of runs and dispatches, when tracing is on.
+    private let tracing: RunTracing?
 
     /// The state readers on other threads may see, behind one lock.
     private struct Shared {
@@ -106,6 +108,7 @@ final class CoordinatorRuntime: @unchecked Sendable {
         self.logger = logger
         self.startedAtMilliseconds = configuration.clock()
         self.workerHistory = WorkerHistory(intervalMilliseconds: configuration.workerHistoryIntervalMilliseconds)
+        self.tracing = configuration.tracer.map(RunTracing.init)
     }
 
     // MARK: Lifecycle
@@ -138,6 +141,7 @@ final class CoordinatorRuntime: @unchecked Sendable {
                     .recover { _ in }
             }
             self.connections.removeAll()
+            self.tracing?.endAll(now: self.configuration.clock())
             EventLoopFuture.andAllComplete(futures, on: self.loop).cascade(to: done)
         }
         try? await done.futureResult.get()
@@ -222,6 +226,9 @@ final class CoordinatorRuntime: @unchecked Sendable {
             .result(connectionId: connectionId, requestId: requestId, runId: runId, outcome: outcome),
             now: configuration.clock())
         metrics.recordStepResult(outcome, runId: runId, requestId: requestId, effects: effects)
+        if let tracing, !effects.refusedResults.contains(where: { $0.requestId == requestId }) {
+            tracing.noteResult(requestId: requestId, outcome: outcome)
+        }
         for refused in effects.refusedResults {
             metrics.recordRefusedResult(reason: refused.reason)
             refusedResultLog.record(now: configuration.clock()) { suppressed in
@@ -472,6 +479,8 @@ final class CoordinatorRuntime: @unchecked Sendable {
     /// Hands each connection its messages; the frames (a step request carries the run's event
     /// and every memoized output: up to tens of MiB) are built on the connection's own loop.
     private func deliver(_ effects: Effects) {
+        var effects = effects
+        tracing?.observe(&effects, now: configuration.clock())
         metrics.observe(effects, leaseDurationMilliseconds: Int64(configuration.timing.leaseDurationMilliseconds))
         if effects.messages.count == 1, let message = effects.messages.first {
             connections[message.connectionId]?.send([message])

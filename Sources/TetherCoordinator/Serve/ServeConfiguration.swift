@@ -5,6 +5,7 @@ import TetherCluster
 import TetherEngine
 import TetherProtocol
 import TetherStore
+import TetherTelemetry
 
 /// The flags of `tether serve` that override its file; nil where a flag was not given.
 public struct ServeFlags: Sendable {
@@ -85,6 +86,14 @@ extension CoordinatorConfiguration {
             return durability
         }
         let metricsPublic = try settings.bool(ServeKeys.metricsPublic)
+        let tracing: TracingSettings?
+        do {
+            tracing = try TracingSettings.resolve(
+                endpoint: try settings.string(ServeKeys.otelEndpoint),
+                serviceName: try settings.string(ServeKeys.otelServiceName) ?? "tether", environment: environment)
+        } catch let error as TracingConfigurationError {
+            throw ServeConfigurationError("\(path): otel: \(error.description)")
+        }
         let integers = try ServeKeys.integers.compactMap { bound in
             try settings.int(bound.key, in: bound.range).map { (bound.property, $0) }
         }
@@ -144,6 +153,7 @@ extension CoordinatorConfiguration {
         if let host { configuration.host = host }
         if let durability { configuration.durability = durability }
         if let metricsPublic { configuration.metricsPublic = metricsPublic }
+        configuration.tracing = tracing
         for (property, value) in integers { configuration[keyPath: property] = value }
         configuration.checksInvariants = variables.string(forKey: "checkInvariants") == "1"
         configuration.cluster = try clusterConfiguration(

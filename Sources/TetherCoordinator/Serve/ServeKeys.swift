@@ -25,6 +25,8 @@ enum ServeKeys {
     static let checkpointDirectory = "checkpoints.directory"
     static let checkpointIntervalSeconds = "checkpoints.intervalSeconds"
     static let checkpointKeep = "checkpoints.keep"
+    static let otelEndpoint = "otel.endpoint"
+    static let otelServiceName = "otel.serviceName"
 
     /// An integer key, the values it may take, and where it goes.
     struct Integer {
@@ -54,7 +56,8 @@ enum ServeKeys {
         Set([
             host, data, backups, durability, tlsCertificate, tlsPrivateKey, signingKeys, signingKeyFiles, apiKeys,
             apiKeyFiles, metricsPublic, journal, nodeId, advertiseHTTP, advertiseWorker, leaseMilliseconds,
-            leaseRenewMilliseconds, checkpointDirectory, checkpointIntervalSeconds, checkpointKeep,
+            leaseRenewMilliseconds, checkpointDirectory, checkpointIntervalSeconds, checkpointKeep, otelEndpoint,
+            otelServiceName,
         ] + integers.map(\.key))
     }
 }

@@ -9,13 +9,19 @@ public struct EventRecord: Sendable, Equatable {
     public var timestampMilliseconds: Int64
     /// The sender's `v` (schema version), or empty.
     public var version: String
+    /// W3C `traceparent` of the span that accepted the event, when tracing is on (the runs it
+    /// starts join that trace); empty otherwise. Opaque to the engine.
+    public var traceParent: String
 
-    public init(id: String, name: String, data: [UInt8], timestampMilliseconds: Int64, version: String = "") {
+    public init(
+        id: String, name: String, data: [UInt8], timestampMilliseconds: Int64, version: String = "", traceParent: String = ""
+    ) {
         self.id = id
         self.name = name
         self.data = data
         self.timestampMilliseconds = timestampMilliseconds
         self.version = version
+        self.traceParent = traceParent
     }
 }
 
@@ -26,13 +32,19 @@ public struct IncomingEvent: Sendable, Equatable {
     public var data: [UInt8]
     public var timestampMilliseconds: Int64?
     public var version: String
+    /// See ``EventRecord/traceParent``.
+    public var traceParent: String
 
-    public init(id: String? = nil, name: String, data: [UInt8], timestampMilliseconds: Int64? = nil, version: String = "") {
+    public init(
+        id: String? = nil, name: String, data: [UInt8], timestampMilliseconds: Int64? = nil, version: String = "",
+        traceParent: String = ""
+    ) {
         self.id = id
         self.name = name
         self.data = data
         self.timestampMilliseconds = timestampMilliseconds
         self.version = version
+        self.traceParent = traceParent
     }
 }
 

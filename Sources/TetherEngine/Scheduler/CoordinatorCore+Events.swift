@@ -54,7 +54,7 @@ extension CoordinatorCore {
         let id = event.id ?? ids.next(nowMilliseconds: now)
         let record = EventRecord(
             id: id, name: event.name, data: event.data, timestampMilliseconds: event.timestampMilliseconds ?? now,
-            version: event.version)
+            version: event.version, traceParent: event.traceParent)
         // Waits first: a run this event starts must not be cancelled by its own trigger.
         resolveWaits(for: record, now: now, into: &effects)
         var runIds: [String] = []

@@ -59,6 +59,8 @@ public struct StepDispatch: Sendable, Equatable {
     public var leaseDeadlineMilliseconds: Int64
     /// The one parallel step to execute, or empty to run the function to its next new step.
     public var targetStepId: String = ""
+    /// W3C `traceparent` of the dispatch span, set by the I/O layer when tracing is on.
+    public var traceParent: String = ""
 }
 
 /// A connection the coordinator must close, with the reason sent to the worker.

@@ -128,6 +128,10 @@ public nonisolated struct Tether_V1_StepRequest: Sendable {
   /// again. The attempt fields then count this step's attempts.
   public var targetStepID: String = String()
 
+  /// W3C `traceparent` of the coordinator's dispatch span, when tracing is on: the worker's
+  /// span for this request is its child. Empty otherwise; a worker may ignore it.
+  public var traceParent: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -603,7 +607,7 @@ nonisolated extension Tether_V1_StepError: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Tether_V1_StepRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StepRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}run_id\0\u{3}function_id\0\u{1}events\0\u{1}steps\0\u{1}attempt\0\u{3}max_attempts\0\u{3}lease_deadline_unix_ms\0\u{3}function_slug\0\u{3}target_step_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}run_id\0\u{3}function_id\0\u{1}events\0\u{1}steps\0\u{1}attempt\0\u{3}max_attempts\0\u{3}lease_deadline_unix_ms\0\u{3}function_slug\0\u{3}target_step_id\0\u{3}trace_parent\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -621,6 +625,7 @@ nonisolated extension Tether_V1_StepRequest: SwiftProtobuf.Message, SwiftProtobu
       case 8: try { try decoder.decodeSingularInt64Field(value: &self.leaseDeadlineUnixMs) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.functionSlug) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.targetStepID) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.traceParent) }()
       default: break
       }
     }
@@ -657,6 +662,9 @@ nonisolated extension Tether_V1_StepRequest: SwiftProtobuf.Message, SwiftProtobu
     if !self.targetStepID.isEmpty {
       try visitor.visitSingularStringField(value: self.targetStepID, fieldNumber: 10)
     }
+    if !self.traceParent.isEmpty {
+      try visitor.visitSingularStringField(value: self.traceParent, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -671,6 +679,7 @@ nonisolated extension Tether_V1_StepRequest: SwiftProtobuf.Message, SwiftProtobu
     if lhs.leaseDeadlineUnixMs != rhs.leaseDeadlineUnixMs {return false}
     if lhs.functionSlug != rhs.functionSlug {return false}
     if lhs.targetStepID != rhs.targetStepID {return false}
+    if lhs.traceParent != rhs.traceParent {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -62,6 +62,10 @@ public nonisolated struct Tether_V1_StoredEvent: Sendable {
 
   public var receivedAtUnixMs: Int64 = 0
 
+  /// W3C `traceparent` of the span that accepted the event, when tracing is on: the runs it
+  /// starts join that trace, across restarts. Empty otherwise.
+  public var traceParent: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -393,7 +397,7 @@ nonisolated extension Tether_V1_StoredError: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Tether_V1_StoredEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StoredEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}event\0\u{3}run_ids\0\u{3}received_at_unix_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}event\0\u{3}run_ids\0\u{3}received_at_unix_ms\0\u{3}trace_parent\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -404,6 +408,7 @@ nonisolated extension Tether_V1_StoredEvent: SwiftProtobuf.Message, SwiftProtobu
       case 1: try { try decoder.decodeSingularMessageField(value: &self._event) }()
       case 2: try { try decoder.decodeRepeatedStringField(value: &self.runIds) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.receivedAtUnixMs) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.traceParent) }()
       default: break
       }
     }
@@ -423,6 +428,9 @@ nonisolated extension Tether_V1_StoredEvent: SwiftProtobuf.Message, SwiftProtobu
     if self.receivedAtUnixMs != 0 {
       try visitor.visitSingularInt64Field(value: self.receivedAtUnixMs, fieldNumber: 3)
     }
+    if !self.traceParent.isEmpty {
+      try visitor.visitSingularStringField(value: self.traceParent, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -430,6 +438,7 @@ nonisolated extension Tether_V1_StoredEvent: SwiftProtobuf.Message, SwiftProtobu
     if lhs._event != rhs._event {return false}
     if lhs.runIds != rhs.runIds {return false}
     if lhs.receivedAtUnixMs != rhs.receivedAtUnixMs {return false}
+    if lhs.traceParent != rhs.traceParent {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -67,7 +67,7 @@ struct ChildCoordinator {
 
     static func start(
         dataDirectory: String, httpPort: Int, workerPort: Int, checksInvariants: Bool = false, logPath: String,
-        extraArguments: [String] = []
+        extraArguments: [String] = [], environment: [String: String] = [:]
     ) async throws -> ChildCoordinator {
         let process = try ChildProcess(
             "tether",
@@ -78,7 +78,8 @@ struct ChildCoordinator {
             // With `checksInvariants`, every scheduler invariant is checked after each command (a
             // walk of all state: not for tests with thousands of workers); a broken one stops the
             // coordinator with "Fatal error", which `brokeNoInvariant` looks for in its log.
-            environment: ["TETHER_LOG_LEVEL": "info", "TETHER_CHECK_INVARIANTS": checksInvariants ? "1" : "0"],
+            environment: ["TETHER_LOG_LEVEL": "info", "TETHER_CHECK_INVARIANTS": checksInvariants ? "1" : "0"].merging(
+                environment, uniquingKeysWith: { _, given in given }),
             logPath: logPath)
         let client = try client(httpPort: httpPort)
         let up = try await eventually(timeout: .seconds(60)) {

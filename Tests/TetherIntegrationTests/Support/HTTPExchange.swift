@@ -15,11 +15,13 @@ struct HTTPExchange: Sendable {
     /// `enough` holds for the body so far (a stream). Fails after 10 s.
     static func send(
         port: Int, _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, apiKey: String? = nil,
+        headers extra: [(String, String)] = [],
         until enough: @escaping @Sendable ([UInt8]) -> Bool = { _ in false }
     ) async throws -> HTTPExchange {
         let channel = try await httpChannel(port: port)
         var headers: HTTPHeaders = ["Host": "127.0.0.1", "Connection": "close"]
         if let apiKey { headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
+        headers.add(contentsOf: extra)
         if let body {
             headers.add(name: "Content-Length", value: String(body.count))
             headers.add(name: "Content-Type", value: "application/json")
