@@ -303,6 +303,10 @@ let package = Package(
             name: "TetherCoordinatorTests",
             dependencies: [
                 "TetherAPI", "TetherCluster", "TetherCoordinator", "TetherEngine", "TetherStore", "TetherTestSupport",
+                "TetherTelemetry",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),

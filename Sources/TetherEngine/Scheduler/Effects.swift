@@ -61,6 +61,19 @@ public struct StepDispatch: Sendable, Equatable {
     public var targetStepId: String = ""
     /// W3C `traceparent` of the dispatch span, set by the I/O layer when tracing is on.
     public var traceParent: String = ""
+
+    public init(
+        connectionId: String, requestId: String, run: RunRecord, attempt: Int, leaseDeadlineMilliseconds: Int64,
+        targetStepId: String = "", traceParent: String = ""
+    ) {
+        self.connectionId = connectionId
+        self.requestId = requestId
+        self.run = run
+        self.attempt = attempt
+        self.leaseDeadlineMilliseconds = leaseDeadlineMilliseconds
+        self.targetStepId = targetStepId
+        self.traceParent = traceParent
+    }
 }
 
 /// A connection the coordinator must close, with the reason sent to the worker.
