@@ -4,6 +4,7 @@ import TetherCoordinator
 import TetherEngine
 import TetherProtocol
 import TetherStore
+import TetherTelemetry
 
 @Suite("tether serve's file, flags and environment")
 struct ServeConfigurationTests {
@@ -182,6 +183,22 @@ struct ServeConfigurationTests {
             let message = try await ConfigFile(settings).error()
             #expect(message.contains(expected), "\(settings): \(message)")
         }
+    }
+
+    @Test("otel: off by default; otel.endpoint or OTEL_EXPORTER_OTLP_ENDPOINT turns it on; a bad one is refused by name")
+    func otel() async throws {
+        #expect(try await ConfigFile().load().tracing == nil)
+        let filed = try await ConfigFile(#""otel": {"endpoint": "http://collector:4318", "serviceName": "coord-a"}"#).load()
+        #expect(filed.tracing == TracingSettings(endpoint: "http://collector:4318", serviceName: "coord-a"))
+        let fromEnvironment = try await ConfigFile().load(environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"])
+        #expect(fromEnvironment.tracing == TracingSettings(endpoint: nil, serviceName: "tether"))
+        let off = try await ConfigFile(#""otel": {"endpoint": "http://c:4318"}"#).load(environment: ["OTEL_TRACES_EXPORTER": "none"])
+        #expect(off.tracing == nil)
+        let message = try await ConfigFile(#""otel": {"endpoint": "collector:4318"}"#).error()
+        #expect(message.contains("otel: otel.endpoint \"collector:4318\" must start with http:// or https://"), "\(message)")
+        let grpc = try await ConfigFile().error(
+            environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"])
+        #expect(grpc.contains("OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported"), "\(grpc)")
     }
 
     @Test("a value of the wrong type names the key")
