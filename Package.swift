@@ -208,6 +208,7 @@ let package = Package(
             dependencies: [
                 "Tether", "TetherClient", "TetherCluster", "TetherCoordinator", "TetherEngine", "TetherProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -35,6 +35,9 @@ package struct BenchCommand: AsyncParsableCommand {
 
         @Option(help: "Cluster mode: an empty PostgreSQL database as the journal every commit goes to first.")
         var journal: String?
+
+        @Flag(help: "Trace every run (OpenTelemetry over OTLP/HTTP, coordinator and workers) into a sink in the bench process.")
+        var tracing = false
     }
 
     struct Chain: AsyncParsableCommand {

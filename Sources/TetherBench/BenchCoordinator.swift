@@ -16,13 +16,15 @@ final class BenchCoordinator: @unchecked Sendable {  // `process` changes only i
     let workerPort: Int
     let durability: String
     let extraArguments: [String]
+    /// Variables the coordinator gets besides this process's (`OTEL_*` for `--tracing`).
+    let extraEnvironment: [String: String]
     let client: TetherClient
     /// The dev signing key `tether dev` wrote on its first start (it keeps it across restarts).
     let signingKey: String
     private(set) var process: SpawnedProcess
 
     /// Starts the coordinator and waits for `/healthz`.
-    init(durability: String, extraArguments: [String] = []) async throws {
+    init(durability: String, extraArguments: [String] = [], extraEnvironment: [String: String] = [:]) async throws {
         guard ["strict", "relaxed"].contains(durability) else {
             throw ValidationError("--durability must be strict or relaxed")
         }
@@ -31,10 +33,11 @@ final class BenchCoordinator: @unchecked Sendable {  // `process` changes only i
         workerPort = try await freePort()
         self.durability = durability
         self.extraArguments = extraArguments
+        self.extraEnvironment = extraEnvironment
         client = try TetherClient(url: "http://127.0.0.1:\(httpPort)")
         process = try Self.spawn(
             directory: directory, httpPort: httpPort, workerPort: workerPort, durability: durability,
-            extraArguments: extraArguments)
+            extraArguments: extraArguments, extraEnvironment: extraEnvironment)
         try await Self.waitUntilUp(process, client: client)
         signingKey = try String(contentsOfFile: directory + "/signing-key", encoding: .utf8)
     }
@@ -42,10 +45,12 @@ final class BenchCoordinator: @unchecked Sendable {  // `process` changes only i
     /// `tether dev` on this coordinator's directory and ports; posix_spawn rather than Foundation's
     /// Process, which crashed when thousands of worker sockets opened and closed around it.
     private static func spawn(
-        directory: String, httpPort: Int, workerPort: Int, durability: String, extraArguments: [String]
+        directory: String, httpPort: Int, workerPort: Int, durability: String, extraArguments: [String],
+        extraEnvironment: [String: String] = [:]
     ) throws -> SpawnedProcess {
         var environment = ProcessInfo.processInfo.environment
         environment["TETHER_LOG_LEVEL"] = "error"
+        environment.merge(extraEnvironment) { $1 }
         return try SpawnedProcess(
             executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path,
             arguments: [
@@ -109,7 +114,7 @@ final class BenchCoordinator: @unchecked Sendable {  // `process` changes only i
         process.waitUntilExit()
         process = try Self.spawn(
             directory: directory, httpPort: httpPort, workerPort: workerPort, durability: durability,
-            extraArguments: extraArguments)
+            extraArguments: extraArguments, extraEnvironment: extraEnvironment)
         try await Self.waitUntilUp(process, client: client)
     }
 

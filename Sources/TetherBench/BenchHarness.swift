@@ -88,7 +88,15 @@ final class BenchHarness: Sendable {
             try await BenchCoordinator.requireEmptyJournal(journal)
             extraArguments = ["--journal", journal, "--node-id", "bench"]
         }
-        let coordinator = try await BenchCoordinator(durability: options.durability, extraArguments: extraArguments)
+        // --tracing: the coordinator and this process's workers export every span to the sink.
+        let sink = options.tracing ? try await SpanSink.start() : nil
+        var tracingEnvironment: [String: String] = [:]
+        if let sink {
+            tracingEnvironment = ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(sink.port)"]
+            for (name, value) in tracingEnvironment { setenv(name, value, 1) }
+        }
+        let coordinator = try await BenchCoordinator(
+            durability: options.durability, extraArguments: extraArguments, extraEnvironment: tracingEnvironment)
         defer { coordinator.stop() }
         let client = coordinator.client
         let harness = BenchHarness(client: client)
@@ -136,6 +144,7 @@ final class BenchHarness: Sendable {
                     "payloadBytes": .int(Int64(options.payloadBytes)),
                 ]
                 if parallel > 1 { parameters["parallelSteps"] = .int(Int64(parallel)) }
+                if options.tracing { parameters["tracing"] = true }
                 parameters.merge(extraParameters) { $1 }
                 var result: JSONValue = [
                     "scenario": .string(scenario),
@@ -167,6 +176,12 @@ final class BenchHarness: Sendable {
                         "stepsPerAppend": rounded(appends > 0 ? Double(steps) / appends : 0),
                     ]
                     result = .object(fields)
+                }
+                if let sink, case .object(var fields) = result {
+                    // What the exporters sent (spans are batched: every 5 s, or 512 at a time).
+                    fields["tracing"] = ["exportRequests": .int(Int64(sink.requests)), "exportedBytes": .int(Int64(sink.bytes))]
+                    result = .object(fields)
+                    await sink.stop()
                 }
                 return String(decoding: result.serialized(), as: UTF8.self)
             }

@@ -33,6 +33,13 @@ public struct TetherTracing: Sendable {
         configuration.traces.enabled = true
         configuration.traces.exporter = .otlp
         configuration.traces.otlpExporter.protocol = .httpProtobuf
+        // A coordinator ends a few spans per step, thousands per second: a queue of 2,048 (the
+        // specification's default) fills between two exports and drops spans. These hold about
+        // three seconds at 10,000 spans/s (each span tens to hundreds of bytes while queued);
+        // OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE and OTEL_BSP_SCHEDULE_DELAY override them.
+        configuration.traces.batchSpanProcessor.maxQueueSize = 32_768
+        configuration.traces.batchSpanProcessor.maxExportBatchSize = 4_096
+        configuration.traces.batchSpanProcessor.scheduleDelay = .seconds(1)
         if let endpoint = settings.endpoint {
             // A base URL, like OTEL_EXPORTER_OTLP_ENDPOINT: spans go to its /v1/traces.
             configuration.traces.otlpExporter.endpoint =

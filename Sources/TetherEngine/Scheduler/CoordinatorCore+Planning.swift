@@ -71,6 +71,8 @@ extension CoordinatorCore {
                     for var event in events {
                         let id = event.id ?? self.ids.next(nowMilliseconds: now)
                         event.id = id
+                        // The runs it starts join the sending run's trace (when it is traced).
+                        event.traceParent = run.events.first?.traceParent ?? ""
                         ids.append(.string(id))
                         sends.append(event)
                     }
@@ -97,7 +99,8 @@ extension CoordinatorCore {
         }
         for (index, definition, data) in invokes {
             let event = EventRecord(
-                id: ids.next(nowMilliseconds: now), name: Self.functionInvokedEvent, data: data, timestampMilliseconds: now)
+                id: ids.next(nowMilliseconds: now), name: Self.functionInvokedEvent, data: data, timestampMilliseconds: now,
+                traceParent: run.events.first?.traceParent ?? "")
             let child = startRun(
                 of: definition, events: [event], parentRunId: run.id, parentStepId: run.steps[index].id, now: now,
                 into: &effects)
