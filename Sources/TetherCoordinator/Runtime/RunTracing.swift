@@ -196,6 +196,8 @@ final class RunTracing {
     private func traceTimedStep(_ step: StepRecord, of run: RunRecord, now: Int64) {
         guard step.kind == .sleep || step.kind == .waitForEvent, step.status.isMemoized else { return }
         guard runs[run.id]?.tracedSteps.contains(step.id) != true else { return }
+        // An ended run's span is not started again (it would never end).
+        guard runs[run.id] != nil || !run.status.isTerminal else { return }
         let parent = runSpan(run, now: now)
         runs[run.id]?.tracedSteps.insert(step.id)
         let name = step.kind == .sleep ? "tether.sleep \(step.id)" : "tether.wait \(step.id)"
