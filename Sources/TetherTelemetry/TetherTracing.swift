@@ -28,6 +28,8 @@ public struct TetherTracing: Sendable {
         var configuration = OTel.Configuration.default
         configuration.serviceName = settings.serviceName
         configuration.diagnosticLogger = .custom(logger)
+        // Its own problems (an export that failed, spans dropped), not its configuration at startup.
+        configuration.diagnosticLogLevel = .warning
         configuration.metrics.enabled = false
         configuration.logs.enabled = false
         configuration.traces.enabled = true
