@@ -95,6 +95,8 @@ def command_pod(arguments):
             ("liveness_path", container.get("livenessProbe", {}).get("httpGet", {}).get("path", "")),
         ):
             file.write(f"{key}={shlex.quote(str(value))}\n")
+    # Values lose their surrounding whitespace: a Secret made from a file ends in a line break,
+    # which a word a line cannot carry (the worker and serve trim their keys anyway).
     command = ["env", "-i", f"PATH={os.environ.get('PATH', '/usr/bin:/bin')}"]
     command += [f"{k}={v.strip()}" for k, v in env.items()] + arguments.command + args
     for part in command:
