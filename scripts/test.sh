@@ -25,6 +25,11 @@ swift test --skip-build --no-parallel "$@" 2>&1 | tee "$log" || status=$?
 if [ "$status" -eq 0 ] && [ "$#" -eq 0 ]; then
     ./scripts/schemathesis.sh 2>&1 | tee -a "$log" || status=$?
 fi
+# The Kubernetes manifests, the Grafana dashboard and the Prometheus rules, rendered, validated
+# and run against live coordinators, the cluster's on the PostgreSQL above (all tests only).
+if [ "$status" -eq 0 ] && [ "$#" -eq 0 ]; then
+    ./scripts/check-deploy.sh 2>&1 | tee -a "$log" || status=$?
+fi
 # The dashboard in headless Chromium shows what the API says (all tests only).
 if [ "$status" -eq 0 ] && [ "$#" -eq 0 ]; then
     ./scripts/dashboard-browser-test.sh 2>&1 | tee -a "$log" || status=$?
