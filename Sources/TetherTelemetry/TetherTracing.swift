@@ -2,7 +2,7 @@ import Foundation
 public import Instrumentation
 public import Logging
 import OTel
-public import ServiceContextModule
+import ServiceContextModule
 public import ServiceLifecycle
 public import Tracing
 
