@@ -55,7 +55,7 @@ struct WorkerListener {
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4_096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
             // Idle workers send a heartbeat of a few dozen bytes every few seconds: start each
             // connection's receive buffer small (NIO's default is 2 KiB, held per connection),
