@@ -30,9 +30,9 @@
 # the paths, the volumes, the ports, the entrypoint and cmd, the stop signal and the labels.
 #
 # Runs as root (it installs buildah with apt-get when missing, and gives the data directory to
-# uid 10001). buildah's defaults are used (overlay storage under /var/lib/containers); set
-# STORAGE_DRIVER=vfs where overlay cannot be mounted. Nothing runs inside the image while it is
-# built, so no isolation setting is needed.
+# uid 10001). buildah's defaults are used (overlay storage under /var/lib/containers); where
+# overlay cannot be mounted, point CONTAINERS_STORAGE_CONF at a storage.conf with driver = "vfs".
+# Nothing runs inside the image while it is built, so no isolation setting is needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -161,6 +161,7 @@ config=(
     --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
     --user 10001:10001
     --stop-signal SIGTERM
+    --created-by scripts/build-image.sh
     --label "org.opencontainers.image.title=$title"
     --label "org.opencontainers.image.description=$description"
     --label "org.opencontainers.image.version=$version"
