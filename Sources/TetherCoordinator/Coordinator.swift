@@ -95,30 +95,9 @@ public final class Coordinator: Service, Sendable {
         var configuration = self.configuration
         let tracing = try TetherTracing.make(settings, logger: logger)
         configuration.tracer = tracing
-        // The span exporter runs beside the coordinator and stops after it, so the spans of its
-        // last moments (runs interrupted by the shutdown) are exported too.
-        let exporter = ServiceGroup(
-            configuration: .init(services: [.init(service: tracing.exporter)], gracefulShutdownSignals: [], logger: logger))
-        let logger = self.logger
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                do {
-                    try await exporter.run()
-                } catch {
-                    logger.error("span exporter stopped", metadata: ["error": "\(error)"])
-                }
-            }
-            let result: Result<Void, any Error>
-            do {
-                try await runCoordinator(configuration)
-                result = .success(())
-            } catch {
-                result = .failure(error)
-            }
-            await exporter.triggerGracefulShutdown()
-            try await group.waitForAll()
-            try result.get()
-        }
+        // The span exporter stops after the coordinator, so the spans of its last moments (runs
+        // interrupted by the shutdown) are exported too.
+        try await tracing.exporting(logger: logger) { try await runCoordinator(configuration) }
     }
 
     private func runCoordinator(_ configuration: CoordinatorConfiguration) async throws {

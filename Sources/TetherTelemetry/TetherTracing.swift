@@ -58,6 +58,33 @@ public struct TetherTracing: Sendable {
         self.serviceName = serviceName
     }
 
+    /// Runs `body` with the exporter running beside it, then shuts the exporter down gracefully
+    /// (so the spans of `body`'s last moments are exported too) and returns or rethrows what
+    /// `body` did. The exporter's own failure is logged, never thrown.
+    public func exporting<T: Sendable>(logger: Logger, _ body: () async throws -> T) async throws -> T {
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: exporter)], gracefulShutdownSignals: [], logger: logger))
+        let result = await withTaskGroup(of: Void.self) { tasks -> Result<T, any Error> in
+            tasks.addTask {
+                do {
+                    try await group.run()
+                } catch {
+                    logger.error("span exporter stopped", metadata: ["error": "\(error)"])
+                }
+            }
+            let result: Result<T, any Error>
+            do {
+                result = .success(try await body())
+            } catch {
+                result = .failure(error)
+            }
+            await group.triggerGracefulShutdown()
+            await tasks.waitForAll()
+            return result
+        }
+        return try result.get()
+    }
+
     /// The W3C `traceparent` of the span in `context`, or empty when it holds none.
     public func traceParent(of context: ServiceContext) -> String {
         TraceParent.inject(context, with: tracer)

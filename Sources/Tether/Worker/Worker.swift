@@ -99,36 +99,22 @@ public final class Worker: Service, Sendable {
         let key = try options.key()
         let addresses = try options.coordinatorAddresses()
         let sslContext = try makeTLSContext()
-        let exporter = try startTracing()
+        let tracing = try startTracing()
         logger.info(
             "worker starting",
             metadata: [
                 "app": "\(app)", "coordinator": "\(options.coordinator)", "capacity": "\(options.maxConcurrency)",
                 "functions": "\(functions.map(\.id).joined(separator: ","))",
-                "tracing": "\(exporter == nil ? "off" : "on")",
+                "tracing": "\(tracing == nil ? "off" : "on")",
             ])
-        // The span exporter stops after the worker has drained, so its last steps' spans leave too.
-        let exporterTask = exporter.map { exporter in
-            Task { [logger] in
-                do {
-                    try await exporter.run()
-                } catch {
-                    logger.error("span exporter stopped", metadata: ["error": "\(error)"])
-                }
+        if let tracing {
+            // The span exporter stops after the worker has drained, so its last steps' spans leave too.
+            try await tracing.exporting(logger: logger) {
+                try await serve(key: key, addresses: addresses, sslContext: sslContext)
             }
-        }
-        let result: Result<Void, any Error>
-        do {
+        } else {
             try await serve(key: key, addresses: addresses, sslContext: sslContext)
-            result = .success(())
-        } catch {
-            result = .failure(error)
         }
-        if let exporter, let exporterTask {
-            await exporter.triggerGracefulShutdown()
-            await exporterTask.value
-        }
-        try result.get()
         logger.info("worker stopped")
     }
 
@@ -153,8 +139,8 @@ public final class Worker: Service, Sendable {
     }
 
     /// Starts tracing when ``WorkerOptions/tracing`` is on and the `OTEL_*` variables configure an
-    /// exporter (`service.name` defaults to the app): the exporter to run, or nil.
-    private func startTracing() throws -> ServiceGroup? {
+    /// exporter (`service.name` defaults to the app): the tracer, whose exporter ``run()`` runs, or nil.
+    private func startTracing() throws -> TetherTracing? {
         guard options.tracing else { return nil }
         let settings: TracingSettings?
         do {
@@ -165,8 +151,7 @@ public final class Worker: Service, Sendable {
         guard let settings else { return nil }
         let tracing = try TetherTracing.make(settings, logger: logger)
         self.tracing.withLock { $0 = tracing }
-        return ServiceGroup(
-            configuration: .init(services: [.init(service: tracing.exporter)], gracefulShutdownSignals: [], logger: logger))
+        return tracing
     }
 
     private func makeTLSContext() throws -> NIOSSLContext {
