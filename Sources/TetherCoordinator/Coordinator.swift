@@ -93,7 +93,13 @@ public final class Coordinator: Service, Sendable {
             return try await runCoordinator(configuration)
         }
         var configuration = self.configuration
-        let tracing = try TetherTracing.make(settings, logger: logger)
+        let tracing: TetherTracing
+        do {
+            tracing = try TetherTracing.make(settings, logger: logger)
+        } catch {
+            announce(.failure(error))  // waitUntilRunning() must not wait for a coordinator that never starts
+            throw error
+        }
         configuration.tracer = tracing
         // The span exporter stops after the coordinator, so the spans of its last moments (runs
         // interrupted by the shutdown) are exported too.
