@@ -98,4 +98,34 @@ struct TracingLiveTests {
         await coordinator.shutdown()
         await receiver.stop()
     }
+
+    @Test("a malformed, all-zero or oversized traceparent is ignored: the request is served and its span starts a new trace")
+    func hostileTraceParent() async throws {
+        let receiver = try await OTLPReceiver.start()
+        let coordinator = try await TestCoordinator { configuration in
+            configuration.tracing = TracingSettings(endpoint: "http://127.0.0.1:\(receiver.port)", serviceName: "tether-test")
+        }
+        let hostile = [
+            "garbage", "00-00000000000000000000000000000000-0000000000000000-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" + String(repeating: "x", count: 8_000),
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-zz",
+        ]
+        for (index, header) in hostile.enumerated() {
+            let sent = try await HTTPExchange.send(
+                port: coordinator.endpoints.httpPort, .POST, "/v1/events",
+                body: Array(#"{"name":"test/untraced-\#(index)","data":{}}"#.utf8), headers: [("traceparent", header)])
+            #expect(sent.status == 200, "\(header.prefix(60)): \(sent.text)")
+        }
+        let arrived = await eventually(timeout: .seconds(30)) {
+            receiver.spans.filter { $0.name == "tether.events" }.count == hostile.count
+        }
+        let spans = receiver.spans.filter { $0.name == "tether.events" }
+        #expect(arrived, "\(receiver.spans)")
+        #expect(spans.allSatisfy { $0.parentSpanId.isEmpty }, "no span took a parent from a bad header: \(spans)")
+        #expect(Set(spans.map(\.traceId)).count == hostile.count, "each request starts its own trace")
+        #expect(!spans.contains { $0.traceId == String(repeating: "0", count: 32) })
+        #expect(receiver.problems.isEmpty)
+        await coordinator.shutdown()
+        await receiver.stop()
+    }
 }
