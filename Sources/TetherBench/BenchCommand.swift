@@ -15,7 +15,7 @@ package struct BenchCommand: AsyncParsableCommand {
     package static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure throughput and latency; prints one JSON object (progress on stderr).",
-        subcommands: [Chain.self, Fanout.self, Latency.self, Open.self, Connections.self, Reconnect.self])
+        subcommands: [Chain.self, Fanout.self, Latency.self, Open.self, Soak.self, Connections.self, Reconnect.self])
 
     struct Options: ParsableArguments {
         @Option(help: "Worker connections.")

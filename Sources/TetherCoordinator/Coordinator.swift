@@ -205,6 +205,13 @@ public final class Coordinator: Service, Sendable {
                         term: term, db: engine.store.db, threadPool: threadPool, version: configuration.version,
                         logger: logger)))
         }
+        // Last, so it stops first: its deletions are committed through the scheduler's runtime.
+        serviceList.append(
+            .init(
+                service: RetentionService(
+                    runtime: runtime, store: engine.store, threadPool: threadPool, policy: configuration.retention,
+                    idWindowMilliseconds: configuration.limits.idempotencyWindowMilliseconds, clock: configuration.clock,
+                    logger: logger)))
         let services = ServiceGroup(configuration: .init(services: serviceList, logger: logger))
         shutdown.set(services)
         do {

@@ -42,6 +42,8 @@ public struct CoordinatorConfiguration: Sendable {
     public var limits: Limits = .default
     public var timing: ProtocolTiming = .default
     public var retry: RetryPolicy = RetryPolicy()
+    /// How long ended runs and unneeded events are kept (docs/operations.md, "Retention").
+    public var retention: RetentionPolicy = .default
     /// How long a worker has to answer the challenge.
     public var handshakeTimeoutMilliseconds: Int = 10_000
     /// How long a new worker connection may take to send its whole first TLS record (the

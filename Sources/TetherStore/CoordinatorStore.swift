@@ -23,10 +23,8 @@ public final class CoordinatorStore: Sendable {
         do {
             if let stored = try db.get(KeyLayout.schemaKey) {
                 let version = Int(String(decoding: stored, as: UTF8.self)) ?? -1
-                guard version == KeyLayout.schemaVersion else {
-                    throw StoreError(
-                        code: StoreError.Code.invalidArgument,
-                        message: "\(directory) holds key layout version \(version); this coordinator reads version \(KeyLayout.schemaVersion)")
+                if version != KeyLayout.schemaVersion {
+                    try Self.migrate(db, from: version, directory: directory)
                 }
             } else {
                 try db.put(KeyLayout.schemaKey, Array(String(KeyLayout.schemaVersion).utf8), sync: true)
@@ -88,9 +86,13 @@ public final class CoordinatorStore: Sendable {
                 stored.receivedAtUnixMs = receivedAt
                 stored.traceParent = event.traceParent
                 batch.put(KeyLayout.event(event.id), serialize(stored))
+                batch.put(KeyLayout.timed(.eventReceived, receivedAt, event.id), [])
             case .putRun(let run, let stepIndices, let created):
                 if lastHeaderWrite.isEmpty || lastHeaderWrite[run.id] == index {
                     batch.put(KeyLayout.run(run.id), RecordCoding.headerBytes(run))
+                    if run.status.isTerminal {
+                        batch.put(KeyLayout.timed(.endedRun, Self.endedAt(run), run.id), [])
+                    }
                 }
                 for index in stepIndices where run.steps.indices.contains(index) {
                     batch.put(KeyLayout.step(runId: run.id, index: index), RecordCoding.stepBytes(run.steps[index]))
@@ -143,6 +145,11 @@ public final class CoordinatorStore: Sendable {
             }
         }
         return batch
+    }
+
+    /// When `run` ended, for the retention index (its creation time when no end was recorded).
+    static func endedAt(_ run: RunRecord) -> Int64 {
+        run.endedAtMilliseconds > 0 ? run.endedAtMilliseconds : run.createdAtMilliseconds
     }
 
     /// Makes `mutations` durable with group commit; `completion` runs on the writer thread.
@@ -306,10 +313,12 @@ public final class CoordinatorStore: Sendable {
         try ids.compactMap { try event(id: $0)?.event }
     }
 
-    /// An accepted event and the runs it started.
+    /// An accepted event and the runs it started; nil when there is none, or when retention
+    /// deleted its payload (``knownEvent(id:)`` still finds its id).
     public func event(id: String) throws -> (event: EventRecord, runIds: [String], receivedAtMilliseconds: Int64)? {
         guard let bytes = try db.get(KeyLayout.event(id)) else { return nil }
         let stored = try Tether_V1_StoredEvent(serializedBytes: bytes)
+        guard stored.hasEvent else { return nil }  // pruned by retention: only its id is left
         var event = RecordCoding.decode(stored.event)
         event.traceParent = stored.traceParent
         return (event, stored.runIds, stored.receivedAtUnixMs)

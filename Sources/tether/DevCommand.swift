@@ -56,6 +56,7 @@ struct DevCommand: AsyncParsableCommand {
         if let port = server.workerPort { configuration.workerPort = port }
         if let durability = server.durability { configuration.durability = durability }
         if let limit = server.maxConcurrentHandshakes { configuration.timing.maxConcurrentHandshakes = limit }
+        configuration.retention = server.retentionPolicy
         configuration.checksInvariants = ProcessInfo.processInfo.environment["TETHER_CHECK_INVARIANTS"] == "1"
         do {
             configuration.tracing = try TracingSettings.resolve(

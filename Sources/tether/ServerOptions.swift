@@ -1,5 +1,6 @@
 import ArgumentParser
 import TetherCoordinator
+import TetherEngine
 import TetherProtocol
 import TetherStore
 
@@ -30,16 +31,29 @@ struct ServerOptions: ParsableArguments {
         help: "Most worker handshakes at once (default 256); more connections queue before TLS.")
     var maxConcurrentHandshakes: Int?
 
+    @Option(
+        name: .customLong("retention"),
+        help: "How long ended runs, their steps and unneeded events are kept (30s, 15m, 12h, 7d; default 7d).")
+    var retention: String?
+
     /// The flags as `tether serve` applies them over its file.
     var flags: ServeFlags {
         ServeFlags(
             host: host, httpPort: httpPort, workerPort: workerPort, data: data, backups: backups,
-            durability: durability, maxConcurrentHandshakes: maxConcurrentHandshakes)
+            durability: durability, maxConcurrentHandshakes: maxConcurrentHandshakes, retention: retention)
+    }
+
+    /// `--retention` as a policy for `tether dev` (the default when it is not given).
+    var retentionPolicy: RetentionPolicy {
+        retention.flatMap(RetentionPolicy.parseDuration).map { RetentionPolicy(milliseconds: $0) } ?? .default
     }
 
     func validate() throws {
         if let limit = maxConcurrentHandshakes, !ServeFlags.handshakeLimits.contains(limit) {
             throw ValidationError("--max-concurrent-handshakes must be between 1 and 100000, got \(limit)")
+        }
+        if let retention, RetentionPolicy.parseDuration(retention) == nil {
+            throw ValidationError("--retention must be \(RetentionPolicy.durationRule), got '\(retention)'")
         }
     }
 }

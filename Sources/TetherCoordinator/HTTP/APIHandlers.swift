@@ -43,9 +43,7 @@ struct APIHandlers: APIProtocol {
             known = try await threadPool.runIfActive {
                 var found: [String: KnownEvent] = [:]
                 for id in unknown {
-                    if let stored = try store.event(id: id) {
-                        found[id] = KnownEvent(runIds: stored.runIds, receivedAtMilliseconds: stored.receivedAtMilliseconds)
-                    }
+                    if let known = try store.knownEvent(id: id) { found[id] = known }
                 }
                 return found
             }

@@ -27,7 +27,7 @@ struct MetricsRoute: Sendable {
             status: snapshot.status, functionApps: snapshot.functionApps, storeHealthy: runtime.health.storageFailure == nil, store: runtime.store.writer.statistics,
             handshakesInProgress: handshakes.inProgress, handshakesQueued: handshakes.queued,
             handshakesAwaitingClientHello: limiter.preHandshake.count, dispatchHeld: snapshot.dispatchHeld,
-            uncommittedBytes: snapshot.uncommittedBytes)
+            uncommittedBytes: snapshot.uncommittedBytes, diskBytes: runtime.store.diskBytes())
         var text = runtime.metrics.render(scrape)
         if let term = configuration.leaderTerm {
             text = term.state.renderMetrics(appendingTo: text)

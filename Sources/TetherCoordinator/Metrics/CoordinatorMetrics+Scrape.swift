@@ -15,6 +15,8 @@ extension CoordinatorMetrics {
         var handshakesAwaitingClientHello: Int
         var dispatchHeld = false
         var uncommittedBytes = 0
+        /// The store's files on disk (nil when the directory could not be read).
+        var diskBytes: Int64?
     }
 
     /// The Prometheus text for `GET /metrics`: the registry's counters and histograms, then
@@ -86,5 +88,9 @@ extension CoordinatorMetrics {
         writer.sample(.storeCommitFailures, [], store.failedCommits)
         writer.header(.storeWrittenBytes)
         writer.sample(.storeWrittenBytes, [], store.bytes)
+        if let diskBytes = scrape.diskBytes {
+            writer.header(.storeDiskBytes)
+            writer.sample(.storeDiskBytes, [], Int(diskBytes))
+        }
     }
 }

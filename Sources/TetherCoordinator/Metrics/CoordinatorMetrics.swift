@@ -1,6 +1,7 @@
 import Prometheus
 import Synchronization
 import TetherEngine
+import TetherStore
 
 /// Every metric the coordinator exports (`GET /metrics`), by name. docs/operations.md
 /// ("Metrics") lists the same families; a test checks that it names each one.
@@ -84,6 +85,14 @@ extension MetricFamily {
     static let storeWrittenBytes = MetricFamily(
         .counter, "tether_store_written_bytes_total", "Key and value bytes written to RocksDB.")
 
+    static let storeDiskBytes = MetricFamily(
+        .gauge, "tether_store_disk_bytes", "Bytes of the store's files on disk (SST files, write-ahead logs, manifests).")
+    static let retentionDeleted = MetricFamily(
+        .counter, "tether_retention_deleted_total", labels: ["kind"],
+        "Records retention deleted, by kind: runs, steps, events (payloads) and event_ids (ids kept for deduplication).")
+    static let retentionSweeps = MetricFamily(
+        .counter, "tether_retention_sweeps_total", "Retention sweeps that looked for what to delete.")
+
     /// Every family, in the order of docs/operations.md.
     static let all: [MetricFamily] = [
         .workersConnected, .capacitySlots, .capacityInUseSlots, .queueDepth, .queueOldestAge, .stepsRunning,
@@ -93,6 +102,7 @@ extension MetricFamily {
         .handshakesAccepted, .handshakesRejected, .handshakesInProgress, .handshakesQueued,
         .handshakesAwaitingClientHello, .storeHealthy, .storeCommitLatency,
         .storeCommitBatches, .uncommittedWrites, .storeCommitFailures, .storeWrittenBytes,
+        .storeDiskBytes, .retentionDeleted, .retentionSweeps,
     ]
 }
 
@@ -110,6 +120,8 @@ final class CoordinatorMetrics: Sendable {
     let handshakesAccepted: Counter
     let eventsAccepted: Counter
     let statusSnapshots: Counter
+    let retentionSweeps: Counter
+    private let retentionDeleted: [String: Counter]
     private let overloaded: [OverloadReason: Counter]
     private let stepResults: [StepResultOutcome: Counter]
     private let resultsRefused: [RefusedResult.Reason: Counter]
@@ -141,6 +153,13 @@ final class CoordinatorMetrics: Sendable {
         handshakesAccepted = registry.makeCounter(descriptor: MetricFamily.handshakesAccepted.descriptor)
         eventsAccepted = registry.makeCounter(descriptor: MetricFamily.eventsAccepted.descriptor)
         statusSnapshots = registry.makeCounter(descriptor: MetricFamily.statusSnapshots.descriptor)
+        retentionSweeps = registry.makeCounter(descriptor: MetricFamily.retentionSweeps.descriptor)
+        var retentionDeleted: [String: Counter] = [:]
+        for kind in ["runs", "steps", "events", "event_ids"] {
+            retentionDeleted[kind] = registry.makeCounter(
+                descriptor: MetricFamily.retentionDeleted.descriptor, labels: [("kind", kind)])
+        }
+        self.retentionDeleted = retentionDeleted
         var overloaded: [OverloadReason: Counter] = [:]
         for reason in OverloadReason.allCases {
             overloaded[reason] = registry.makeCounter(
@@ -166,6 +185,14 @@ final class CoordinatorMetrics: Sendable {
     /// A worker's step result and the effects of applying it.
     func recordStepResult(_ outcome: StepOutcome, runId: String, requestId: String, effects: Effects) {
         stepResults[StepResultOutcome(outcome, runId: runId, requestId: requestId, effects: effects)]?.increment()
+    }
+
+    /// What one retention sweep deleted, once durable.
+    func recordRetention(_ counts: RetentionCounts) {
+        for (kind, count) in [("runs", counts.runs), ("steps", counts.steps), ("events", counts.events), ("event_ids", counts.eventIds)]
+        where count > 0 {
+            retentionDeleted[kind]?.increment(by: Int64(count))
+        }
     }
 
     /// A handshake refused with `code` (a Reject or an error frame before Welcome).

@@ -446,6 +446,34 @@ final class CoordinatorRuntime: @unchecked Sendable {
         armRetryTimer()
     }
 
+    /// Commits a retention sweep's deletions in order with the scheduler's own writes (so a
+    /// failed one stops the coordinator like any failed write); `completion` runs on `loop` once
+    /// they are durable. On `loop`.
+    func commitMaintenance(_ batch: WriteBatch, completion: @escaping (Result<Void, StoreError>) -> Void) {
+        loop.preconditionInEventLoop()
+        if let storageFailure {
+            completion(.failure(storageFailure))
+            return
+        }
+        guard !batch.isEmpty else {
+            completion(.success(()))
+            return
+        }
+        submittedWrites += 1
+        let sequence = submittedWrites
+        pending.append(PendingEffects(sequence: sequence, bytes: batch.byteCount, effects: Effects(), onCommitted: completion))
+        uncommittedBytes += batch.byteCount
+        store.writer.submit(batch) { result in
+            self.loop.execute { self.writesCommitted(sequence: sequence, result: result) }
+        }
+    }
+
+    /// The ids among `candidates` of events a live run, batch or debounce still needs. On `loop`.
+    func eventsInUse(among candidates: Set<String>) -> Set<String> {
+        loop.preconditionInEventLoop()
+        return core.eventsInUse(among: candidates)
+    }
+
     private func writesCommitted(sequence: UInt64, result: Result<Void, StoreError>) {
         committedWrites = sequence
         if case .failure(let error) = result, storageFailure == nil {

@@ -22,6 +22,8 @@ public struct ServeFlags: Sendable {
     public var journal: String?
     /// Cluster mode: this node's id (`--node-id`).
     public var nodeId: String?
+    /// `--retention`: one window for ended runs and events (`7d`), over the file's `retention`.
+    public var retention: String?
 
     /// The values `maxConcurrentHandshakes` may take, as a flag or in the file.
     public static let handshakeLimits = 1...100_000
@@ -39,6 +41,18 @@ public struct ServeFlags: Sendable {
         self.backups = backups
         self.durability = durability
         self.maxConcurrentHandshakes = maxConcurrentHandshakes
+    }
+
+    /// The flags above with `--retention` too.
+    public init(
+        host: String? = nil, httpPort: Int? = nil, workerPort: Int? = nil, data: String? = nil, backups: String? = nil,
+        durability: Durability? = nil, maxConcurrentHandshakes: Int? = nil, journal: String? = nil, nodeId: String? = nil,
+        retention: String?
+    ) {
+        self.init(
+            host: host, httpPort: httpPort, workerPort: workerPort, data: data, backups: backups, durability: durability,
+            maxConcurrentHandshakes: maxConcurrentHandshakes, journal: journal, nodeId: nodeId)
+        self.retention = retention
     }
 }
 
@@ -93,6 +107,17 @@ extension CoordinatorConfiguration {
                 serviceName: try settings.string(ServeKeys.otelServiceName) ?? "tether", environment: environment)
         } catch let error as TracingConfigurationError {
             throw ServeConfigurationError("\(path): otel: \(error.description)")
+        }
+        var retention = RetentionPolicy.default
+        for (key, property) in [
+            (ServeKeys.retentionRuns, \RetentionPolicy.runsMilliseconds), (ServeKeys.retentionEvents, \RetentionPolicy.eventsMilliseconds),
+        ] {
+            guard let text = try settings.string(key) else { continue }
+            guard let milliseconds = RetentionPolicy.parseDuration(text) else {
+                let source = flags.retention != nil ? "--retention" : "\(path): \(key)"
+                throw ServeConfigurationError("\(source) must be \(RetentionPolicy.durationRule), got '\(text)'")
+            }
+            retention[keyPath: property] = milliseconds
         }
         let integers = try ServeKeys.integers.compactMap { bound in
             try settings.int(bound.key, in: bound.range).map { (bound.property, $0) }
@@ -154,6 +179,7 @@ extension CoordinatorConfiguration {
         if let durability { configuration.durability = durability }
         if let metricsPublic { configuration.metricsPublic = metricsPublic }
         configuration.tracing = tracing
+        configuration.retention = retention
         for (property, value) in integers { configuration[keyPath: property] = value }
         configuration.checksInvariants = variables.string(forKey: "checkInvariants") == "1"
         configuration.cluster = try clusterConfiguration(
@@ -263,6 +289,8 @@ extension CoordinatorConfiguration {
         values[ServeKeys.durability] = flags.durability.map { .string($0.rawValue) }
         values[ServeKeys.maxConcurrentHandshakes] = flags.maxConcurrentHandshakes.map { .int($0) }
         values[ServeKeys.nodeId] = flags.nodeId.map { .string($0) }
+        values[ServeKeys.retentionRuns] = flags.retention.map { .string($0) }
+        values[ServeKeys.retentionEvents] = flags.retention.map { .string($0) }
         return values
     }
 }

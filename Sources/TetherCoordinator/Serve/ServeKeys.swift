@@ -27,6 +27,8 @@ enum ServeKeys {
     static let checkpointKeep = "checkpoints.keep"
     static let otelEndpoint = "otel.endpoint"
     static let otelServiceName = "otel.serviceName"
+    static let retentionRuns = "retention.runs"
+    static let retentionEvents = "retention.events"
 
     /// An integer key, the values it may take, and where it goes.
     struct Integer {
@@ -57,7 +59,7 @@ enum ServeKeys {
             host, data, backups, durability, tlsCertificate, tlsPrivateKey, signingKeys, signingKeyFiles, apiKeys,
             apiKeyFiles, metricsPublic, journal, nodeId, advertiseHTTP, advertiseWorker, leaseMilliseconds,
             leaseRenewMilliseconds, checkpointDirectory, checkpointIntervalSeconds, checkpointKeep, otelEndpoint,
-            otelServiceName,
+            otelServiceName, retentionRuns, retentionEvents,
         ] + integers.map(\.key))
     }
 }

@@ -46,6 +46,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, Equatable {
         case notFound = "not_found"
         /// The target of a restore exists and is not empty: a restore never overwrites data.
         case alreadyExists = "already_exists"
+        /// The store was written with a key layout this release cannot read: a newer release's,
+        /// or one older than any it migrates from (docs/operations.md, "Storage layout").
+        case unsupportedLayout = "unsupported_layout"
 
         public var description: String { rawValue }
     }
