@@ -290,7 +290,9 @@ let package = Package(
         .target(name: "TetherTestSupport", dependencies: ["TetherEngine", "TetherProcess"], path: "Tests/TetherTestSupport"),
         .testTarget(
             name: "TetherStoreTests",
-            dependencies: ["TetherStore", "TetherEngine"]
+            dependencies: ["TetherStore", "TetherEngine"],
+            // Stores written by a release (scripts/make-store-fixture.sh), read in place by path.
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "TetherClusterTests",
