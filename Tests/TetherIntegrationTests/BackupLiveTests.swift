@@ -68,7 +68,7 @@ struct BackupLiveTests {
         #expect(created.status == 0, "\(created.output)")
         let manifest = try #require(try Self.lastJSONLine(of: created.output))
         let id = try #require(manifest["id"]?.stringValue)
-        #expect(manifest["keyLayoutVersion"] == 1)
+        #expect(manifest["keyLayoutVersion"] == .int(Int64(KeyLayout.schemaVersion)))
         #expect(FileManager.default.fileExists(atPath: backups + "/" + id + "/manifest.json"))
 
         // Listed by the coordinator and in the directory; intact.

@@ -54,6 +54,8 @@ struct RetentionService: Service {
                         ])
                 }
             } catch let error as StoreError where error.code == .closed {
+                // The store closes only at the end; returning early would end the service group.
+                try? await gracefulShutdown()
                 return
             } catch {
                 // A failed read is logged and retried at the next interval; a failed write has

@@ -43,7 +43,7 @@ struct BackupRouteTests {
             let id = try #require(manifest["id"]?.stringValue)
             #expect(IDGenerator.isValid(id))
             #expect(manifest["coordinatorVersion"]?.stringValue == fixture.configuration.version)
-            #expect(manifest["keyLayoutVersion"] == 1)
+            #expect(manifest["keyLayoutVersion"] == .int(Int64(KeyLayout.schemaVersion)))
             #expect(manifest["journalSequence"] == .null)
             let files = manifest["files"]?.arrayValue ?? []
             #expect(files.contains { $0["path"]?.stringValue == "db/CURRENT" })
