@@ -201,6 +201,26 @@ struct ServeConfigurationTests {
         #expect(grpc.contains("OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported"), "\(grpc)")
     }
 
+    @Test("retention: 7d by default; the file sets runs and events apart, --retention both; a bad duration names the key or flag")
+    func retention() async throws {
+        #expect(try await ConfigFile().load().retention == .default)
+        let filed = try await ConfigFile(#""retention": {"runs": "30s", "events": "12h"}"#).load()
+        #expect(filed.retention == RetentionPolicy(runsMilliseconds: 30_000, eventsMilliseconds: 43_200_000))
+        let partial = try await ConfigFile(#""retention": {"events": "1d"}"#).load()
+        #expect(partial.retention == RetentionPolicy(runsMilliseconds: 7 * 86_400_000, eventsMilliseconds: 86_400_000))
+        let flagged = try await ConfigFile(#""retention": {"runs": "30s"}"#).load(flags: ServeFlags(retention: "2s"))
+        #expect(flagged.retention == RetentionPolicy(milliseconds: 2_000))
+        let bad = try await ConfigFile(#""retention": {"runs": "7 days"}"#).error()
+        #expect(bad.contains("retention.runs must be a whole number followed by ms, s, m, h or d"), "\(bad)")
+        #expect(bad.contains("got '7 days'"), "\(bad)")
+        let badFlag = try await ConfigFile().error(flags: ServeFlags(retention: "0s"))
+        #expect(badFlag.contains("--retention must be"), "\(badFlag)")
+        let unknown = try await ConfigFile(#""retention": {"steps": "1d"}"#).error()
+        #expect(unknown.contains("retention.steps"), "\(unknown)")
+        let wrongType = try await ConfigFile(#""retention": {"runs": 7}"#).error()
+        #expect(wrongType.contains("'retention.runs'"), "\(wrongType)")
+    }
+
     @Test("a value of the wrong type names the key")
     func wrongType() async throws {
         for (settings, key) in [(#""httpPort": "7420""#, "httpPort"), (#""metricsPublic": "yes""#, "metricsPublic"), (#""host": 1"#, "host"), (#""apiKeyFiles": "k""#, "apiKeyFiles")] {
