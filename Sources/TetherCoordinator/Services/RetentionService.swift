@@ -13,7 +13,9 @@ import TetherStore
 /// loop), and commits the deletions through the runtime, in order with the scheduler's own
 /// writes and, in a cluster, through the journal like them. A sweep reads and deletes at most
 /// ``batchLimit`` entries of each index; while more are due it goes on after a short pause, so
-/// a backlog never holds a large write in front of dispatch. Runs on a cluster's leader only
+/// a backlog never holds a large write in front of dispatch. The in-use check walks the live
+/// runs once per sweep on the scheduler's loop (O(live runs), whatever the number of
+/// candidates). Runs on a cluster's leader only
 /// (it is one of the services of the leader's coordinator); standbys apply its deletions from
 /// the journal.
 struct RetentionService: Service {
@@ -24,8 +26,12 @@ struct RetentionService: Service {
     let idWindowMilliseconds: Int64
     let clock: @Sendable () -> Int64
     let logger: Logger
-    /// Entries of each index one sweep handles at most.
+    /// Ended runs one sweep deletes at most (each with its steps).
     var batchLimit = 1_000
+    /// Entries of each event index one sweep handles at most: more than runs, because the
+    /// scheduler's in-use check walks every live run once per sweep whatever the number of
+    /// candidates, and an event is a single small delete.
+    var eventBatchLimit = 4_000
     /// The pause between two sweeps of a backlog.
     var backlogPause: Duration = .milliseconds(20)
 
@@ -72,8 +78,9 @@ struct RetentionService: Service {
         let store = self.store
         let policy = self.policy
         let limit = batchLimit
+        let eventLimit = eventBatchLimit
         let scan = try await threadPool.runIfActive {
-            try store.scanRetention(policy: policy, now: now, cursor: cursor, limit: limit)
+            try store.scanRetention(policy: policy, now: now, cursor: cursor, limit: limit, eventLimit: eventLimit)
         }
         runtime.metrics.retentionSweeps.increment()
         guard !scan.isEmpty else { return RetentionPlan(cursor: scan.cursor) }

@@ -5,10 +5,11 @@ import TetherProtocol
 
 extension CoordinatorStore {
     /// Reads what retention may delete now (blocking: call it off any event loop): at most
-    /// `limit` entries of each index, from `cursor` on.
+    /// `limit` ended runs and `eventLimit` entries of each event index, from `cursor` on.
     public func scanRetention(
-        policy: RetentionPolicy, now: Int64, cursor: RetentionCursor, limit: Int = 1_000
+        policy: RetentionPolicy, now: Int64, cursor: RetentionCursor, limit: Int = 1_000, eventLimit: Int? = nil
     ) throws -> RetentionScan {
+        let eventLimit = eventLimit ?? limit
         var scan = RetentionScan(cursor: cursor)
         let runCutoff = policy.runCutoff(now: now)
         try forEachDue(.endedRun, upTo: runCutoff, after: cursor.endedRuns, limit: limit, more: &scan.hasMore) { key, runId in
@@ -27,12 +28,12 @@ extension CoordinatorStore {
             scan.runs.append(due)
         }
         let eventCutoff = policy.eventCutoff(now: now)
-        try forEachDue(.eventReceived, upTo: eventCutoff, after: cursor.events, limit: limit, more: &scan.hasMore) { key, eventId in
+        try forEachDue(.eventReceived, upTo: eventCutoff, after: cursor.events, limit: eventLimit, more: &scan.hasMore) { key, eventId in
             scan.cursor.events = key
             let stored = try db.get(KeyLayout.event(eventId)).map { try Tether_V1_StoredEvent(serializedBytes: $0) }
             scan.events.append(RetentionScan.DueEvent(indexKey: key, eventId: eventId, stored: stored))
         }
-        try forEachDue(.eventIdHold, upTo: now, after: cursor.holds, limit: limit, more: &scan.hasMore) { key, eventId in
+        try forEachDue(.eventIdHold, upTo: now, after: cursor.holds, limit: eventLimit, more: &scan.hasMore) { key, eventId in
             scan.cursor.holds = key
             scan.holds.append((key, eventId))
         }
