@@ -34,17 +34,25 @@ struct RetentionService: Service {
     var eventBatchLimit = 4_000
     /// The pause between two sweeps of a backlog.
     var backlogPause: Duration = .milliseconds(20)
+    /// How often the sweep starts again from the beginning of each index instead of its cursor,
+    /// so that an entry written behind the cursor (the clock stepped back) is not left for good.
+    var cursorResetMilliseconds: Int64 = 600_000
 
     func run() async throws {
         var cursor = RetentionCursor()
         var total = RetentionCounts()
         var delay = Duration.milliseconds(policy.sweepIntervalMilliseconds)
+        var cursorSince = clock()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let pause = delay
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
             } catch {
                 return
+            }
+            if clock() - cursorSince >= cursorResetMilliseconds {
+                cursor = RetentionCursor()
+                cursorSince = clock()
             }
             do {
                 let plan = try await sweep(cursor: cursor)
