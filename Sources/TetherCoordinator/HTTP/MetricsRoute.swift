@@ -27,7 +27,8 @@ struct MetricsRoute: Sendable {
             status: snapshot.status, functionApps: snapshot.functionApps, storeHealthy: runtime.health.storageFailure == nil, store: runtime.store.writer.statistics,
             handshakesInProgress: handshakes.inProgress, handshakesQueued: handshakes.queued,
             handshakesAwaitingClientHello: limiter.preHandshake.count, dispatchHeld: snapshot.dispatchHeld,
-            uncommittedBytes: snapshot.uncommittedBytes, diskBytes: runtime.store.diskBytes())
+            uncommittedBytes: snapshot.uncommittedBytes, diskBytes: runtime.store.diskBytes(),
+            storeMemory: runtime.store.memoryUsage())
         var text = runtime.metrics.render(scrape)
         if let term = configuration.leaderTerm {
             text = term.state.renderMetrics(appendingTo: text)

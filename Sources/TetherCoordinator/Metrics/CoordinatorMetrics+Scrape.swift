@@ -17,6 +17,8 @@ extension CoordinatorMetrics {
         var uncommittedBytes = 0
         /// The store's files on disk (nil when the directory could not be read).
         var diskBytes: Int64?
+        /// RocksDB's memory by kind (`memtables`, `block_cache`, `table_readers`).
+        var storeMemory: [(kind: String, bytes: Int)] = []
     }
 
     /// The Prometheus text for `GET /metrics`: the registry's counters and histograms, then
@@ -91,6 +93,10 @@ extension CoordinatorMetrics {
         if let diskBytes = scrape.diskBytes {
             writer.header(.storeDiskBytes)
             writer.sample(.storeDiskBytes, [], Int(diskBytes))
+        }
+        if !scrape.storeMemory.isEmpty {
+            writer.header(.storeMemory)
+            for (kind, bytes) in scrape.storeMemory { writer.sample(.storeMemory, [kind], bytes) }
         }
     }
 }

@@ -87,6 +87,9 @@ extension MetricFamily {
 
     static let storeDiskBytes = MetricFamily(
         .gauge, "tether_store_disk_bytes", "Bytes of the store's files on disk (SST files, write-ahead logs, manifests).")
+    static let storeMemory = MetricFamily(
+        .gauge, "tether_store_memory_bytes", labels: ["kind"],
+        "Memory RocksDB holds, by kind: memtables (writes not yet flushed), block_cache (data read), table_readers (indexes and filters of open files).")
     static let retentionDeleted = MetricFamily(
         .counter, "tether_retention_deleted_total", labels: ["kind"],
         "Records retention deleted, by kind: runs, steps, events (payloads) and event_ids (ids kept for deduplication).")
@@ -102,7 +105,7 @@ extension MetricFamily {
         .handshakesAccepted, .handshakesRejected, .handshakesInProgress, .handshakesQueued,
         .handshakesAwaitingClientHello, .storeHealthy, .storeCommitLatency,
         .storeCommitBatches, .uncommittedWrites, .storeCommitFailures, .storeWrittenBytes,
-        .storeDiskBytes, .retentionDeleted, .retentionSweeps,
+        .storeDiskBytes, .storeMemory, .retentionDeleted, .retentionSweeps,
     ]
 }
 

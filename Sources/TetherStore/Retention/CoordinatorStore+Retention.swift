@@ -86,4 +86,14 @@ extension CoordinatorStore {
         }
         return total
     }
+
+    /// What RocksDB holds in memory, by kind: `memtables` (writes not yet flushed, including
+    /// those being flushed), `block_cache` (data blocks read) and `table_readers` (the indexes
+    /// and bloom filters of open SST files). Kinds RocksDB does not report are left out.
+    public func memoryUsage() -> [(kind: String, bytes: Int)] {
+        [
+            ("memtables", "rocksdb.size-all-mem-tables"), ("block_cache", "rocksdb.block-cache-usage"),
+            ("table_readers", "rocksdb.estimate-table-readers-mem"),
+        ].compactMap { kind, property in db.property(property).flatMap { Int($0) }.map { (kind, $0) } }
+    }
 }

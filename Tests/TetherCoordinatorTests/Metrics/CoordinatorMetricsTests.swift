@@ -63,7 +63,8 @@ struct CoordinatorMetricsTests {
                     CoordinatorMetrics.Scrape(
                         status: core.status(now: now), functionApps: ["shop", "billing"], storeHealthy: true,
                         store: GroupCommitStatistics(), handshakesInProgress: 0, handshakesQueued: 0,
-                        handshakesAwaitingClientHello: 0, diskBytes: 4_096)))
+                        handshakesAwaitingClientHello: 0, diskBytes: 4_096,
+                        storeMemory: [("memtables", 1_024)])))
         }
 
         static func dispatch(_ effects: Effects) throws -> StepDispatch {
