@@ -10,6 +10,8 @@ enum ServeKeys {
     static let durability = "durability"
     static let tlsCertificate = "tls.certificate"
     static let tlsPrivateKey = "tls.privateKey"
+    static let httpTlsCertificate = "httpTls.certificate"
+    static let httpTlsPrivateKey = "httpTls.privateKey"
     static let signingKeys = "signingKeys"
     static let signingKeyFiles = "signingKeyFiles"
     static let apiKeys = "apiKeys"
@@ -54,7 +56,7 @@ enum ServeKeys {
     /// Every key the file may hold.
     static var all: Set<String> {
         Set([
-            host, data, backups, durability, tlsCertificate, tlsPrivateKey, signingKeys, signingKeyFiles, apiKeys,
+            host, data, backups, durability, tlsCertificate, tlsPrivateKey, httpTlsCertificate, httpTlsPrivateKey, signingKeys, signingKeyFiles, apiKeys,
             apiKeyFiles, metricsPublic, journal, nodeId, advertiseHTTP, advertiseWorker, leaseMilliseconds,
             leaseRenewMilliseconds, checkpointDirectory, checkpointIntervalSeconds, checkpointKeep, otelEndpoint,
             otelServiceName,
