@@ -95,8 +95,9 @@ extension CoordinatorConfiguration {
             throw ServeConfigurationError("\(path): otel: \(error.description)")
         }
         let integers = try ServeKeys.integers.compactMap { bound in
-            try settings.int(bound.key, in: bound.range).map { (bound.property, $0) }
+            try settings.int(bound.key, in: bound.range).map { (bound.apply, $0) }
         }
+        let heartbeatJitter = try settings.double(ServeKeys.heartbeatJitter, in: ServeKeys.heartbeatJitterRange)
 
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
         func resolve(_ path: String) -> String {
@@ -156,7 +157,9 @@ extension CoordinatorConfiguration {
         if let durability { configuration.durability = durability }
         if let metricsPublic { configuration.metricsPublic = metricsPublic }
         configuration.tracing = tracing
-        for (property, value) in integers { configuration[keyPath: property] = value }
+        for (apply, value) in integers { apply(&configuration, value) }
+        if let heartbeatJitter { configuration.timing.heartbeatJitter = heartbeatJitter }
+        try ServeRelations.check(configuration, path: path)
         configuration.checksInvariants = variables.string(forKey: "checkInvariants") == "1"
         configuration.cluster = try clusterConfiguration(
             settings: settings, path: path, flags: flags, journalVariable: variables.string(forKey: "journal", isSecret: true),
