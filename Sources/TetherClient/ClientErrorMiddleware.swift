@@ -2,6 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import NIOCore
+import NIOHTTP1
+import NIOSSL
 import OpenAPIRuntime
 import Synchronization
 import TetherEngine
@@ -40,7 +42,43 @@ struct ClientErrorMiddleware: ClientMiddleware {
         if error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
             return TetherError(.timeout, "the coordinator at \(url) did not answer in time (\(error))")
         }
+        if error == .remoteConnectionClosed, url.lowercased().hasPrefix("http:") {
+            return TetherError(
+                .unavailable,
+                "the coordinator at \(url) closed the connection without an answer: \(error) "
+                    + "(if it serves HTTPS, with httpTls or tether dev --https, use an https:// URL)")
+        }
         return TetherError(.unavailable, "cannot reach the coordinator at \(url): \(error)")
+    }
+
+    /// A failure below HTTP: TLS that could not be agreed on, or an answer that is not HTTP. Nil
+    /// for any other error. The two usual mistakes get a message of their own: an `https://` URL
+    /// for a port that serves plain HTTP, and a certificate from a CA the client does not trust.
+    static func connectionError(_ error: any Error, url: String) -> TetherError? {
+        switch error {
+        case let transport as HTTPClientError:
+            return transportError(transport, url: url)
+        case let tls as NIOSSLError:
+            let text = String(describing: tls)
+            if text.contains("WRONG_VERSION_NUMBER") {
+                return TetherError(
+                    .unavailable,
+                    "the coordinator at \(url) did not answer TLS: its HTTP port serves plain HTTP (use an http:// URL, "
+                        + "or serve HTTPS with httpTls or tether dev --https): \(text)")
+            }
+            if text.contains("CERTIFICATE_VERIFY_FAILED") {
+                return TetherError(
+                    .unavailable,
+                    "the coordinator at \(url) presented a certificate this client does not trust: set TETHER_CA_FILE "
+                        + "(TetherClient's caCertificateFile) to the PEM of the CA that issued it: \(text)")
+            }
+            return TetherError(.unavailable, "TLS with the coordinator at \(url) failed: \(text)")
+        case let parse as HTTPParserError:
+            let hint = url.lowercased().hasPrefix("http:") ? " (if it serves HTTPS, use an https:// URL)" : ""
+            return TetherError(.unavailable, "the coordinator at \(url) did not answer HTTP: \(parse)\(hint)")
+        default:
+            return nil
+        }
     }
 }
 
@@ -53,8 +91,11 @@ extension TetherClient {
         } catch let error as ClientError {
             switch error.underlyingError {
             case let tether as TetherError: throw tether
-            case let transport as HTTPClientError: throw ClientErrorMiddleware.transportError(transport, url: url.absoluteString)
-            default: throw TetherError(.unavailable, "\(error.causeDescription): \(error.underlyingError)")
+            default:
+                if let connection = ClientErrorMiddleware.connectionError(error.underlyingError, url: url.absoluteString) {
+                    throw connection
+                }
+                throw TetherError(.unavailable, "\(error.causeDescription): \(error.underlyingError)")
             }
         }
     }
@@ -62,10 +103,10 @@ extension TetherClient {
     /// The HTTP client for a CA file (nil: the system's roots), one per process: an
     /// AsyncHTTPClient client must be shut down before it is released, so these live as long as
     /// the process, like `HTTPClient.shared`.
-    static func httpClient(caCertificateFile: String?, configuration: HTTPClient.Configuration) -> HTTPClient {
-        // One client per CA file (and one without), kept for the process: not `HTTPClient.shared`,
-        // which follows redirects itself and drops the API key on the way to the leader.
-        let key = caCertificateFile ?? ""
+    static func httpClient(caCertificateFile: String?, secure: Bool, configuration: HTTPClient.Configuration) -> HTTPClient {
+        // One client per CA file (and one without) and scheme, kept for the process: not
+        // `HTTPClient.shared`, which follows redirects itself and drops the API key on the way to the leader.
+        let key = (secure ? "https:" : "http:") + (caCertificateFile ?? "")
         return clients.withLock { clients in
             if let client = clients[key] { return client }
             let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)

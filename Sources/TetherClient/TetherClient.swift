@@ -33,9 +33,10 @@ public struct TetherClient: Sendable {
     let http: HTTPClient
     let client: Client
 
-    /// A client of the coordinator at `url` (`http://host:port[/base]`, or `https://…` behind a
-    /// TLS proxy or load balancer), sending `apiKey` as a bearer token if set. `caCertificateFile`
-    /// (PEM) is trusted for `https` besides the system's roots.
+    /// A client of the coordinator at `url` (`http://host:port[/base]`, or `https://…` for a
+    /// coordinator serving HTTPS itself or behind a TLS proxy or load balancer), sending `apiKey`
+    /// as a bearer token if set. `caCertificateFile` (PEM) is trusted for `https` besides the
+    /// system's roots.
     public init(
         url: String = "http://127.0.0.1:7420", apiKey: String? = nil, timeout: Duration = .seconds(30),
         caCertificateFile: String? = nil
@@ -50,6 +51,11 @@ public struct TetherClient: Sendable {
         // Redirects (a cluster standby's 307 to the leader) are followed here, with the API key and
         // the body; AsyncHTTPClient would drop the key on a redirect to another origin.
         configuration.redirectConfiguration = .disallow
+        // A TLS handshake that failed (a plain HTTP port, an untrusted certificate) fails the same
+        // way again: over https, a connection that cannot be made fails the request at once
+        // instead of being retried until the request's timeout.
+        let secure = scheme.lowercased() == "https"
+        configuration.connectionPool.retryConnectionEstablishment = !secure
         if let caCertificateFile {
             var tls = TLSConfiguration.makeClientConfiguration()
             do {
@@ -62,7 +68,7 @@ public struct TetherClient: Sendable {
         self.url = parsed
         self.apiKey = apiKey
         self.timeout = timeout
-        http = Self.httpClient(caCertificateFile: caCertificateFile, configuration: configuration)
+        http = Self.httpClient(caCertificateFile: caCertificateFile, secure: secure, configuration: configuration)
         let milliseconds = Int64(timeout.components.seconds * 1_000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         client = Client(
             serverURL: parsed, configuration: .tether,
@@ -209,8 +215,8 @@ public struct TetherClient: Sendable {
             }
             var collected = try await response.body.collect(upTo: 64 * 1024 * 1024)
             return Response(status: Int(response.status.code), body: collected.readBytes(length: collected.readableBytes) ?? [])
-        } catch let error as HTTPClientError {
-            throw ClientErrorMiddleware.transportError(error, url: base)
+        } catch {
+            throw ClientErrorMiddleware.connectionError(error, url: base) ?? error
         }
     }
 }

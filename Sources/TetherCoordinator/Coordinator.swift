@@ -181,14 +181,17 @@ public final class Coordinator: Service, Sendable {
         state.withLock { $0.routes = routes }
         let app = Application(
             router: router,
-            server: HTTPEdgeChannel.builder(),
+            server: try .serving(HTTPEdgeChannel.builder(), tls: configuration.httpTLS),
             configuration: .init(address: .hostname(configuration.host, port: configuration.httpPort), serverName: "tether"),
             onServerRunning: { [self] channel in
                 let port = channel.localAddress?.port ?? configuration.httpPort
                 announce(.success(Endpoints(httpPort: port, workerPort: workerPort)))
                 logger.info(
                     "coordinator running",
-                    metadata: ["http": "\(configuration.host):\(port)", "workers": "\(configuration.host):\(workerPort)"])
+                    metadata: [
+                        "http": "\(configuration.host):\(port)", "scheme": "\(configuration.httpScheme)",
+                        "workers": "\(configuration.host):\(workerPort)",
+                    ])
             },
             eventLoopGroupProvider: .shared(group),
             logger: logger)

@@ -33,6 +33,9 @@ public struct CoordinatorConfiguration: Sendable {
     /// PEM files of the worker listener's certificate chain and private key.
     public var tlsCertificatePath: String
     public var tlsPrivateKeyPath: String
+    /// The HTTP port's certificate and key: with them it serves HTTPS only (TLS 1.2 or later),
+    /// without them plain HTTP (`httpTls` in `tether serve`'s file, `tether dev --https`).
+    public var httpTLS: HTTPTLSFiles?
     /// Bearer tokens accepted on `/v1/*`; empty means no authentication (`tether dev`).
     public var apiKeys: [String] = []
     /// Serve `GET /metrics` without an API key even when `apiKeys` is set, so a Prometheus

@@ -6,15 +6,20 @@ import TetherEngine
 
 /// `--url` and the API key, shared by the client commands.
 struct ClientOptions: ParsableArguments {
-    @Option(help: "The coordinator's HTTP address (default $TETHER_URL or http://127.0.0.1:7420).")
+    @Option(
+        help: """
+            The coordinator's HTTP address, http:// or https:// (default $TETHER_URL or http://127.0.0.1:7420); \
+            https trusts the PEM CA in $TETHER_CA_FILE besides the system's roots.
+            """)
     var url: String?
 
     /// A client of the coordinator; `timeout` bounds each request.
     func client(timeout: Duration = .seconds(30)) throws -> TetherClient {
         let environment = ProcessInfo.processInfo.environment
+        func variable(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         return try TetherClient(
-            url: url ?? environment["TETHER_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:7420",
-            apiKey: environment["TETHER_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }, timeout: timeout)
+            url: url ?? variable("TETHER_URL") ?? "http://127.0.0.1:7420", apiKey: variable("TETHER_API_KEY"),
+            timeout: timeout, caCertificateFile: variable("TETHER_CA_FILE"))
     }
 }
 

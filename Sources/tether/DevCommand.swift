@@ -21,6 +21,9 @@ struct DevCommand: AsyncParsableCommand {
     @Option(name: .customLong("node-id"), help: "Cluster mode: this node's id (default dev).")
     var nodeId: String?
 
+    @Flag(help: "Serve the API and dashboard over HTTPS only, with the dev CA's server certificate (DIR/tls).")
+    var https = false
+
     func run() async throws {
         let host = server.host ?? "127.0.0.1"
         guard ["127.0.0.1", "::1", "localhost"].contains(host) else {
@@ -52,6 +55,16 @@ struct DevCommand: AsyncParsableCommand {
         configuration.backupDirectory =
             URL(fileURLWithPath: server.backups ?? directory + "/backups").standardizedFileURL.path
         configuration.host = host
+        if https {
+            // A generated dev server certificate names localhost, 127.0.0.1 and ::1, every host dev
+            // allows; one put in its place may not.
+            guard try DevCertificates.certificate(at: tls.serverCertificatePath, names: host) else {
+                throw ValidationError(
+                    "--https: \(tls.serverCertificatePath) does not name \(host), so clients could not check it; issue one "
+                        + "that does with tether certs generate --out \(tls.directory) --overwrite")
+            }
+            configuration.httpTLS = HTTPTLSFiles(certificatePath: tls.serverCertificatePath, privateKeyPath: tls.serverKeyPath)
+        }
         if let port = server.httpPort { configuration.httpPort = port }
         if let port = server.workerPort { configuration.workerPort = port }
         if let durability = server.durability { configuration.durability = durability }
@@ -75,6 +88,7 @@ struct DevCommand: AsyncParsableCommand {
             configuration.nodeId = nodeId ?? "dev"
         }
         let backups = configuration.resolvedBackupDirectory
+        let scheme = configuration.httpScheme
         let logger = CLILogging.makeLogger(label: "tether.dev")
         let coordinator = Coordinator(configuration: configuration, logger: logger)
 
@@ -87,12 +101,23 @@ struct DevCommand: AsyncParsableCommand {
             tasks.addTask { try await group.run() }
             tasks.addTask {
                 let endpoints = try await coordinator.waitUntilRunning()
+                let base = "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(endpoints.httpPort)"
+                let event = #"{"name":"order/created","data":{"orderId":"o-1","amount":4200}}"#
+                // With --https, clients trust the dev CA: the CLI through TETHER_CA_FILE, curl with --cacert.
+                let sendHelp =
+                    https
+                    ? [
+                        "  export TETHER_URL=\(base)", "  export TETHER_CA_FILE=\(tls.caCertificatePath)",
+                        #"  tether send order/created --data '{"orderId":"o-1","amount":4200}'"#,
+                        "or:", "  curl --cacert \(tls.caCertificatePath) -X POST \(base)/v1/events -d '\(event)'",
+                    ].joined(separator: "\n") + "\n"
+                    : "  curl -X POST \(base)/v1/events -d '\(event)'\n"
                 FileHandle.standardOutput.write(Data(
                     """
 
                     Tether dev coordinator is running.
-                      Dashboard:  http://\(host):\(endpoints.httpPort)/
-                      HTTP API:   http://\(host):\(endpoints.httpPort)/v1
+                      Dashboard:  \(base)/
+                      HTTP API:   \(base)/v1\(https ? " (HTTPS only: the browser must trust \(tls.caCertificatePath))" : "")
                       Workers:    \(host):\(endpoints.workerPort) (TLS)
                       Data:       \(directory)
                       Backups:    \(backups)
@@ -104,8 +129,7 @@ struct DevCommand: AsyncParsableCommand {
                       swift run tether-example
 
                     Send an event:
-                      curl -X POST http://\(host):\(endpoints.httpPort)/v1/events -d '{"name":"order/created","data":{"orderId":"o-1","amount":4200}}'
-
+                    \(sendHelp)
                     """.utf8))
             }
             try await tasks.waitForAll()

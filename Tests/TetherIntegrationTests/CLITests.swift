@@ -187,6 +187,7 @@ struct CLITests {
         for (config, message) in [
             (#"{"data": "data", "htpPort": 1}"#, "unknown setting(s) htpPort"),
             (#"{"data": "data", "tls": {"certificate": "c.pem", "privateKey": "k.pem", "chain": "x"}}"#, "unknown setting(s) tls.chain"),
+            (#"{"data": "data", "httpTls": {"certificate": "c.pem", "privateKey": "k.pem", "chain": "x"}}"#, "unknown setting(s) httpTls.chain"),
             (#"{"data": "data", "httpPort": "7420"}"#, "'httpPort'"),
             (#"{"data": "data", "maxActiveRuns": 0}"#, "maxActiveRuns must be a positive integer, got 0"),
         ] {
@@ -249,10 +250,6 @@ struct CLITests {
     }
 
     func runCLI(_ arguments: [String], directory: TemporaryDirectory) async throws -> (status: Int32, output: String) {
-        let logPath = directory.path + "/cli-\(UUID().uuidString).log"
-        let process = try ChildProcess("tether", arguments: arguments, logPath: logPath)
-        _ = await eventually(timeout: .seconds(30)) { !process.isRunning }
-        process.process.waitUntilExit()
-        return (process.process.terminationStatus, process.log)
+        try await runTether(arguments, directory: directory)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -7,7 +8,7 @@ import Synchronization
 import TetherAPI
 import TetherCluster
 
-/// A standby node's ports: on HTTP, `/healthz` (healthy), `/readyz` (`503 not_leader`, so a
+/// A standby node's ports: on HTTP (HTTPS with `httpTls`), `/healthz` (healthy), `/readyz` (`503 not_leader`, so a
 /// load balancer sends nothing here), `/v1/cluster`, `/metrics` (the cluster families) and
 /// `/openapi.json`; every other request is redirected (307, method and body kept) to the
 /// leader's advertised HTTP address, or answered `503 not_leader` while no leader is known.
@@ -43,7 +44,7 @@ final class StandbyServer: Sendable {
                     keys: Set(configuration.apiKeys),
                     protects: BearerAuthMiddleware<BasicRequestContext>.protectedPath(metricsPublic: configuration.metricsPublic)))
         }
-        router.add(middleware: LeaderRedirectMiddleware(state: state))
+        router.add(middleware: LeaderRedirectMiddleware(state: state, scheme: configuration.httpScheme))
         let state = self.state
         router.get("/healthz") { _, _ in JSONResponse.make(["status": "ok"]) }
         router.get("/readyz") { _, _ -> Response in
@@ -60,11 +61,13 @@ final class StandbyServer: Sendable {
                 status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
         }
+        let server = try HTTPServerBuilder.serving(.http1(), tls: configuration.httpTLS)
         let ready = Shared<CheckedContinuation<Int, any Error>?>(nil)
         var lastError: (any Error)?
         for _ in 0..<50 {
             let app = Application(
                 router: router,
+                server: server,
                 configuration: .init(
                     address: .hostname(configuration.host, port: configuration.httpPort), serverName: "tether"),
                 onServerRunning: { channel in
@@ -98,6 +101,7 @@ final class StandbyServer: Sendable {
                     "standing by",
                     metadata: [
                         "node": "\(cluster.nodeId)", "http": "\(configuration.host):\(port)",
+                        "scheme": "\(configuration.httpScheme)",
                         "workers": "\(configuration.workerHost ?? configuration.host):\(workerPort)",
                     ])
                 return Coordinator.Endpoints(httpPort: port, workerPort: workerPort)
@@ -148,9 +152,13 @@ final class StandbyServer: Sendable {
 }
 
 /// On a standby: every request but the node's own routes goes to the leader (307), or gets
-/// `503 not_leader` while no leader is known.
+/// `503 not_leader` while no leader is known. The leader's advertised address has no scheme:
+/// the redirect uses this node's (`https` with `httpTls`), as every node of a cluster serves
+/// the same one.
 struct LeaderRedirectMiddleware<Context: RequestContext>: RouterMiddleware {
     let state: ClusterNodeState
+    /// `http` or `https`.
+    let scheme: String
 
     static var ownPaths: Set<String> { ["/healthz", "/readyz", "/metrics", "/openapi.json", "/v1/cluster"] }
 
@@ -161,7 +169,7 @@ struct LeaderRedirectMiddleware<Context: RequestContext>: RouterMiddleware {
             throw APIError(
                 .serviceUnavailable, .not_leader, StandbyServer.notLeaderMessage(view), headers: [.retryAfter: "1"])
         }
-        var location = "http://\(leader.http)\(request.uri.path)"
+        var location = "\(scheme)://\(leader.http)\(request.uri.path)"
         if let query = request.uri.query, !query.isEmpty { location += "?\(query)" }
         return Response(
             status: .temporaryRedirect,

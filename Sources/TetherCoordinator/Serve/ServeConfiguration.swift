@@ -120,8 +120,9 @@ extension CoordinatorConfiguration {
             retention[keyPath: property] = milliseconds
         }
         let integers = try ServeKeys.integers.compactMap { bound in
-            try settings.int(bound.key, in: bound.range).map { (bound.property, $0) }
+            try settings.int(bound.key, in: bound.range).map { (bound.apply, $0) }
         }
+        let heartbeatJitter = try settings.double(ServeKeys.heartbeatJitter, in: ServeKeys.heartbeatJitterRange)
 
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
         func resolve(_ path: String) -> String {
@@ -157,6 +158,7 @@ extension CoordinatorConfiguration {
         else {
             throw ServeConfigurationError("\(path): \"tls\" with \"certificate\" and \"privateKey\" is required (tether certs generate)")
         }
+        let httpTLS = try httpTLSFiles(settings: settings, path: path, resolve: resolve)
         let dataDirectory: String
         if let flag = flags.data {
             dataDirectory = URL(fileURLWithPath: flag).standardizedFileURL.path
@@ -175,18 +177,48 @@ extension CoordinatorConfiguration {
             configuration.backupDirectory = resolve(backups)
         }
         configuration.apiKeys = apiKeys
+        configuration.httpTLS = httpTLS
         if let host { configuration.host = host }
         if let durability { configuration.durability = durability }
         if let metricsPublic { configuration.metricsPublic = metricsPublic }
         configuration.tracing = tracing
         configuration.retention = retention
-        for (property, value) in integers { configuration[keyPath: property] = value }
+        for (apply, value) in integers { apply(&configuration, value) }
+        if let heartbeatJitter { configuration.timing.heartbeatJitter = heartbeatJitter }
+        try ServeRelations.check(configuration, path: path)
         configuration.checksInvariants = variables.string(forKey: "checkInvariants") == "1"
         configuration.cluster = try clusterConfiguration(
             settings: settings, path: path, flags: flags, journalVariable: variables.string(forKey: "journal", isSecret: true),
             configuration: configuration, resolve: resolve)
         if let nodeId = configuration.cluster?.nodeId { configuration.nodeId = nodeId }
         return configuration
+    }
+
+    /// The HTTP port's certificate and key (`httpTls`), loaded once here so that a missing or bad
+    /// file stops `serve` with its key's name; nil without `httpTls` (plain HTTP).
+    private static func httpTLSFiles(
+        settings: ServeSettings, path: String, resolve: (String) -> String
+    ) throws -> HTTPTLSFiles? {
+        let certificate = try settings.string(ServeKeys.httpTlsCertificate)
+        let privateKey = try settings.string(ServeKeys.httpTlsPrivateKey)
+        guard certificate != nil || privateKey != nil else { return nil }
+        guard let certificate, let privateKey else {
+            let missing = certificate == nil ? ServeKeys.httpTlsCertificate : ServeKeys.httpTlsPrivateKey
+            throw ServeConfigurationError(
+                "\(path): \(missing) is required with \"httpTls\" (HTTPS needs both a certificate and its private key)")
+        }
+        let files = HTTPTLSFiles(certificatePath: resolve(certificate), privateKeyPath: resolve(privateKey))
+        for (key, file) in [(ServeKeys.httpTlsCertificate, files.certificatePath), (ServeKeys.httpTlsPrivateKey, files.privateKeyPath)]
+        where !FileManager.default.isReadableFile(atPath: file) {
+            let reason = FileManager.default.fileExists(atPath: file) ? "not readable" : "no such file"
+            throw ServeConfigurationError("\(path): \(key): cannot read \(file) (\(reason))")
+        }
+        do {
+            _ = try files.makeServerConfiguration()
+        } catch let error as TetherError {
+            throw ServeConfigurationError("\(path): httpTls: \(error.message)")
+        }
+        return files
     }
 
     /// Cluster mode's settings, when a journal is set (`--journal`, then `TETHER_JOURNAL`, then

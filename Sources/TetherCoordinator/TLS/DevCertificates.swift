@@ -87,6 +87,32 @@ public enum DevCertificates {
         return files
     }
 
+    /// Whether the PEM certificate at `path` names `host` (a DNS name, or an IPv4 or IPv6
+    /// address) among its subject alternative names: whether a client reaching it as `host` can
+    /// check it (`tether dev --https` serves the dev server certificate on the HTTP port).
+    ///
+    /// - Throws: ``TetherEngine/TetherError`` naming the file when it cannot be read or parsed.
+    public static func certificate(at path: String, names host: String) throws -> Bool {
+        let pem = try SecureFile.read(path, what: "server certificate")
+        let certificate: Certificate
+        do {
+            certificate = try Certificate(pemEncoded: pem)
+        } catch {
+            throw TetherError(.invalidInput, "\(path) is not a PEM certificate: \(error)")
+        }
+        guard let names = try? certificate.extensions.subjectAlternativeNames else { return false }
+        if let address = SubjectNames.parseIPAddress(host) {
+            return names.contains { name in
+                if case .ipAddress(let octets) = name { return Array(octets.bytes) == address }
+                return false
+            }
+        }
+        return names.contains { name in
+            if case .dnsName(let dnsName) = name { return dnsName.lowercased() == host.lowercased() }
+            return false
+        }
+    }
+
     /// Returns the TLS files in `directory`, generating them first if any is missing
     /// (what `tether dev` does on its first start).
     @discardableResult

@@ -259,4 +259,35 @@ struct ServeConfigurationTests {
         let badKey = try ConfigFile(#""data": "db", "tls": {"certificate": "c.pem", "privateKey": "k.pem"}, "signingKeys": ["nope"], "apiKeys": ["a"]"#, minimal: false)
         #expect(await badKey.error().contains("signing key: invalid signing key"))
     }
+
+    @Test("httpTls: both files resolved against the file's directory and loaded; a missing file or key, or an unknown key, named")
+    func httpTls() async throws {
+        #expect(try await ConfigFile().load().httpTLS == nil)
+        let file = try ConfigFile(#""httpTls": {"certificate": "https/server.pem", "privateKey": "https/server-key.pem"}"#)
+        let tls = try DevCertificates.generate(into: file.directory.appendingPathComponent("https").path)
+        let configuration = try await file.load()
+        let directory = file.directory.standardizedFileURL.path
+        #expect(configuration.httpTLS == HTTPTLSFiles(certificatePath: directory + "/https/server.pem", privateKeyPath: directory + "/https/server-key.pem"))
+        #expect(configuration.httpScheme == "https")
+        #expect(try await ConfigFile().load().httpScheme == "http")
+
+        let missing = try await ConfigFile(#""httpTls": {"certificate": "none.pem", "privateKey": "none-key.pem"}"#).error()
+        #expect(missing.contains("httpTls.certificate: cannot read "), "\(missing)")
+        #expect(missing.contains("/none.pem (no such file)"), "\(missing)")
+        let withoutKey = try await ConfigFile(#""httpTls": {"certificate": "\#(tls.serverCertificatePath)"}"#).error()
+        #expect(withoutKey.contains("httpTls.privateKey is required with \"httpTls\""), "\(withoutKey)")
+        // The CA's key is not the server certificate's.
+        let mismatched = try await ConfigFile(
+            #""httpTls": {"certificate": "\#(tls.serverCertificatePath)", "privateKey": "\#(tls.caKeyPath)"}"#
+        ).error()
+        #expect(mismatched.contains("httpTls: cannot serve HTTPS with"), "\(mismatched)")
+        let notPEM = try await ConfigFile(
+            #""httpTls": {"certificate": "\#(file.path)", "privateKey": "\#(tls.serverKeyPath)"}"#
+        ).error()
+        #expect(notPEM.contains("httpTls: cannot load the HTTPS certificate"), "\(notPEM)")
+        let unknown = try await ConfigFile(#""httpTls": {"certificate": "c.pem", "privateKey": "k.pem", "chain": "x"}"#).error()
+        #expect(unknown.contains("unknown setting(s) httpTls.chain"), "\(unknown)")
+        let wrongType = try await ConfigFile(#""httpTls": {"certificate": 1, "privateKey": "k.pem"}"#).error()
+        #expect(wrongType.contains("'httpTls.certificate'"), "\(wrongType)")
+    }
 }

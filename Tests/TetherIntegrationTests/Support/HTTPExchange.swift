@@ -11,14 +11,14 @@ struct HTTPExchange: Sendable {
 
     var text: String { String(decoding: body, as: UTF8.self) }
 
-    /// Sends one request on a new connection and reads the answer until its end, or until
-    /// `enough` holds for the body so far (a stream). Fails after 10 s.
+    /// Sends one request on a new connection (HTTPS trusting `tlsCAFile` when set) and reads the
+    /// answer until its end, or until `enough` holds for the body so far (a stream). Fails after 10 s.
     static func send(
         port: Int, _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, apiKey: String? = nil,
-        headers extra: [(String, String)] = [],
+        headers extra: [(String, String)] = [], tlsCAFile: String? = nil,
         until enough: @escaping @Sendable ([UInt8]) -> Bool = { _ in false }
     ) async throws -> HTTPExchange {
-        let channel = try await httpChannel(port: port)
+        let channel = try await httpChannel(port: port, tlsCAFile: tlsCAFile)
         var headers: HTTPHeaders = ["Host": "127.0.0.1", "Connection": "close"]
         if let apiKey { headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
         headers.add(contentsOf: extra)
