@@ -15,11 +15,13 @@ extension CoordinatorStore {
         try forEachDue(.endedRun, upTo: runCutoff, after: cursor.endedRuns, limit: limit, more: &scan.hasMore) { key, runId in
             scan.cursor.endedRuns = key
             var due = RetentionScan.DueRun(indexKey: key, runId: runId, functionId: nil, ended: false, stepKeys: [])
-            if let header = try runHeader(id: runId) {
+            // Reads of what is about to go leave the block cache to the readers that stay.
+            if let bytes = try db.get(KeyLayout.run(runId), fillCache: false) {
+                let header = RecordCoding.decodeHeader(try Tether_V1_StoredRun(serializedBytes: bytes))
                 due.functionId = header.functionId
                 due.ended = header.status.isTerminal
                 if due.ended {
-                    try db.forEach(prefix: KeyLayout.stepPrefix(runId: runId)) { stepKey, _ in
+                    try db.forEach(prefix: KeyLayout.stepPrefix(runId: runId), fillCache: false) { stepKey, _ in
                         due.stepKeys.append(stepKey)
                         return true
                     }
@@ -30,7 +32,9 @@ extension CoordinatorStore {
         let eventCutoff = policy.eventCutoff(now: now)
         try forEachDue(.eventReceived, upTo: eventCutoff, after: cursor.events, limit: eventLimit, more: &scan.hasMore) { key, eventId in
             scan.cursor.events = key
-            let stored = try db.get(KeyLayout.event(eventId)).map { try Tether_V1_StoredEvent(serializedBytes: $0) }
+            let stored = try db.get(KeyLayout.event(eventId), fillCache: false).map {
+                try Tether_V1_StoredEvent(serializedBytes: $0)
+            }
             scan.events.append(RetentionScan.DueEvent(indexKey: key, eventId: eventId, stored: stored))
         }
         try forEachDue(.eventIdHold, upTo: now, after: cursor.holds, limit: eventLimit, more: &scan.hasMore) { key, eventId in
@@ -50,7 +54,7 @@ extension CoordinatorStore {
         let bound = KeyLayout.timedBound(kind, after: cutoff)
         var count = 0
         var reachedLimit = false
-        try db.forEach(prefix: KeyLayout.prefix(kind), after: cursor) { key, _ in
+        try db.forEach(prefix: KeyLayout.prefix(kind), after: cursor, fillCache: false) { key, _ in
             guard key.lexicographicallyPrecedes(bound) else { return false }
             guard count < limit else {
                 reachedLimit = true

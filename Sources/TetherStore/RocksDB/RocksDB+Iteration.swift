@@ -38,13 +38,15 @@ extension RocksDB {
     ///   - prefix: Only keys starting with these bytes; empty means every key.
     ///   - after: An exclusive cursor, as in ``scan(prefix:after:reverse:limit:)``.
     ///   - reverse: Descending byte order instead of ascending.
+    ///   - fillCache: False leaves the block cache alone (see ``get(_:fillCache:)``).
     public func forEach(
         prefix: [UInt8],
         after: [UInt8]? = nil,
         reverse: Bool = false,
+        fillCache: Bool = true,
         _ body: ([UInt8], [UInt8]) throws -> Bool
     ) throws {
-        try iterate(prefix: prefix, after: after, reverse: reverse, wrap: { $0 as any Error }) { key, value in
+        try iterate(prefix: prefix, after: after, reverse: reverse, fillCache: fillCache, wrap: { $0 as any Error }) { key, value in
             try body([UInt8](key), [UInt8](value))
         }
     }
@@ -57,6 +59,7 @@ extension RocksDB {
         prefix: [UInt8],
         after: [UInt8]?,
         reverse: Bool,
+        fillCache: Bool = true,
         wrap: (StoreError) -> E,
         _ visit: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(E) -> Bool
     ) throws(E) {
@@ -70,6 +73,7 @@ extension RocksDB {
 
         let readOptions = rocksdb_readoptions_create()!
         defer { rocksdb_readoptions_destroy(readOptions) }
+        if !fillCache { rocksdb_readoptions_set_fill_cache(readOptions, 0) }
         // RocksDB keeps pointers to the bounds, so they live in storage we own until the end.
         let upperBound = Self.successor(of: prefix)
         let bound = UnsafeMutableRawBufferPointer.allocate(

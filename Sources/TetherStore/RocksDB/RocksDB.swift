@@ -48,11 +48,15 @@ public final class RocksDB: Sendable {
     // MARK: Point reads and writes
 
     /// Returns the value stored at `key`, or nil when there is none.
-    public func get(_ key: [UInt8]) throws(StoreError) -> [UInt8]? {
+    ///
+    /// With `fillCache` false the blocks read are not kept in the block cache: for one-off reads
+    /// of data about to be deleted (retention), which would only evict what readers use.
+    public func get(_ key: [UInt8], fillCache: Bool = true) throws(StoreError) -> [UInt8]? {
         try withHandles { handles throws(StoreError) in
             var errptr: UnsafeMutablePointer<CChar>?
+            let options = fillCache ? handles.readOptions : handles.uncachedReadOptions
             let slice = key.withCChars { k, kLength in
-                rocksdb_get_pinned(handles.db, handles.readOptions, k, kLength, &errptr)
+                rocksdb_get_pinned(handles.db, options, k, kLength, &errptr)
             }
             try StoreError.check(errptr)
             guard let slice else { return nil }

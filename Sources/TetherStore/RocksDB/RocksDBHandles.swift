@@ -9,6 +9,8 @@ struct RocksDBHandles: @unchecked Sendable {
     /// Kept alive while the database is open: statistics are read through it.
     let options: OpaquePointer
     let readOptions: OpaquePointer
+    /// Reads that leave the block cache alone (``RocksDB/get(_:fillCache:)`` with false).
+    let uncachedReadOptions: OpaquePointer
     let syncWriteOptions: OpaquePointer
     let asyncWriteOptions: OpaquePointer
 
@@ -37,6 +39,8 @@ struct RocksDBHandles: @unchecked Sendable {
         self.db = db
         self.options = options
         self.readOptions = rocksdb_readoptions_create()
+        self.uncachedReadOptions = rocksdb_readoptions_create()
+        rocksdb_readoptions_set_fill_cache(uncachedReadOptions, 0)
         self.syncWriteOptions = rocksdb_writeoptions_create()
         rocksdb_writeoptions_set_sync(syncWriteOptions, 1)
         self.asyncWriteOptions = rocksdb_writeoptions_create()
@@ -51,6 +55,7 @@ struct RocksDBHandles: @unchecked Sendable {
     func destroy() {
         rocksdb_close(db)
         rocksdb_readoptions_destroy(readOptions)
+        rocksdb_readoptions_destroy(uncachedReadOptions)
         rocksdb_writeoptions_destroy(syncWriteOptions)
         rocksdb_writeoptions_destroy(asyncWriteOptions)
         rocksdb_options_destroy(options)
