@@ -32,8 +32,9 @@ trap cleanup EXIT
 "$bin/tether" dev --http-port 0 --worker-port 0 --data "$work/data" --durability relaxed > "$work/dev.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do
-    http="$(sed -n 's/.*http=127.0.0.1:\([0-9]*\) workers=127.0.0.1:\([0-9]*\).*coordinator running.*/\1/p' "$work/dev.log" | head -1)"
-    workers="$(sed -n 's/.*http=127.0.0.1:\([0-9]*\) workers=127.0.0.1:\([0-9]*\).*coordinator running.*/\2/p' "$work/dev.log" | head -1)"
+    # The "coordinator running" line's metadata, in any order: http=HOST:PORT ... workers=HOST:PORT.
+    http="$(sed -n 's/.* http=127.0.0.1:\([0-9]*\) .*coordinator running.*/\1/p' "$work/dev.log" | head -1)"
+    workers="$(sed -n 's/.* workers=127.0.0.1:\([0-9]*\) .*coordinator running.*/\1/p' "$work/dev.log" | head -1)"
     [ -n "$http" ] && break
     sleep 0.2
 done
