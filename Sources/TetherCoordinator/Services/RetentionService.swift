@@ -40,7 +40,6 @@ struct RetentionService: Service {
 
     func run() async throws {
         var cursor = RetentionCursor()
-        var total = RetentionCounts()
         var delay = Duration.milliseconds(policy.sweepIntervalMilliseconds)
         var cursorSince = clock()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -57,7 +56,6 @@ struct RetentionService: Service {
             do {
                 let plan = try await sweep(cursor: cursor)
                 cursor = plan.cursor
-                total += plan.counts
                 delay = plan.hasMore ? backlogPause : .milliseconds(policy.sweepIntervalMilliseconds)
                 if plan.counts.runs + plan.counts.events > 0 {
                     logger.debug(

@@ -136,12 +136,4 @@ public struct RetentionCounts: Sendable, Equatable {
     public var eventsKept = 0
 
     public init() {}
-
-    public static func += (lhs: inout RetentionCounts, rhs: RetentionCounts) {
-        lhs.runs += rhs.runs
-        lhs.steps += rhs.steps
-        lhs.events += rhs.events
-        lhs.eventIds += rhs.eventIds
-        lhs.eventsKept += rhs.eventsKept
-    }
 }
