@@ -102,6 +102,85 @@ final class BenchHarness: Sendable {
         let harness = BenchHarness(client: client)
         let payload = String(repeating: "x", count: max(0, options.payloadBytes))
         let function = Self.function(recorder: harness.recorder, steps: options.steps, parallel: parallel, payload: payload)
+        return try await withWorkers(of: function, options: options, coordinator: coordinator) { stopWorkers in
+            let before = coordinator.stats()
+            let journalBefore = await coordinator.journalCounters()
+            let started = BenchRecorder.now()
+            let ticker = Task {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .seconds(2))
+                    let seconds = Double(BenchRecorder.now() - started) / 1e9
+                    progress("[\(String(format: "%.0f", seconds))s] \(harness.recorder.finished)/\(runs) runs, \(harness.recorder.steps) steps")
+                }
+            }
+            try await drive(harness)
+            // The last results are durable once the coordinator has no active run left.
+            try await waitUntil("the last runs to be stored", timeout: .seconds(600)) {
+                await coordinator.status()?["coordinator"]?["activeRuns"]?.int64Value == 0
+            }
+            let elapsed = Double(BenchRecorder.now() - started) / 1e9
+            ticker.cancel()
+            let after = coordinator.stats()
+            let journalAfter = await coordinator.journalCounters()
+            await stopWorkers()
+            let latencies = harness.recorder.latencies
+            let steps = harness.recorder.steps
+            var parameters: [String: JSONValue] = [
+                "runs": .int(Int64(runs)), "stepsPerRun": .int(Int64(parallel > 1 ? parallel : options.steps)),
+                "workers": .int(Int64(options.workers)), "slotsPerWorker": .int(Int64(options.slots)),
+                "payloadBytes": .int(Int64(options.payloadBytes)),
+            ]
+            if parallel > 1 { parameters["parallelSteps"] = .int(Int64(parallel)) }
+            if options.tracing { parameters["tracing"] = true }
+            parameters.merge(extraParameters) { $1 }
+            var result: JSONValue = [
+                "scenario": .string(scenario),
+                "parameters": .object(parameters),
+                "durability": .string(options.durability),
+                "completedRuns": .int(Int64(harness.recorder.finished)),
+                "completedSteps": .int(Int64(steps)),
+                "elapsedSeconds": rounded(elapsed),
+                "stepsPerSecond": .double((Double(steps) / elapsed).rounded()),
+                "latencyMs": [
+                    "eventToFirstStep": .object(percentiles(latencies.eventToFirstStep).mapValues(JSONValue.double)),
+                    "stepToStep": .object(percentiles(latencies.stepToStep).mapValues(JSONValue.double)),
+                ],
+                "errors": .int(Int64(harness.errors)),
+                "coordinator": [
+                    "cpuSeconds": rounded((after?.cpuSeconds ?? 0) - (before?.cpuSeconds ?? 0)),
+                    "peakRssBytes": .int(Int64(after?.peakRSSBytes ?? 0)),
+                ],
+                "machine": ["cores": .int(Int64(ProcessInfo.processInfo.activeProcessorCount))],
+            ]
+            if options.journal != nil, case .object(var fields) = result {
+                // What went to PostgreSQL: group commits (appends) and their bytes.
+                let appends = journalAfter.appends - journalBefore.appends
+                let bytes = journalAfter.bytes - journalBefore.bytes
+                fields["journal"] = [
+                    "appends": .int(Int64(appends)),
+                    "appendsPerSecond": .double((appends / elapsed).rounded()),
+                    "bytesPerStep": rounded(steps > 0 ? bytes / Double(steps) : 0),
+                    "stepsPerAppend": rounded(appends > 0 ? Double(steps) / appends : 0),
+                ]
+                result = .object(fields)
+            }
+            if let sink, case .object(var fields) = result {
+                // What the exporters sent (spans are batched: every 5 s, or 512 at a time).
+                fields["tracing"] = ["exportRequests": .int(Int64(sink.requests)), "exportedBytes": .int(Int64(sink.bytes))]
+                result = .object(fields)
+                await sink.stop()
+            }
+            return String(decoding: result.serialized(), as: UTF8.self)
+        }
+    }
+
+    /// Runs `options.workers` bench workers of `function` (`options.slots` slots each) against
+    /// `coordinator` beside `body`, which starts once all are registered and may stop them
+    /// early with the closure it is given; they stop when it returns.
+    static func withWorkers<T: Sendable>(
+        of function: TetherFunction, options: BenchCommand.Options, coordinator: BenchCoordinator,
+        _ body: @Sendable @escaping (_ stopWorkers: @Sendable () async -> Void) async throws -> T
+    ) async throws -> T {
         var logger = Logger(label: "tether.bench")
         logger.logLevel = .error
         let workers = (0..<options.workers).map { index -> Worker in
@@ -109,86 +188,22 @@ final class BenchHarness: Sendable {
             return Worker(app: "bench", functions: [function], options: workerOptions, logger: logger)
         }
         let group = ServiceGroup(configuration: .init(services: workers.map { .init(service: $0) }, logger: logger))
-        return try await withThrowingTaskGroup(of: String?.self) { tasks in
+        return try await withThrowingTaskGroup(of: T?.self) { tasks in
             tasks.addTask {
                 try await group.run()
                 return nil
             }
             tasks.addTask {
                 _ = try await coordinator.waitForWorkers(options.workers)
-                let before = coordinator.stats()
-                let journalBefore = await coordinator.journalCounters()
-                let started = BenchRecorder.now()
-                let ticker = Task {
-                    while !Task.isCancelled {
-                        try await Task.sleep(for: .seconds(2))
-                        let seconds = Double(BenchRecorder.now() - started) / 1e9
-                        progress("[\(String(format: "%.0f", seconds))s] \(harness.recorder.finished)/\(runs) runs, \(harness.recorder.steps) steps")
-                    }
-                }
-                try await drive(harness)
-                // The last results are durable once the coordinator has no active run left.
-                try await waitUntil("the last runs to be stored", timeout: .seconds(600)) {
-                    await coordinator.status()?["coordinator"]?["activeRuns"]?.int64Value == 0
-                }
-                let elapsed = Double(BenchRecorder.now() - started) / 1e9
-                ticker.cancel()
-                let after = coordinator.stats()
-                let journalAfter = await coordinator.journalCounters()
+                let value = try await body { await group.triggerGracefulShutdown() }
                 await group.triggerGracefulShutdown()
-                let latencies = harness.recorder.latencies
-                let steps = harness.recorder.steps
-                var parameters: [String: JSONValue] = [
-                    "runs": .int(Int64(runs)), "stepsPerRun": .int(Int64(parallel > 1 ? parallel : options.steps)),
-                    "workers": .int(Int64(options.workers)), "slotsPerWorker": .int(Int64(options.slots)),
-                    "payloadBytes": .int(Int64(options.payloadBytes)),
-                ]
-                if parallel > 1 { parameters["parallelSteps"] = .int(Int64(parallel)) }
-                if options.tracing { parameters["tracing"] = true }
-                parameters.merge(extraParameters) { $1 }
-                var result: JSONValue = [
-                    "scenario": .string(scenario),
-                    "parameters": .object(parameters),
-                    "durability": .string(options.durability),
-                    "completedRuns": .int(Int64(harness.recorder.finished)),
-                    "completedSteps": .int(Int64(steps)),
-                    "elapsedSeconds": rounded(elapsed),
-                    "stepsPerSecond": .double((Double(steps) / elapsed).rounded()),
-                    "latencyMs": [
-                        "eventToFirstStep": .object(percentiles(latencies.eventToFirstStep).mapValues(JSONValue.double)),
-                        "stepToStep": .object(percentiles(latencies.stepToStep).mapValues(JSONValue.double)),
-                    ],
-                    "errors": .int(Int64(harness.errors)),
-                    "coordinator": [
-                        "cpuSeconds": rounded((after?.cpuSeconds ?? 0) - (before?.cpuSeconds ?? 0)),
-                        "peakRssBytes": .int(Int64(after?.peakRSSBytes ?? 0)),
-                    ],
-                    "machine": ["cores": .int(Int64(ProcessInfo.processInfo.activeProcessorCount))],
-                ]
-                if options.journal != nil, case .object(var fields) = result {
-                    // What went to PostgreSQL: group commits (appends) and their bytes.
-                    let appends = journalAfter.appends - journalBefore.appends
-                    let bytes = journalAfter.bytes - journalBefore.bytes
-                    fields["journal"] = [
-                        "appends": .int(Int64(appends)),
-                        "appendsPerSecond": .double((appends / elapsed).rounded()),
-                        "bytesPerStep": rounded(steps > 0 ? bytes / Double(steps) : 0),
-                        "stepsPerAppend": rounded(appends > 0 ? Double(steps) / appends : 0),
-                    ]
-                    result = .object(fields)
-                }
-                if let sink, case .object(var fields) = result {
-                    // What the exporters sent (spans are batched: every 5 s, or 512 at a time).
-                    fields["tracing"] = ["exportRequests": .int(Int64(sink.requests)), "exportedBytes": .int(Int64(sink.bytes))]
-                    result = .object(fields)
-                    await sink.stop()
-                }
-                return String(decoding: result.serialized(), as: UTF8.self)
+                return value
             }
-            var output = ""
+            var output: T?
             for try await value in tasks {
                 if let value { output = value }
             }
+            guard let output else { throw BenchError("the bench ended without a result") }
             return output
         }
     }

@@ -51,36 +51,16 @@ struct BenchSoakRun {
         let harness = BenchHarness(client: coordinator.client)
         let payload = String(repeating: "x", count: max(0, options.payloadBytes))
         let function = BenchHarness.function(recorder: harness.recorder, steps: options.steps, parallel: 1, payload: payload)
-        var logger = Logger(label: "tether.bench")
-        logger.logLevel = .error
-        let workers = (0..<options.workers).map { index -> Worker in
-            Worker(
-                app: "bench", functions: [function],
-                options: coordinator.workerOptions(instanceId: "bench-\(index)", slots: options.slots), logger: logger)
-        }
-        let group = ServiceGroup(configuration: .init(services: workers.map { .init(service: $0) }, logger: logger))
-        return try await withThrowingTaskGroup(of: String?.self) { tasks in
-            tasks.addTask {
-                try await group.run()
-                return nil
+        return try await BenchHarness.withWorkers(of: function, options: options, coordinator: coordinator) { stopWorkers in
+            let samples = try await drive(harness: harness, coordinator: coordinator)
+            try await waitUntil("the last runs to be stored", timeout: .seconds(600)) {
+                await coordinator.status()?["coordinator"]?["activeRuns"]?.int64Value == 0
             }
-            tasks.addTask {
-                _ = try await coordinator.waitForWorkers(options.workers)
-                let samples = try await drive(harness: harness, coordinator: coordinator)
-                try await waitUntil("the last runs to be stored", timeout: .seconds(600)) {
-                    await coordinator.status()?["coordinator"]?["activeRuns"]?.int64Value == 0
-                }
-                await group.triggerGracefulShutdown()
-                let restarted = BenchRecorder.now()
-                try await coordinator.killAndRestart()
-                let restartSeconds = Double(BenchRecorder.now() - restarted) / 1e9
-                return String(decoding: report(samples: samples, restartSeconds: restartSeconds, coordinator: coordinator).serialized(), as: UTF8.self)
-            }
-            var output = ""
-            for try await value in tasks {
-                if let value { output = value }
-            }
-            return output
+            await stopWorkers()
+            let restarted = BenchRecorder.now()
+            try await coordinator.killAndRestart()
+            let restartSeconds = Double(BenchRecorder.now() - restarted) / 1e9
+            return String(decoding: report(samples: samples, restartSeconds: restartSeconds, coordinator: coordinator).serialized(), as: UTF8.self)
         }
     }
 

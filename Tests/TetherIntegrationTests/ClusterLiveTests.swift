@@ -11,9 +11,10 @@ import TetherTestSupport
 /// own RocksDB, real TLS workers. (Crash tests kill real node processes: ClusterFailoverTests.)
 @Suite("Cluster mode, in process", .serialized)
 struct ClusterLiveTests {
-    /// A node of a cluster on fixed free ports (a node advertises them).
+    /// A node of a cluster on fixed free ports (a node advertises them); `configure` sets more.
     static func node(
-        _ id: String, journal: String, credentials: TestCredentials, directory: TemporaryDirectory
+        _ id: String, journal: String, credentials: TestCredentials, directory: TemporaryDirectory,
+        configure: @escaping (inout CoordinatorConfiguration) -> Void = { _ in }
     ) async throws -> TestCoordinator {
         let httpPort = try await freePort()
         let workerPort = try await freePort()
@@ -27,6 +28,7 @@ struct ClusterLiveTests {
             cluster.renewIntervalMilliseconds = 500
             configuration.cluster = cluster
             configuration.reconnectWindowMilliseconds = 500
+            configure(&configuration)
         }
     }
 

@@ -112,20 +112,9 @@ struct HTTPSLiveTests {
         let credentials = try TestCredentials(in: directory.path)
         let ca = credentials.tls.caCertificatePath
         func node(_ id: String) async throws -> TestCoordinator {
-            let httpPort = try await freePort()
-            let workerPort = try await freePort()
-            return try await TestCoordinator(directory: directory.path + "/\(id)", credentials: credentials) { configuration in
-                configuration.httpPort = httpPort
-                configuration.workerPort = workerPort
-                configuration.httpTLS = HTTPTLSFiles(
+            try await ClusterLiveTests.node(id, journal: journal, credentials: credentials, directory: directory) {
+                $0.httpTLS = HTTPTLSFiles(
                     certificatePath: credentials.tls.serverCertificatePath, privateKeyPath: credentials.tls.serverKeyPath)
-                var cluster = ClusterConfiguration(
-                    journal: try! JournalURL(journal), nodeId: id, advertisedHTTP: "127.0.0.1:\(httpPort)",
-                    advertisedWorker: "127.0.0.1:\(workerPort)")
-                cluster.leaseMilliseconds = 2_000
-                cluster.renewIntervalMilliseconds = 500
-                configuration.cluster = cluster
-                configuration.reconnectWindowMilliseconds = 500
             }
         }
         func role(_ node: TestCoordinator) async -> JSONValue {
